@@ -1,0 +1,277 @@
+//! Alerts: what a decision emits, what is stored as an alert row, and how a person reads it.
+
+use crate::heartbeat::{Direction, ExoPhoneSid};
+use crate::phone::E164;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Write as _};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// Which part of dialtone raised the alert (an SNS filter attribute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    ExotelHeartbeat,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExotelHeartbeat => "exotel-heartbeat",
+        }
+    }
+}
+
+/// What happened (an SNS filter attribute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The fleet's status changed to WARNING or CRITICAL (escalation or de-escalation).
+    FleetStatus,
+    /// Within an unchanged WARNING, one line and direction started failing.
+    LineAffected,
+    /// Within an unchanged WARNING, one line and direction recovered.
+    LineRecovered,
+    /// Every line is healthy again; carries how long the outage lasted.
+    Resolved,
+    /// Exotel could not list the lines: their state is unknown until the next full heartbeat.
+    PayloadTooLarge,
+    /// Still firing after the repeat interval.
+    Reminder,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FleetStatus => "fleet_status",
+            Self::LineAffected => "line_affected",
+            Self::LineRecovered => "line_recovered",
+            Self::Resolved => "resolved",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Reminder => "reminder",
+        }
+    }
+}
+
+/// The stable identity of the condition an alert is about (Alertmanager's fingerprint):
+/// every alert about the same fleet, or the same line and direction, carries the same key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DedupKey(String);
+
+impl DedupKey {
+    pub fn fleet(source: Source) -> Self {
+        Self(format!("{}:fleet", source.as_str()))
+    }
+
+    pub fn line(source: Source, sid: &ExoPhoneSid, direction: Direction) -> Self {
+        Self(format!(
+            "{}:line:{sid}:{}",
+            source.as_str(),
+            direction.as_str()
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a line stands in an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineChange {
+    NewlyAffected,
+    StillAffected,
+    Recovered,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineImpact {
+    pub sid: ExoPhoneSid,
+    pub phone_number: Option<E164>,
+    pub direction: Direction,
+    pub change: LineChange,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternate_exophones: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub dedup_key: DedupKey,
+    pub source: Source,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// The fleet status this alert reports, e.g. `CRITICAL`.
+    pub status: String,
+    pub occurred_at: DateTime<Utc>,
+    pub lines: Vec<LineImpact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage_seconds: Option<i64>,
+}
+
+impl Alert {
+    /// Unique per transition: one condition (dedup key) at one heartbeat time.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.dedup_key, self.occurred_at.to_rfc3339())
+    }
+
+    /// A one-line summary, fit for an email subject (SNS allows 100 characters).
+    pub fn subject(&self) -> String {
+        let affected = self
+            .lines
+            .iter()
+            .filter(|l| l.change != LineChange::Recovered)
+            .count();
+        let text = match self.kind {
+            AlertKind::FleetStatus => {
+                format!(
+                    "[{}] ExoPhones {}: {affected} line direction(s) affected",
+                    self.severity_label(),
+                    self.status
+                )
+            }
+            AlertKind::LineAffected => format!(
+                "[{}] ExoPhone {} failing",
+                self.severity_label(),
+                self.first_line()
+            ),
+            AlertKind::LineRecovered => format!(
+                "[{}] ExoPhone {} recovered",
+                self.severity_label(),
+                self.first_line()
+            ),
+            AlertKind::Resolved => format!(
+                "[RESOLVED] ExoPhones OK again after {}",
+                human_duration(self.outage_seconds.unwrap_or(0))
+            ),
+            AlertKind::PayloadTooLarge => format!(
+                "[{}] ExoPhone status unknown: heartbeat too large",
+                self.severity_label()
+            ),
+            AlertKind::Reminder => format!(
+                "[{}] ExoPhones still {}: {affected} line direction(s) affected",
+                self.severity_label(),
+                self.status
+            ),
+        };
+        text.chars().take(100).collect()
+    }
+
+    fn severity_label(&self) -> String {
+        self.severity.as_str().to_uppercase()
+    }
+
+    fn first_line(&self) -> String {
+        self.lines
+            .first()
+            .map(|l| format!("{} {}", line_label(l), l.direction.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// The plain-text body a person reads in email.
+    pub fn text_body(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", self.subject());
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Status:     {}", self.status);
+        let _ = writeln!(out, "Severity:   {}", self.severity.as_str());
+        let _ = writeln!(out, "Heartbeat:  {}", self.occurred_at.to_rfc3339());
+        if let Some(secs) = self.outage_seconds {
+            let _ = writeln!(out, "Outage:     {}", human_duration(secs));
+        }
+        if !self.lines.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Lines:");
+            for line in &self.lines {
+                let change = match line.change {
+                    LineChange::NewlyAffected => "newly affected",
+                    LineChange::StillAffected => "still affected",
+                    LineChange::Recovered => "recovered",
+                };
+                let _ = write!(
+                    out,
+                    "  - {} {}: {change}",
+                    line_label(line),
+                    line.direction.as_str()
+                );
+                if !line.alternate_exophones.is_empty() {
+                    let _ = write!(out, " (alternate: {})", line.alternate_exophones.join(", "));
+                }
+                let _ = writeln!(out);
+            }
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Alert key:  {}", self.dedup_key);
+        out
+    }
+}
+
+fn line_label(line: &LineImpact) -> String {
+    match &line.phone_number {
+        Some(phone) => format!("{phone} ({})", line.sid),
+        None => line.sid.to_string(),
+    }
+}
+
+/// `3h 5m`, `4m 10s`, `12s`.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m {sec}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(12), "12s");
+        assert_eq!(human_duration(250), "4m 10s");
+        assert_eq!(human_duration(3 * 3600 + 300), "3h 5m");
+        assert_eq!(human_duration(90_000), "1d 1h");
+        assert_eq!(human_duration(-5), "0s");
+    }
+
+    #[test]
+    fn keys_are_stable_per_condition() {
+        let sid = ExoPhoneSid::parse("07930061010").unwrap();
+        assert_eq!(
+            DedupKey::line(Source::ExotelHeartbeat, &sid, Direction::Incoming).as_str(),
+            "exotel-heartbeat:line:07930061010:incoming"
+        );
+        assert_eq!(
+            DedupKey::fleet(Source::ExotelHeartbeat).as_str(),
+            "exotel-heartbeat:fleet"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+use crate::phone::E164;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Exotel's overall status of all ExoPhones in one heartbeat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HeartbeatStatus {
+    /// Every ExoPhone is healthy.
+    Ok,
+    /// Some ExoPhones are affected, incoming, outgoing or both.
+    Warning,
+    /// Every ExoPhone is affected.
+    Critical,
+    /// The heartbeat was too large to list the lines: their state is unknown.
+    PayloadTooLarge,
+}
+
+impl HeartbeatStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Warning => "WARNING",
+            Self::Critical => "CRITICAL",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+        }
+    }
+}
+
+impl fmt::Display for HeartbeatStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which way calls fail on a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+impl Direction {
+    pub const ALL: [Direction; 2] = [Direction::Incoming, Direction::Outgoing];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incoming => "incoming",
+            Self::Outgoing => "outgoing",
+        }
+    }
+}
+
+/// The identifier Exotel gives an ExoPhone; not always its number.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ExoPhoneSid(String);
+
+impl ExoPhoneSid {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ParseError::InvalidSid)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ExoPhoneSid {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ExoPhoneSid> for String {
+    fn from(value: ExoPhoneSid) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for ExoPhoneSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One direction's connectivity block, as in the Get ExoPhone Details API; some heartbeats
+/// carry it per line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connectivity {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub last_check_time: Option<String>,
+    #[serde(default)]
+    pub alternate_exophone: Option<serde_json::Value>,
+}
+
+/// What a heartbeat says about one affected line. Fields Exotel adds later are kept in
+/// `extra` rather than dropped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineInfo {
+    #[serde(default, deserialize_with = "lenient_phone")]
+    pub phone_number: Option<E164>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connectivity: Option<BTreeMap<String, Connectivity>>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl LineInfo {
+    /// Alternate ExoPhones Exotel suggests for this line and direction, when it offers any.
+    pub fn alternates(&self, direction: Direction) -> Vec<String> {
+        let key = match direction {
+            Direction::Incoming => "incoming_call",
+            Direction::Outgoing => "outgoing_call",
+        };
+        let Some(value) = self
+            .connectivity
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(|c| c.alternate_exophone.as_ref())
+        else {
+            return Vec::new();
+        };
+        match value {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A number that is not E.164 does not make the heartbeat unreadable: the line is still
+/// known by its SID, so an outage is still reported.
+fn lenient_phone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<E164>, D::Error> {
+    let raw: Option<String> = Option::deserialize(d)?;
+    Ok(raw.and_then(|r| E164::parse(r.trim()).ok()))
+}
+
+/// A heartbeat, parsed: every field typed, sets deduplicated, `null` lists empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heartbeat {
+    /// When Exotel generated it, with the offset it was sent with.
+    pub timestamp: DateTime<FixedOffset>,
+    pub status: HeartbeatStatus,
+    pub incoming_affected: BTreeSet<ExoPhoneSid>,
+    pub outgoing_affected: BTreeSet<ExoPhoneSid>,
+    pub data: BTreeMap<ExoPhoneSid, LineInfo>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("body is not valid JSON for a heartbeat: {0}")]
+    Json(String),
+    #[error("timestamp is not RFC 3339: {0}")]
+    Timestamp(String),
+    #[error(
+        "an ExoPhone SID is empty, too long or has characters other than letters, digits, - and _"
+    )]
+    InvalidSid,
+}
+
+/// Top-level fields Exotel may add later are ignored, not fatal.
+#[derive(Deserialize)]
+struct Wire {
+    timestamp: String,
+    status_type: HeartbeatStatus,
+    #[serde(default)]
+    incoming_affected: Option<Vec<ExoPhoneSid>>,
+    #[serde(default)]
+    outgoing_affected: Option<Vec<ExoPhoneSid>>,
+    #[serde(default)]
+    data: Option<BTreeMap<ExoPhoneSid, LineInfo>>,
+}
+
+impl Heartbeat {
+    /// Strict JSON: the documentation's hand-written examples (trailing commas, a
+    /// timestamp ending in `Z>`) are rejected, and the handler quarantines what it rejects.
+    pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        let wire: Wire =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let timestamp = DateTime::parse_from_rfc3339(wire.timestamp.trim())
+            .map_err(|e| ParseError::Timestamp(format!("{:?}: {e}", wire.timestamp)))?;
+        Ok(Self {
+            timestamp,
+            status: wire.status_type,
+            incoming_affected: wire
+                .incoming_affected
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            outgoing_affected: wire
+                .outgoing_affected
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            data: wire.data.unwrap_or_default(),
+        })
+    }
+
+    pub fn at_utc(&self) -> DateTime<Utc> {
+        self.timestamp.with_timezone(&Utc)
+    }
+
+    pub fn affected(&self, direction: Direction) -> &BTreeSet<ExoPhoneSid> {
+        match direction {
+            Direction::Incoming => &self.incoming_affected,
+            Direction::Outgoing => &self.outgoing_affected,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid(s: &str) -> ExoPhoneSid {
+        ExoPhoneSid::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parses_ok_with_null_lists() {
+        let hb = Heartbeat::parse(
+            br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"OK","incoming_affected":null,"outgoing_affected":null,"data":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(hb.status, HeartbeatStatus::Ok);
+        assert!(hb.incoming_affected.is_empty() && hb.outgoing_affected.is_empty());
+        assert_eq!(hb.at_utc().to_rfc3339(), "2018-08-22T15:19:23+00:00");
+    }
+
+    #[test]
+    fn parses_critical_with_offset_duplicates_and_extra_fields() {
+        let hb = Heartbeat::parse(
+            br#"{"timestamp":"2018-08-22T20:49:23+05:30","status_type":"CRITICAL",
+                "incoming_affected":["07930061010","08030752522","07930061010"],
+                "outgoing_affected":["07930061010"],
+                "data":{"07930061010":{"phone_number":"+917930061010",
+                        "connectivity":{"incoming_call":{"status":"major_outage","alternate_exophone":["+918030752599"]}}},
+                        "08030752522":{"phone_number":"not a number","region":"KA"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(hb.at_utc().to_rfc3339(), "2018-08-22T15:19:23+00:00");
+        assert_eq!(hb.incoming_affected.len(), 2);
+        let line = &hb.data[&sid("07930061010")];
+        assert_eq!(
+            line.phone_number.as_ref().unwrap().as_str(),
+            "+917930061010"
+        );
+        assert_eq!(line.alternates(Direction::Incoming), vec!["+918030752599"]);
+        assert!(line.alternates(Direction::Outgoing).is_empty());
+        let other = &hb.data[&sid("08030752522")];
+        assert_eq!(other.phone_number, None);
+        assert_eq!(other.extra["region"], "KA");
+    }
+
+    #[test]
+    fn missing_lists_and_data_are_empty() {
+        let hb = Heartbeat::parse(
+            br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"PAYLOAD_TOO_LARGE"}"#,
+        )
+        .unwrap();
+        assert_eq!(hb.status, HeartbeatStatus::PayloadTooLarge);
+        assert!(hb.data.is_empty());
+    }
+
+    #[test]
+    fn rejects_what_the_docs_get_wrong_and_other_bad_input() {
+        let cases: [(&[u8], &str); 6] = [
+            (br#"{"timestamp":"2018-08-22T15:19:23Z>","status_type":"OK"}"#, "timestamp"),
+            (br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"OK","data":{"1":{"phone_number":"+917930061010",}}}"#, "JSON"),
+            (br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"DEGRADED"}"#, "JSON"),
+            (br#"{"status_type":"OK"}"#, "JSON"),
+            (br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"WARNING","incoming_affected":["07 93"]}"#, "SID"),
+            (b"\xff\xfe", "JSON"),
+        ];
+        for (body, expect) in cases {
+            let err = Heartbeat::parse(body).unwrap_err().to_string();
+            assert!(err.contains(expect), "{err} should mention {expect}");
+        }
+    }
+}

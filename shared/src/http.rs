@@ -1,0 +1,91 @@
+//! HTTP answers: the one place a webhook error becomes a status code and a public message.
+
+use crate::store::StoreError;
+use lambda_http::http::{header::CONTENT_TYPE, StatusCode};
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+/// Why a webhook request was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Wrong or missing URL token: answered like an unknown path, revealing nothing.
+    #[error("not found")]
+    UnknownPath,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    #[error("storage unavailable: {0}")]
+    Storage(#[from] StoreError),
+    /// Concurrent deliveries kept changing the state; the provider's retry will settle it.
+    #[error("too much contention on the state row")]
+    Contention,
+}
+
+impl WebhookError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownPath => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
+            Self::Storage(_) | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// What the caller is told: input problems in full (they are about the caller's own
+    /// bytes), internal failures never.
+    fn public_message(&self) -> String {
+        match self {
+            Self::InvalidPayload(reason) => format!("invalid payload: {reason}"),
+            Self::Storage(_) | Self::Contention => {
+                "temporarily unable to store the event; retry later".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        json_response(self.status(), &json!({ "error": self.public_message() }))
+    }
+}
+
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_never_reaches_the_caller() {
+        let err = WebhookError::Storage(StoreError::Request(
+            "dispatch failure: connection refused 127.0.0.1".into(),
+        ));
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let Body::Text(text) = response.body() else {
+            panic!("text body")
+        };
+        assert!(!text.contains("127.0.0.1"), "{text}");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(WebhookError::UnknownPath.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            WebhookError::InvalidPayload("x".into()).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            WebhookError::Contention.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

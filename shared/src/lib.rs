@@ -1,0 +1,14 @@
+//! The common crate of dialtone: provider payload models, the pure decisions that turn
+//! events into state and alerts, the one ingestion pipeline every webhook receiver runs,
+//! and the DynamoDB and SNS adapters behind narrow port traits.
+
+pub mod alert;
+pub mod config;
+pub mod heartbeat;
+pub mod http;
+pub mod phone;
+pub mod pipeline;
+pub mod publish;
+pub mod secret;
+pub mod store;
+pub mod telemetry;

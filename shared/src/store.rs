@@ -1,0 +1,372 @@
+//! The one DynamoDB table and everything written to it.
+//!
+//! | row | pk | sk | ttl |
+//! |---|---|---|---|
+//! | idempotency key | `DEDUP#<source>#<key>` | `DEDUP` | 30 days |
+//! | monitor state | `STATE#<source>` | `STATE` | none |
+//! | history (snapshot) | `HISTORY#<source>` | `<UTC time>#<key>` | 90 days |
+//! | alert | `ALERT#<alert id>` | `ALERT` | 90 days |
+//! | quarantined body | `QUARANTINE#<source>` | `<UTC time>#<request id>` | 30 days |
+//!
+//! Alerts are also indexed by time (`gsi1pk = ALERTS`, `gsi1sk = <time>#<id>`). The stream
+//! carries new alert rows to the dispatcher; every row names its `entity` so the event
+//! source mapping can filter on it.
+
+use crate::alert::Alert;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
+use std::collections::HashMap;
+use std::future::Future;
+
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+pub const ALERTS_INDEX: &str = "gsi1";
+const DEDUP_TTL_DAYS: i64 = 30;
+const HISTORY_TTL_DAYS: i64 = 90;
+const QUARANTINE_TTL_DAYS: i64 = 30;
+/// DynamoDB items stop at 400 KB; a quarantined body keeps its first 350 KB and says so.
+const QUARANTINE_BODY_LIMIT: usize = 350 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB request failed: {0}")]
+    Request(String),
+    #[error("stored item could not be read or written: {0}")]
+    Item(#[from] serde_dynamo::Error),
+}
+
+fn request_error<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Request(DisplayErrorContext(err).to_string())
+}
+
+/// The state row of one monitor, with the version used for optimistic concurrency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned<T> {
+    pub version: u64,
+    pub value: T,
+}
+
+/// Everything one accepted event writes, committed atomically or not at all.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    pub source: &'static str,
+    /// The provider's idempotency key: a second commit with it is a duplicate.
+    pub dedup_key: String,
+    pub received_at: DateTime<Utc>,
+    /// The new state and the version it replaces (`None`: no state stored yet).
+    pub state: Option<StateWrite>,
+    /// History kept for a while, keyed under the source.
+    pub history: Option<serde_json::Value>,
+    pub history_at: DateTime<Utc>,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StateWrite {
+    pub expected_version: Option<u64>,
+    pub value: serde_json::Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// The idempotency key (or an identical alert) was already stored.
+    Duplicate,
+    /// Another delivery changed the state first; decide again on the new state.
+    StateConflict,
+}
+
+/// A body that was refused, kept with the reason so nothing accepted by the network is lost.
+#[derive(Clone, Debug)]
+pub struct Quarantine {
+    pub source: &'static str,
+    pub request_id: String,
+    pub received_at: DateTime<Utc>,
+    pub reason: String,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What a webhook receiver needs from storage.
+pub trait EventStore: Send + Sync {
+    fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        source: &'static str,
+    ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
+    fn commit(
+        &self,
+        commit: Commit,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+    fn quarantine(&self, item: Quarantine) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What the alert dispatcher needs from storage: has this alert gone out already?
+pub trait AlertLedger: Send + Sync {
+    fn is_published(&self, alert_id: &str)
+        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn mark_published(
+        &self,
+        alert_id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// An alert as stored (and as it arrives on the stream).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub alert_id: String,
+    pub alert: Alert,
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+pub fn alert_pk(alert_id: &str) -> String {
+    format!("ALERT#{alert_id}")
+}
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: Option<&str>,
+    ) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))
+    }
+
+    fn transact_items(&self, c: &Commit) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::with_capacity(3 + c.alerts.len());
+        let dedup = dynamo::to_item(serde_json::json!({
+            "pk": format!("DEDUP#{}#{}", c.source, c.dedup_key),
+            "sk": "DEDUP",
+            "entity": "dedup",
+            "received_at": c.received_at,
+            TTL_ATTRIBUTE: expiry(c.received_at, DEDUP_TTL_DAYS),
+        }))?;
+        items.push(self.put(dedup, Some("attribute_not_exists(pk)"))?);
+
+        if let Some(state) = &c.state {
+            let next = state.expected_version.map_or(1, |v| v + 1);
+            let item = dynamo::to_item(serde_json::json!({
+                "pk": format!("STATE#{}", c.source),
+                "sk": "STATE",
+                "entity": "state",
+                "version": next,
+                "updated_at": c.received_at,
+                "state": state.value,
+            }))?;
+            let put = match state.expected_version {
+                None => self.put(item, Some("attribute_not_exists(pk)"))?,
+                Some(v) => Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("version = :expected")
+                    .expression_attribute_values(":expected", AttributeValue::N(v.to_string()))
+                    .build()
+                    .map_err(|e| StoreError::Request(e.to_string()))?,
+            };
+            items.push(put);
+        }
+
+        if let Some(history) = &c.history {
+            let item = dynamo::to_item(serde_json::json!({
+                "pk": format!("HISTORY#{}", c.source),
+                "sk": format!("{}#{}", c.history_at.to_rfc3339(), c.dedup_key),
+                "entity": "history",
+                "received_at": c.received_at,
+                "record": history,
+                TTL_ATTRIBUTE: expiry(c.received_at, HISTORY_TTL_DAYS),
+            }))?;
+            items.push(self.put(item, None)?);
+        }
+
+        for alert in &c.alerts {
+            let id = alert.id();
+            let item = dynamo::to_item(serde_json::json!({
+                "pk": alert_pk(&id),
+                "sk": "ALERT",
+                "entity": "alert",
+                "alert_id": id,
+                "alert": alert,
+                "gsi1pk": "ALERTS",
+                "gsi1sk": format!("{}#{id}", alert.occurred_at.to_rfc3339()),
+                TTL_ATTRIBUTE: expiry(c.received_at, HISTORY_TTL_DAYS),
+            }))?;
+            items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+        }
+        Ok(items
+            .into_iter()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .collect())
+    }
+}
+
+fn expiry(from: DateTime<Utc>, days: i64) -> i64 {
+    (from + Duration::days(days)).timestamp()
+}
+
+impl EventStore for DynamoStore {
+    async fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        source: &'static str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row<T> {
+            version: u64,
+            state: T,
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("STATE#{source}")))
+            .key("sk", AttributeValue::S("STATE".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => {
+                let row: Row<T> = dynamo::from_item(item)?;
+                Ok(Some(Versioned {
+                    version: row.version,
+                    value: row.state,
+                }))
+            }
+        }
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        let items = self.transact_items(&commit)?;
+        let state_index = commit.state.as_ref().map(|_| 1);
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(CommitOutcome::Committed),
+            Err(SdkError::ServiceError(ctx)) => match ctx.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancel) => {
+                    let failed: Vec<usize> = cancel
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect();
+                    if failed.is_empty() {
+                        Err(StoreError::Request(format!(
+                            "transaction cancelled: {:?}",
+                            cancel.message()
+                        )))
+                    } else if failed.iter().any(|&i| Some(i) != state_index) {
+                        Ok(CommitOutcome::Duplicate)
+                    } else {
+                        Ok(CommitOutcome::StateConflict)
+                    }
+                }
+                _ => Err(request_error(SdkError::ServiceError(ctx))),
+            },
+            Err(other) => Err(request_error(other)),
+        }
+    }
+
+    async fn quarantine(&self, q: Quarantine) -> Result<(), StoreError> {
+        let truncated = q.body.len() > QUARANTINE_BODY_LIMIT;
+        let kept = &q.body[..q.body.len().min(QUARANTINE_BODY_LIMIT)];
+        let mut item = dynamo::to_item(serde_json::json!({
+            "pk": format!("QUARANTINE#{}", q.source),
+            "sk": format!("{}#{}", q.received_at.to_rfc3339(), q.request_id),
+            "entity": "quarantine",
+            "received_at": q.received_at,
+            "reason": q.reason,
+            "content_type": q.content_type,
+            "body_bytes": q.body.len(),
+            "body_truncated": truncated,
+            TTL_ATTRIBUTE: expiry(q.received_at, QUARANTINE_TTL_DAYS),
+        }))?;
+        // Bytes as they came: not every rejected body is UTF-8.
+        let body = if kept.is_empty() {
+            AttributeValue::S(String::new())
+        } else {
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(kept))
+        };
+        item.insert("body".into(), body);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(())
+    }
+}
+
+impl AlertLedger for DynamoStore {
+    async fn is_published(&self, alert_id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(alert_pk(alert_id)))
+            .key("sk", AttributeValue::S("ALERT".into()))
+            .projection_expression("published_at")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(out.item.is_some_and(|i| i.contains_key("published_at")))
+    }
+
+    async fn mark_published(&self, alert_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(alert_pk(alert_id)))
+            .key("sk", AttributeValue::S("ALERT".into()))
+            .update_expression("SET published_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(())
+    }
+}
