@@ -1,1 +1,31 @@
+//! The local stack: the AWS resources of `template.yaml` created on moto server, the
+//! stream pump that plays Lambda's event source mapping between the table's stream and
+//! the alert dispatcher, and the SQS inbox where published alerts can be read back.
+//! Used by `dialtone-local` (the local run) and by the end-to-end tests alike.
 
+pub mod aws;
+pub mod inbox;
+pub mod pump;
+pub mod stack;
+pub mod template;
+
+/// The template every local resource is made from.
+pub const TEMPLATE: &str = include_str!("../../template.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("template.yaml: {0}")]
+    Template(String),
+    #[error("AWS request failed: {0}")]
+    Aws(String),
+    #[error("invocation failed: {0}")]
+    Invoke(String),
+}
+
+impl LocalError {
+    pub fn aws<E: std::error::Error + 'static, R: std::fmt::Debug>(
+        err: aws_sdk_dynamodb::error::SdkError<E, R>,
+    ) -> Self {
+        Self::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
+    }
+}

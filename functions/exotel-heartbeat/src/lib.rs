@@ -1,1 +1,124 @@
+//! The Exotel ExoPhone Heartbeat receiver: `POST /exotel/heartbeat/{token}`.
 
+use chrono::Duration;
+use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat, MonitorState};
+use dialtone_shared::pipeline::{self, Receiver, Verdict};
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::{DynamoStore, EventStore};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+/// Settings, read once at cold start.
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    /// The secret last path segment of the URL pasted into Exotel.
+    pub token: Secret,
+    pub policy: AlertPolicy,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let token = Secret::new(config::required("EXOTEL_HEARTBEAT_TOKEN")?).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "EXOTEL_HEARTBEAT_TOKEN",
+                reason: reason.into(),
+            }
+        })?;
+        let repeat = config::seconds_or(
+            "ALERT_REPEAT_SECONDS",
+            std::time::Duration::from_secs(4 * 3600),
+        )?;
+        Ok(Self {
+            table_name: config::required("TABLE_NAME")?,
+            token,
+            policy: AlertPolicy {
+                repeat_interval: Duration::from_std(repeat).map_err(|e| ConfigError::Invalid {
+                    name: "ALERT_REPEAT_SECONDS",
+                    reason: e.to_string(),
+                })?,
+            },
+        })
+    }
+}
+
+/// The heartbeat's part of the shared pipeline.
+#[derive(Debug)]
+pub struct HeartbeatReceiver {
+    pub token: Secret,
+    pub policy: AlertPolicy,
+}
+
+impl Receiver for HeartbeatReceiver {
+    type Event = Heartbeat;
+    type State = MonitorState;
+    const SOURCE: &'static str = "exotel-heartbeat";
+
+    fn authenticate(&self, request: &Request) -> bool {
+        let candidate = request
+            .uri()
+            .path()
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        self.token.matches(candidate)
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Heartbeat, String> {
+        Heartbeat::parse(body).map_err(|e| e.to_string())
+    }
+
+    /// Exotel: "the timestamp field ... can be used to uniquely identify" a heartbeat. The
+    /// instant, not the text, so `+05:30` and `Z` spellings of one moment are one heartbeat.
+    fn dedup_key(&self, hb: &Heartbeat) -> String {
+        hb.at_utc().to_rfc3339()
+    }
+
+    fn decide(&self, prev: Option<&MonitorState>, hb: &Heartbeat) -> Verdict<MonitorState> {
+        let history = json!({
+            "timestamp": hb.timestamp.to_rfc3339(),
+            "status": hb.status,
+            "incoming_affected": hb.incoming_affected,
+            "outgoing_affected": hb.outgoing_affected,
+            "lines_reported": hb.data.len(),
+        });
+        let (state, alerts, outcome) = match decide(prev, hb, &self.policy) {
+            Decision::Advance { state, alerts } => (Some(state), alerts, "accepted"),
+            Decision::Stale { .. } => (None, Vec::new(), "stale"),
+        };
+        Verdict {
+            state,
+            history,
+            history_at: hb.at_utc(),
+            alerts,
+            outcome,
+        }
+    }
+}
+
+/// Everything built once at cold start.
+pub struct Deps<S> {
+    pub receiver: HeartbeatReceiver,
+    pub store: S,
+}
+
+impl Deps<DynamoStore> {
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
+        Self {
+            receiver: HeartbeatReceiver {
+                token: config.token,
+                policy: config.policy,
+            },
+            store: DynamoStore::new(dynamodb, config.table_name),
+        }
+    }
+}
+
+pub async fn handler<S: EventStore>(
+    deps: &Deps<S>,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(pipeline::ingest(&deps.receiver, &deps.store, request).await)
+}

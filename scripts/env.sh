@@ -1,0 +1,9 @@
+# Sourced by the project's scripts: the local stack's address and dummy credentials.
+# The AWS SDK reads AWS_ENDPOINT_URL natively; nothing in the code knows it is local.
+export MOTO_PORT="${MOTO_PORT:-4566}"
+export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
+export AWS_REGION="${AWS_REGION:-ap-south-1}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_EC2_METADATA_DISABLED=true

@@ -1,0 +1,27 @@
+//! SDK configuration for the local stack: endpoints come from `AWS_ENDPOINT_URL*`, as in
+//! the functions themselves.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// The configuration the functions get from `aws_config::load_from_env`.
+pub async fn from_env() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// An endpoint nothing listens on, no retries, short timeouts: DynamoDB "down".
+pub async fn unreachable() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(300))
+                .operation_timeout(Duration::from_secs(2))
+                .build(),
+        )
+        .load()
+        .await
+}

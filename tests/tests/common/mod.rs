@@ -1,0 +1,126 @@
+//! What the end-to-end tests share: a fresh stack per test, the real functions' handlers
+//! built with real SDK clients, and the dispatcher plugged into the stream pump.
+
+#![allow(dead_code)]
+
+use alert_dispatcher::Deps as DispatcherDeps;
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use aws_sdk_dynamodb::types::AttributeValue;
+use dialtone_local::pump::Dispatch;
+use dialtone_local::stack::Stack;
+use dialtone_local::{aws, LocalError};
+use dialtone_shared::heartbeat::AlertPolicy;
+use dialtone_shared::publish::SnsPublisher;
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::DynamoStore;
+use exotel_heartbeat::{Deps as HeartbeatDeps, HeartbeatReceiver};
+use lambda_http::{Body, Request, Response};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The token the sample events in `events/` carry in their path.
+pub const TOKEN: &str = "local-dev-token-0123456789";
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A stack of its own for one test; fails loudly when the local stack is not running.
+pub async fn stack(name: &str) -> Stack {
+    static N: AtomicU32 = AtomicU32::new(0);
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL is not set: run the suite with `make test`, which starts the local stack"
+    );
+    let prefix = format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    Stack::create(&aws::from_env().await, &prefix)
+        .await
+        .expect("local stack")
+}
+
+pub fn heartbeat_deps(stack: &Stack) -> HeartbeatDeps<DynamoStore> {
+    heartbeat_deps_with(DynamoStore::new(stack.dynamodb.clone(), &stack.table))
+}
+
+pub fn heartbeat_deps_with(store: DynamoStore) -> HeartbeatDeps<DynamoStore> {
+    HeartbeatDeps {
+        receiver: HeartbeatReceiver {
+            token: Secret::new(TOKEN.into()).expect("token"),
+            policy: AlertPolicy::default(),
+        },
+        store,
+    }
+}
+
+pub fn dispatcher_deps(
+    stack: &Stack,
+    topic_arn: &str,
+) -> DispatcherDeps<DynamoStore, SnsPublisher> {
+    DispatcherDeps {
+        ledger: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        publisher: SnsPublisher::new(stack.sns.clone(), topic_arn),
+    }
+}
+
+/// The dispatcher's handler, called in-process with the batch the pump built.
+pub struct InProcess<'a>(pub &'a DispatcherDeps<DynamoStore, SnsPublisher>);
+
+impl Dispatch for InProcess<'_> {
+    async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, LocalError> {
+        let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+        alert_dispatcher::handler(self.0, event)
+            .await
+            .map_err(|e| LocalError::Invoke(e.to_string()))
+    }
+}
+
+pub fn request(envelope: &str) -> Request {
+    lambda_http::request::from_str(envelope).expect("HTTP API v2 envelope")
+}
+
+pub async fn send(deps: &HeartbeatDeps<DynamoStore>, envelope: &str) -> (u16, serde_json::Value) {
+    let response = exotel_heartbeat::handler(deps, request(envelope))
+        .await
+        .expect("handler answers");
+    answer(response)
+}
+
+pub fn answer(response: Response<Body>) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (status, body)
+}
+
+/// Every item in the table, sorted by key.
+pub async fn scan(stack: &Stack) -> Vec<Item> {
+    let mut items = stack
+        .dynamodb
+        .scan()
+        .table_name(&stack.table)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("scan")
+        .items
+        .unwrap_or_default();
+    items.sort_by_key(|i| (s(i, "pk"), s(i, "sk")));
+    items
+}
+
+pub fn s(item: &Item, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => v.clone(),
+        Some(AttributeValue::N(v)) => v.clone(),
+        other => panic!("{name} is {other:?}"),
+    }
+}
+
+pub fn of_entity<'a>(items: &'a [Item], entity: &str) -> Vec<&'a Item> {
+    items.iter().filter(|i| s(i, "entity") == entity).collect()
+}
