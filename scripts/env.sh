@@ -7,3 +7,5 @@ export AWS_DEFAULT_REGION="$AWS_REGION"
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_EC2_METADATA_DISABLED=true
+# Where pid files, logs and the functions' environment of a local run are kept.
+export LOCAL_DIR="${LOCAL_DIR:-.local}"

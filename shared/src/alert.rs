@@ -141,48 +141,34 @@ impl Alert {
 
     /// A one-line summary, fit for an email subject (SNS allows 100 characters).
     pub fn subject(&self) -> String {
-        let affected = self
+        let mut affected: Vec<&ExoPhoneSid> = self
             .lines
             .iter()
             .filter(|l| l.change != LineChange::Recovered)
-            .count();
+            .map(|l| &l.sid)
+            .collect();
+        affected.dedup();
+        let affected = match affected.len() {
+            1 => "1 line affected".to_owned(),
+            n => format!("{n} lines affected"),
+        };
+        let label = self.severity.as_str().to_uppercase();
         let text = match self.kind {
-            AlertKind::FleetStatus => {
-                format!(
-                    "[{}] ExoPhones {}: {affected} line direction(s) affected",
-                    self.severity_label(),
-                    self.status
-                )
+            AlertKind::FleetStatus => format!("[{label}] ExoPhones {}: {affected}", self.status),
+            AlertKind::LineAffected => format!("[{label}] ExoPhone {} failing", self.first_line()),
+            AlertKind::LineRecovered => {
+                format!("[{label}] ExoPhone {} recovered", self.first_line())
             }
-            AlertKind::LineAffected => format!(
-                "[{}] ExoPhone {} failing",
-                self.severity_label(),
-                self.first_line()
-            ),
-            AlertKind::LineRecovered => format!(
-                "[{}] ExoPhone {} recovered",
-                self.severity_label(),
-                self.first_line()
-            ),
             AlertKind::Resolved => format!(
                 "[RESOLVED] ExoPhones OK again after {}",
                 human_duration(self.outage_seconds.unwrap_or(0))
             ),
-            AlertKind::PayloadTooLarge => format!(
-                "[{}] ExoPhone status unknown: heartbeat too large",
-                self.severity_label()
-            ),
-            AlertKind::Reminder => format!(
-                "[{}] ExoPhones still {}: {affected} line direction(s) affected",
-                self.severity_label(),
-                self.status
-            ),
+            AlertKind::PayloadTooLarge => {
+                format!("[{label}] ExoPhone status unknown: heartbeat too large")
+            }
+            AlertKind::Reminder => format!("[{label}] ExoPhones still {}: {affected}", self.status),
         };
         text.chars().take(100).collect()
-    }
-
-    fn severity_label(&self) -> String {
-        self.severity.as_str().to_uppercase()
     }
 
     fn first_line(&self) -> String {

@@ -129,10 +129,7 @@ impl StreamPump {
                     .shard_iterator;
                 self.iterators.insert(shard_id.clone(), iterator);
             }
-            loop {
-                let Some(Some(iterator)) = self.iterators.get(&shard_id).cloned() else {
-                    break;
-                };
+            while let Some(Some(iterator)) = self.iterators.get(&shard_id).cloned() {
                 let out = self
                     .streams
                     .get_records()

@@ -57,7 +57,7 @@ async fn six_step_sequence_yields_exactly_the_expected_alerts() {
     );
     assert_eq!(
         stored.last_heartbeat_at.to_rfc3339(),
-        "2026-11-22T10:05:00+00:00"
+        "2026-11-01T10:05:00+00:00"
     );
     assert!(stored.lines.is_empty() && stored.outage_started_at.is_none());
 
@@ -68,11 +68,11 @@ async fn six_step_sequence_yields_exactly_the_expected_alerts() {
     assert_eq!(
         dedup,
         [
-            "DEDUP#exotel-heartbeat#2026-11-22T10:00:00+00:00",
-            "DEDUP#exotel-heartbeat#2026-11-22T10:01:00+00:00",
-            "DEDUP#exotel-heartbeat#2026-11-22T10:01:30+00:00",
-            "DEDUP#exotel-heartbeat#2026-11-22T10:02:00+00:00",
-            "DEDUP#exotel-heartbeat#2026-11-22T10:05:00+00:00",
+            "DEDUP#exotel-heartbeat#2026-11-01T10:00:00+00:00",
+            "DEDUP#exotel-heartbeat#2026-11-01T10:01:00+00:00",
+            "DEDUP#exotel-heartbeat#2026-11-01T10:01:30+00:00",
+            "DEDUP#exotel-heartbeat#2026-11-01T10:02:00+00:00",
+            "DEDUP#exotel-heartbeat#2026-11-01T10:05:00+00:00",
         ]
     );
     assert_eq!(
@@ -93,9 +93,9 @@ async fn six_step_sequence_yields_exactly_the_expected_alerts() {
     assert_eq!(
         alert_ids,
         [
-            "exotel-heartbeat:fleet@2026-11-22T10:01:00+00:00",
-            "exotel-heartbeat:fleet@2026-11-22T10:02:00+00:00",
-            "exotel-heartbeat:fleet@2026-11-22T10:05:00+00:00",
+            "exotel-heartbeat:fleet@2026-11-01T10:01:00+00:00",
+            "exotel-heartbeat:fleet@2026-11-01T10:02:00+00:00",
+            "exotel-heartbeat:fleet@2026-11-01T10:05:00+00:00",
         ]
     );
     assert!(of_entity(&items, "quarantine").is_empty());
@@ -126,7 +126,7 @@ async fn six_step_sequence_yields_exactly_the_expected_alerts() {
     assert_eq!(critical.attributes["kind"], "fleet_status");
     assert_eq!(
         critical.subject.as_deref(),
-        Some("[CRITICAL] ExoPhones CRITICAL: 3 line direction(s) affected")
+        Some("[CRITICAL] ExoPhones CRITICAL: 2 lines affected")
     );
     let first = &critical.alert.lines[0];
     assert_eq!(

@@ -1,1 +1,293 @@
+//! The Slack notifier: subscribed to the alerts SNS topic, it renders each [`Alert`] as a
+//! Block Kit message and posts it to a Slack incoming webhook.
+//!
+//! A message that is not an alert is skipped with a warning (retrying cannot fix it). When
+//! Slack keeps failing, or refuses the message, the invocation fails so that Lambda's
+//! asynchronous retries, then the dead-letter queue, take over.
 
+pub mod render;
+pub mod slack;
+
+use aws_lambda_events::event::sns::SnsEvent;
+use dialtone_shared::alert::Alert;
+use dialtone_shared::config::{self, ConfigError};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use reqwest::Client;
+use std::time::Duration;
+
+pub use slack::{RetryPolicy, WebhookUrl};
+
+/// The incoming-webhook URL (a secret). Required.
+pub const WEBHOOK_URL_VAR: &str = "SLACK_WEBHOOK_URL";
+/// Attempts per message, the first included. Optional, 1 to [`MAX_ATTEMPTS_LIMIT`].
+pub const MAX_ATTEMPTS_VAR: &str = "SLACK_MAX_ATTEMPTS";
+
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+pub const MAX_ATTEMPTS_LIMIT: u32 = 10;
+pub const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(500);
+pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(8);
+pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(10);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not build the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    /// Connection refused, DNS failure, timeout: the text of the error chain, URL removed.
+    #[error("could not reach Slack: {0}")]
+    Transport(String),
+    /// 429 or 5xx: worth another try.
+    #[error("Slack answered HTTP {status}: {body}")]
+    Unavailable {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
+    /// Any other non-2xx answer: the webhook or the message is wrong, retrying will not help.
+    #[error(
+        "Slack rejected the message with HTTP {status} ({body}); check {WEBHOOK_URL_VAR} and the message payload"
+    )]
+    Rejected { status: u16, body: String },
+    #[error("Slack delivery failed after {attempts} attempt(s): {last}")]
+    GaveUp {
+        attempts: u32,
+        #[source]
+        last: Box<NotifierError>,
+    },
+}
+
+impl NotifierError {
+    /// Whether another attempt could succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transport(_) | Self::Unavailable { .. })
+    }
+
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "ConfigError",
+            Self::HttpClient(_) => "HttpClientError",
+            Self::Transport(_) => "SlackUnreachable",
+            Self::Unavailable { .. } | Self::GaveUp { .. } => "SlackUnavailable",
+            Self::Rejected { .. } => "SlackRejected",
+        }
+    }
+}
+
+impl From<NotifierError> for Diagnostic {
+    fn from(err: NotifierError) -> Self {
+        Diagnostic {
+            error_type: err.error_type().into(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// Read once at cold start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub webhook_url: WebhookUrl,
+    pub retry: RetryPolicy,
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// Reads `SLACK_WEBHOOK_URL` (required) and `SLACK_MAX_ATTEMPTS` (optional, default 4).
+    pub fn from_env() -> Result<Self, NotifierError> {
+        let webhook_url = config::required(WEBHOOK_URL_VAR)?;
+        let max_attempts = config::optional(MAX_ATTEMPTS_VAR);
+        Self::new(&webhook_url, max_attempts.as_deref())
+    }
+
+    /// Validates raw values, with the production timings.
+    pub fn new(webhook_url: &str, max_attempts: Option<&str>) -> Result<Self, NotifierError> {
+        let webhook_url =
+            WebhookUrl::parse(webhook_url).map_err(|reason| ConfigError::Invalid {
+                name: WEBHOOK_URL_VAR,
+                reason,
+            })?;
+        let max_attempts = match max_attempts {
+            None => DEFAULT_MAX_ATTEMPTS,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_ATTEMPTS_LIMIT).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: MAX_ATTEMPTS_VAR,
+                    reason: format!("expected a whole number from 1 to {MAX_ATTEMPTS_LIMIT}"),
+                })?,
+        };
+        Ok(Self {
+            webhook_url,
+            retry: RetryPolicy {
+                max_attempts,
+                base: DEFAULT_RETRY_BASE,
+                max_delay: DEFAULT_RETRY_MAX_DELAY,
+                retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
+            },
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        })
+    }
+}
+
+/// Built once per execution environment and shared by every invocation.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    client: Client,
+    config: Config,
+}
+
+impl Deps {
+    pub fn new(config: Config) -> Result<Self, NotifierError> {
+        let client = Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout)
+            // Slack's webhooks answer directly; a redirect would resend the secret elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| NotifierError::HttpClient(e.without_url()))?;
+        Ok(Self { client, config })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// Posts every alert in the event. Fails (so that Lambda retries the event) when any
+/// delivery failed, after trying them all.
+pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), NotifierError> {
+    let mut first_error = None;
+    for record in &event.payload.records {
+        let message_id = record.sns.message_id.as_str();
+        let alert: Alert = match serde_json::from_str(&record.sns.message) {
+            Ok(alert) => alert,
+            Err(e) => {
+                // The error text can quote the message, so only its position is logged.
+                tracing::warn!(
+                    message_id,
+                    error_category = ?e.classify(),
+                    error_line = e.line(),
+                    error_column = e.column(),
+                    "SNS message is not an alert; skipping it"
+                );
+                continue;
+            }
+        };
+        let payload = render::render(&alert);
+        match slack::deliver(
+            &deps.client,
+            &deps.config.webhook_url,
+            &deps.config.retry,
+            &payload,
+        )
+        .await
+        {
+            Ok(attempts) => tracing::info!(
+                message_id,
+                kind = alert.kind.as_str(),
+                severity = alert.severity.as_str(),
+                status = %alert.status,
+                lines = alert.lines.len(),
+                attempts,
+                "alert posted to Slack"
+            ),
+            Err(e) => {
+                tracing::error!(
+                    message_id,
+                    kind = alert.kind.as_str(),
+                    severity = alert.severity.as_str(),
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "alert not posted to Slack"
+                );
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX";
+
+    #[test]
+    fn config_defaults_to_four_attempts_and_production_timings() {
+        let config = Config::new(URL, None).unwrap();
+        assert_eq!(config.retry.max_attempts, 4);
+        assert_eq!(config.retry.base, Duration::from_millis(500));
+        assert_eq!(config.request_timeout, Duration::from_secs(5));
+        assert_eq!(Config::new(URL, Some(" 7 ")).unwrap().retry.max_attempts, 7);
+    }
+
+    #[test]
+    fn config_names_the_bad_variable_without_echoing_the_secret() {
+        let err = Config::new("http://hooks.slack.com/services/T/B/SECRET", None).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("SLACK_WEBHOOK_URL"), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!format!("{err:?}").contains("SECRET"));
+
+        for bad in ["0", "11", "four", "-1"] {
+            let err = Config::new(URL, Some(bad)).unwrap_err();
+            assert!(
+                err.to_string().contains("SLACK_MAX_ATTEMPTS"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_webhook_variable_is_named() {
+        // Read through the same helper as `from_env`, with a name surely unset.
+        let err = NotifierError::from(config::required("DIALTONE_SLACK_TEST_UNSET").unwrap_err());
+        assert_eq!(
+            err.to_string(),
+            "environment variable DIALTONE_SLACK_TEST_UNSET is not set"
+        );
+    }
+
+    #[test]
+    fn debug_of_config_and_deps_hides_the_webhook() {
+        let config = Config::new(URL, None).unwrap();
+        assert!(!format!("{config:?}").contains("XXXX"));
+        let deps = Deps::new(config).unwrap();
+        assert!(!format!("{deps:?}").contains("XXXX"));
+    }
+
+    #[test]
+    fn diagnostics_classify_errors() {
+        let rejected = NotifierError::Rejected {
+            status: 404,
+            body: "no_service".into(),
+        };
+        let d = Diagnostic::from(rejected);
+        assert_eq!(d.error_type, "SlackRejected");
+        assert_eq!(
+            d.error_message,
+            "Slack rejected the message with HTTP 404 (no_service); check SLACK_WEBHOOK_URL and the message payload"
+        );
+        let gave_up = NotifierError::GaveUp {
+            attempts: 4,
+            last: Box::new(NotifierError::Unavailable {
+                status: 503,
+                body: "service_unavailable".into(),
+                retry_after: None,
+            }),
+        };
+        let d = Diagnostic::from(gave_up);
+        assert_eq!(d.error_type, "SlackUnavailable");
+        assert_eq!(
+            d.error_message,
+            "Slack delivery failed after 4 attempt(s): Slack answered HTTP 503: service_unavailable"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! `dialtone-local`: the local stack's command line.
+//!
+//! - `up`: creates the template's table, topic and an alert inbox queue on moto server and
+//!   prints the environment the functions need (KEY=VALUE lines).
+//! - `pump [--follow]`: plays the DynamoDB stream → alert-dispatcher event source mapping,
+//!   invoking the dispatcher through `cargo lambda watch`.
+//! - `demo`: sends the heartbeat sequence OK → WARNING → CRITICAL → duplicate → stale → OK
+//!   to the heartbeat function through `cargo lambda watch`, pumps, and prints the alerts
+//!   that arrived on the inbox queue.
+//! - `inbox`: prints (and removes) the alerts waiting on the inbox queue.
+//!
+//! Settings: `DIALTONE_PREFIX` (resource names, default `dialtone`), `LAMBDA_EMULATOR`
+//! (default `http://127.0.0.1:9000`), `EXOTEL_HEARTBEAT_TOKEN`, and the `AWS_*` variables.
+
+use dialtone_local::inbox::{self, Received};
+use dialtone_local::pump::{EmulatorInvoke, StreamPump};
+use dialtone_local::stack::Stack;
+use dialtone_local::{aws, LocalError};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const SEQUENCE: [(&str, &str); 6] = [
+    ("OK", include_str!("../../../events/heartbeat-ok.json")),
+    (
+        "WARNING",
+        include_str!("../../../events/heartbeat-warning.json"),
+    ),
+    (
+        "CRITICAL",
+        include_str!("../../../events/heartbeat-critical.json"),
+    ),
+    (
+        "CRITICAL again (a retry)",
+        include_str!("../../../events/heartbeat-duplicate.json"),
+    ),
+    (
+        "WARNING from the past (stale)",
+        include_str!("../../../events/heartbeat-stale.json"),
+    ),
+    (
+        "OK",
+        include_str!("../../../events/heartbeat-recovered.json"),
+    ),
+];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("up") => up().await,
+        Some("pump") => pump(args.iter().any(|a| a == "--follow")).await,
+        Some("demo") => demo().await,
+        Some("inbox") => show_inbox().await,
+        _ => Err(LocalError::Invoke(
+            "usage: dialtone-local up | pump [--follow] | demo | inbox".into(),
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "dialtone-local: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn prefix() -> String {
+    std::env::var("DIALTONE_PREFIX").unwrap_or_else(|_| "dialtone".into())
+}
+
+fn emulator() -> String {
+    std::env::var("LAMBDA_EMULATOR").unwrap_or_else(|_| "http://127.0.0.1:9000".into())
+}
+
+async fn stack() -> Result<Stack, LocalError> {
+    Stack::create(&aws::from_env().await, &prefix()).await
+}
+
+fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+async fn up() -> Result<(), LocalError> {
+    let stack = stack().await?;
+    say(format!("TABLE_NAME={}", stack.table));
+    say(format!("ALERT_TOPIC_ARN={}", stack.topic_arn));
+    say(format!("ALERT_INBOX_URL={}", stack.queue_url));
+    Ok(())
+}
+
+async fn pump(follow: bool) -> Result<(), LocalError> {
+    let dispatcher = EmulatorInvoke::new(&emulator(), "alert-dispatcher");
+    loop {
+        match pump_until_error(&dispatcher, follow).await {
+            Err(err) if follow => {
+                let _ = writeln!(std::io::stderr(), "pump: {err}; starting over in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn pump_until_error(dispatcher: &EmulatorInvoke, follow: bool) -> Result<(), LocalError> {
+    let stack = stack().await?;
+    let mut pump = StreamPump::new(&stack).await?;
+    loop {
+        let report = pump.drain(dispatcher).await?;
+        if report.delivered > 0 || !report.dead_lettered.is_empty() {
+            say(format!(
+                "pump: {} alert row(s) handed to alert-dispatcher in {} invocation(s); dead-lettered: {:?}",
+                report.delivered, report.invocations, report.dead_lettered
+            ));
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn demo() -> Result<(), LocalError> {
+    let stack = stack().await?;
+    let token = std::env::var("EXOTEL_HEARTBEAT_TOKEN")
+        .map_err(|_| LocalError::Invoke("EXOTEL_HEARTBEAT_TOKEN is not set".into()))?;
+    let url = format!(
+        "{}/lambda-url/exotel-heartbeat/exotel/heartbeat/{token}",
+        emulator()
+    );
+    let http = reqwest::Client::new();
+    say("Sending the heartbeat sequence to exotel-heartbeat (through cargo lambda watch):");
+    for (label, envelope) in SEQUENCE {
+        let envelope: serde_json::Value =
+            serde_json::from_str(envelope).map_err(|e| LocalError::Invoke(e.to_string()))?;
+        let body = envelope["body"].as_str().unwrap_or_default().to_owned();
+        let timestamp = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|b| b["timestamp"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let response = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| LocalError::Invoke(e.to_string()))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| LocalError::Invoke(e.to_string()))?;
+        say(format!(
+            "  {label:<32} {timestamp:<27} -> {} {text}",
+            status.as_u16()
+        ));
+    }
+
+    let dispatcher = EmulatorInvoke::new(&emulator(), "alert-dispatcher");
+    let report = StreamPump::new(&stack).await?.drain(&dispatcher).await?;
+    say(format!(
+        "\nStream pump: {} new alert row(s) handed to alert-dispatcher.",
+        report.delivered
+    ));
+    print_alerts(&inbox::drain(&stack.sqs, &stack.queue_url, Duration::from_secs(2)).await?);
+    Ok(())
+}
+
+async fn show_inbox() -> Result<(), LocalError> {
+    let stack = stack().await?;
+    print_alerts(&inbox::drain(&stack.sqs, &stack.queue_url, Duration::from_secs(1)).await?);
+    Ok(())
+}
+
+fn print_alerts(alerts: &[Received]) {
+    say(format!(
+        "\n{} alert(s) arrived on the SNS topic (read from its SQS subscription):",
+        alerts.len()
+    ));
+    for received in alerts {
+        let attrs: Vec<String> = received
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        say(format!(
+            "\n── {} [{}]",
+            received.subject.as_deref().unwrap_or("(no subject)"),
+            attrs.join(" ")
+        ));
+        say(received.alert.text_body().trim_end());
+    }
+}
