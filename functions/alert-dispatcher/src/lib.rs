@@ -126,3 +126,7 @@ async fn dispatch<L: AlertLedger, P: AlertPublisher>(
     );
     Ok(Dispatched::Published)
 }
+
+#[cfg(test)]
+#[path = "lib_test.rs"]
+mod tests;

@@ -3,7 +3,7 @@
 mod decide;
 mod model;
 
-pub use decide::{decide, AlertPolicy, Decision, LineState, MonitorState};
+pub use decide::{decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS};
 pub use model::{
     Connectivity, Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus, LineInfo, ParseError,
 };

@@ -1,0 +1,16 @@
+use super::*;
+
+#[test]
+fn missing_variable_is_named() {
+    let err = required("DIALTONE_TEST_SURELY_UNSET").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment variable DIALTONE_TEST_SURELY_UNSET is not set"
+    );
+}
+
+#[test]
+fn absent_duration_takes_default() {
+    let d = seconds_or("DIALTONE_TEST_SURELY_UNSET_TOO", Duration::from_secs(7)).unwrap();
+    assert_eq!(d, Duration::from_secs(7));
+}

@@ -1,0 +1,320 @@
+use super::*;
+
+fn hb(ts: &str, status: &str, incoming: &[&str], outgoing: &[&str]) -> Heartbeat {
+    let list = |l: &[&str]| {
+        if l.is_empty() {
+            "null".to_owned()
+        } else {
+            serde_json::to_string(l).unwrap()
+        }
+    };
+    let data: serde_json::Map<String, serde_json::Value> = incoming
+        .iter()
+        .chain(outgoing)
+        .map(|s| {
+            (
+                s.to_string(),
+                serde_json::json!({"phone_number": format!("+91{s}")}),
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"timestamp":"{ts}","status_type":"{status}","incoming_affected":{},"outgoing_affected":{},"data":{}}}"#,
+        list(incoming),
+        list(outgoing),
+        serde_json::Value::Object(data)
+    );
+    Heartbeat::parse(body.as_bytes()).unwrap()
+}
+
+fn advance(prev: Option<&MonitorState>, h: &Heartbeat) -> (MonitorState, Vec<Alert>) {
+    match decide(prev, h, &AlertPolicy::default()) {
+        Decision::Advance { state, alerts } => (state, alerts),
+        other => panic!("expected advance, got {other:?}"),
+    }
+}
+
+fn kinds(alerts: &[Alert]) -> Vec<(AlertKind, Severity, &str)> {
+    alerts
+        .iter()
+        .map(|a| (a.kind, a.severity, a.dedup_key.as_str()))
+        .collect()
+}
+
+fn changes(alert: &Alert) -> Vec<(String, Direction, LineChange)> {
+    alert
+        .lines
+        .iter()
+        .map(|l| (l.sid.to_string(), l.direction, l.change))
+        .collect()
+}
+
+const T0: &str = "2026-11-22T10:00:00Z";
+const T1: &str = "2026-11-22T10:01:00Z";
+const T2: &str = "2026-11-22T10:02:00Z";
+const T3: &str = "2026-11-22T10:03:00Z";
+
+#[test]
+fn first_ok_heartbeat_is_silent() {
+    let (state, alerts) = advance(None, &hb(T0, "OK", &[], &[]));
+    assert!(alerts.is_empty());
+    assert_eq!(state.status, HeartbeatStatus::Ok);
+    assert_eq!(state.outage_started_at, None);
+}
+
+#[test]
+fn ok_to_warning_raises_one_fleet_alert_naming_the_lines() {
+    let (s0, _) = advance(None, &hb(T0, "OK", &[], &[]));
+    let (s1, alerts) = advance(Some(&s0), &hb(T1, "WARNING", &["07930061010"], &[]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::FleetStatus,
+            Severity::Warning,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(
+        changes(&alerts[0]),
+        vec![(
+            "07930061010".into(),
+            Direction::Incoming,
+            LineChange::NewlyAffected
+        )]
+    );
+    assert_eq!(
+        alerts[0].lines[0].phone_number.as_ref().unwrap().as_str(),
+        "+9107930061010"
+    );
+    assert_eq!(s1.outage_started_at, Some(hb(T1, "OK", &[], &[]).at_utc()));
+    assert_eq!(s1.last_notified_at, s1.outage_started_at);
+}
+
+#[test]
+fn warning_to_critical_escalates_and_keeps_outage_start() {
+    let (s0, _) = advance(None, &hb(T0, "WARNING", &["A1"], &[]));
+    let (s1, alerts) = advance(Some(&s0), &hb(T1, "CRITICAL", &["A1", "B2"], &["A1"]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::FleetStatus,
+            Severity::Critical,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(
+        changes(&alerts[0]),
+        vec![
+            ("A1".into(), Direction::Incoming, LineChange::StillAffected),
+            ("A1".into(), Direction::Outgoing, LineChange::NewlyAffected),
+            ("B2".into(), Direction::Incoming, LineChange::NewlyAffected),
+        ]
+    );
+    assert_eq!(s1.outage_started_at, s0.outage_started_at);
+    assert_eq!(
+        s1.lines[&ExoPhoneSid::parse("A1").unwrap()].incoming_since,
+        s0.outage_started_at
+    );
+}
+
+#[test]
+fn critical_to_warning_de_escalates_with_recovered_lines() {
+    let (s0, _) = advance(None, &hb(T0, "CRITICAL", &["A1", "B2"], &[]));
+    let (_, alerts) = advance(Some(&s0), &hb(T1, "WARNING", &["A1"], &[]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::FleetStatus,
+            Severity::Warning,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(alerts[0].lines[1].change, LineChange::Recovered);
+}
+
+#[test]
+fn within_warning_each_line_change_is_its_own_alert() {
+    let (s0, _) = advance(None, &hb(T0, "WARNING", &["A1"], &[]));
+    let (_, alerts) = advance(Some(&s0), &hb(T1, "WARNING", &["B2"], &["A1"]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![
+            (
+                AlertKind::LineRecovered,
+                Severity::Info,
+                "exotel-heartbeat:line:A1:incoming"
+            ),
+            (
+                AlertKind::LineAffected,
+                Severity::Warning,
+                "exotel-heartbeat:line:A1:outgoing"
+            ),
+            (
+                AlertKind::LineAffected,
+                Severity::Warning,
+                "exotel-heartbeat:line:B2:incoming"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_burst_of_line_changes_within_warning_is_one_fleet_alert() {
+    let many: Vec<String> = (0..=MAX_LINE_ALERTS).map(|i| format!("L{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (s0, _) = advance(None, &hb(T0, "WARNING", &["A1"], &[]));
+    let (_, alerts) = advance(Some(&s0), &hb(T1, "WARNING", &many, &[]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::FleetStatus,
+            Severity::Warning,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(
+        alerts[0].lines.len(),
+        MAX_LINE_ALERTS + 2,
+        "every newly affected line and the recovered one"
+    );
+}
+
+#[test]
+fn critical_inhibits_per_line_noise() {
+    let (s0, _) = advance(None, &hb(T0, "CRITICAL", &["A1"], &[]));
+    let (s1, alerts) = advance(Some(&s0), &hb(T1, "CRITICAL", &["A1"], &["A1"]));
+    assert!(alerts.is_empty(), "{alerts:?}");
+    assert!(s1.lines.values().next().unwrap().outgoing_since.is_some());
+}
+
+#[test]
+fn unchanged_warning_is_silent_until_the_repeat_interval() {
+    let (s0, _) = advance(None, &hb(T0, "WARNING", &["A1"], &[]));
+    let (s1, alerts) = advance(Some(&s0), &hb(T1, "WARNING", &["A1"], &[]));
+    assert!(alerts.is_empty());
+    let (s2, alerts) = advance(
+        Some(&s1),
+        &hb("2026-11-22T14:00:00Z", "WARNING", &["A1"], &[]),
+    );
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::Reminder,
+            Severity::Warning,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(
+        changes(&alerts[0]),
+        vec![("A1".into(), Direction::Incoming, LineChange::StillAffected)]
+    );
+    let (_, alerts) = advance(
+        Some(&s2),
+        &hb("2026-11-22T14:01:00Z", "WARNING", &["A1"], &[]),
+    );
+    assert!(alerts.is_empty());
+}
+
+#[test]
+fn return_to_ok_resolves_with_outage_duration() {
+    let (s0, _) = advance(None, &hb(T0, "OK", &[], &[]));
+    let (s1, _) = advance(Some(&s0), &hb(T1, "WARNING", &["A1"], &[]));
+    let (s2, _) = advance(Some(&s1), &hb(T2, "CRITICAL", &["A1"], &["A1"]));
+    let (s3, alerts) = advance(Some(&s2), &hb(T3, "OK", &[], &[]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::Resolved,
+            Severity::Info,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(alerts[0].outage_seconds, Some(120));
+    assert!(alerts[0]
+        .lines
+        .iter()
+        .all(|l| l.change == LineChange::Recovered));
+    assert!(s3.lines.is_empty() && s3.outage_started_at.is_none() && s3.last_notified_at.is_none());
+}
+
+#[test]
+fn stale_and_replayed_heartbeats_change_nothing() {
+    let (s1, _) = advance(None, &hb(T1, "WARNING", &["A1"], &[]));
+    for ts in [T0, T1] {
+        assert_eq!(
+            decide(Some(&s1), &hb(ts, "OK", &[], &[]), &AlertPolicy::default()),
+            Decision::Stale {
+                newest: s1.last_heartbeat_at
+            }
+        );
+    }
+}
+
+#[test]
+fn stale_check_compares_instants_not_offsets() {
+    let (s1, _) = advance(None, &hb("2026-11-22T10:00:00Z", "OK", &[], &[]));
+    let earlier_in_ist = hb("2026-11-22T15:29:00+05:30", "WARNING", &["A1"], &[]);
+    assert!(matches!(
+        decide(Some(&s1), &earlier_in_ist, &AlertPolicy::default()),
+        Decision::Stale { .. }
+    ));
+}
+
+#[test]
+fn payload_too_large_keeps_known_lines_and_alerts_once() {
+    let (s0, _) = advance(None, &hb(T0, "WARNING", &["A1"], &[]));
+    let (s1, alerts) = advance(Some(&s0), &hb(T1, "PAYLOAD_TOO_LARGE", &[], &[]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::PayloadTooLarge,
+            Severity::Warning,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert_eq!(s1.lines, s0.lines);
+    let (s2, alerts) = advance(Some(&s1), &hb(T2, "PAYLOAD_TOO_LARGE", &[], &[]));
+    assert!(alerts.is_empty());
+    let (_, alerts) = advance(Some(&s2), &hb(T3, "OK", &[], &[]));
+    assert_eq!(alerts[0].kind, AlertKind::Resolved);
+    assert_eq!(alerts[0].outage_seconds, Some(180));
+}
+
+#[test]
+fn warning_with_empty_or_null_lists_is_still_a_fleet_alert() {
+    let (_, alerts) = advance(None, &hb(T0, "WARNING", &[], &[]));
+    assert_eq!(
+        kinds(&alerts),
+        vec![(
+            AlertKind::FleetStatus,
+            Severity::Warning,
+            "exotel-heartbeat:fleet"
+        )]
+    );
+    assert!(alerts[0].lines.is_empty());
+}
+
+#[test]
+fn alternate_exophones_ride_along() {
+    let h = Heartbeat::parse(
+        br#"{"timestamp":"2026-11-22T10:00:00Z","status_type":"WARNING","incoming_affected":["A1"],
+            "data":{"A1":{"phone_number":"+917930061010","connectivity":{"incoming_call":{"status":"major_outage","alternate_exophone":["+918030752599"]}}}}}"#,
+    )
+    .unwrap();
+    let (_, alerts) = advance(None, &h);
+    assert_eq!(
+        alerts[0].lines[0].alternate_exophones,
+        vec!["+918030752599"]
+    );
+}
+
+#[test]
+fn alert_ids_differ_per_transition_and_per_condition() {
+    let (s0, a0) = advance(None, &hb(T0, "WARNING", &["A1"], &[]));
+    let (_, a1) = advance(Some(&s0), &hb(T1, "WARNING", &["B2"], &[]));
+    let mut ids: Vec<String> = a0.iter().chain(&a1).map(Alert::id).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+}
