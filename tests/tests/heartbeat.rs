@@ -18,6 +18,7 @@ const CRITICAL: &str = include_str!("../../events/heartbeat-critical.json");
 const DUPLICATE: &str = include_str!("../../events/heartbeat-duplicate.json");
 const STALE: &str = include_str!("../../events/heartbeat-stale.json");
 const RECOVERED: &str = include_str!("../../events/heartbeat-recovered.json");
+const PAYLOAD_TOO_LARGE: &str = include_str!("../../events/heartbeat-payload-too-large.json");
 const INVALID: &str = include_str!("../../events/heartbeat-invalid.json");
 const WRONG_TOKEN: &str = include_str!("../../events/heartbeat-wrong-token.json");
 
@@ -298,6 +299,45 @@ async fn an_invalid_payload_is_refused_and_quarantined_whole() {
     let raw = envelope["body"].as_str().unwrap();
     assert_eq!(row["body"].as_b().unwrap().as_ref(), raw.as_bytes());
     assert_eq!(s(row, "content_type"), "application/json");
+}
+
+#[tokio::test]
+async fn payload_too_large_keeps_the_known_lines_and_alerts_once() {
+    let stack = stack("too-large").await;
+    let deps = heartbeat_deps(&stack);
+    send(&deps, WARNING).await;
+    assert_eq!(
+        send(&deps, PAYLOAD_TOO_LARGE).await,
+        (200, json!({"result": "accepted", "alerts": 1}))
+    );
+    let items = scan(&stack).await;
+    let stored: dialtone_shared::heartbeat::MonitorState =
+        serde_dynamo::from_attribute_value(of_entity(&items, "state")[0]["state"].clone()).unwrap();
+    assert_eq!(
+        stored.status,
+        dialtone_shared::heartbeat::HeartbeatStatus::PayloadTooLarge
+    );
+    assert_eq!(
+        stored.lines.len(),
+        1,
+        "the line known to be down stays down"
+    );
+
+    let dispatcher = dispatcher_deps(&stack, &stack.topic_arn);
+    StreamPump::new(&stack)
+        .await
+        .unwrap()
+        .drain(&InProcess(&dispatcher))
+        .await
+        .unwrap();
+    let received = inbox::drain(&stack.sqs, &stack.queue_url, QUIET)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = received
+        .iter()
+        .map(|r| r.attributes["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["fleet_status", "payload_too_large"]);
 }
 
 #[tokio::test]
