@@ -196,20 +196,7 @@ async fn twenty_concurrent_deliveries_change_state_once_and_alert_once() {
     assert_eq!(s(of_entity(&items, "state")[0], "version"), "2");
     assert_eq!(of_entity(&items, "alert").len(), 1);
 
-    let dispatcher = dispatcher_deps(&stack, &stack.topic_arn);
-    StreamPump::new(&stack)
-        .await
-        .unwrap()
-        .drain(&InProcess(&dispatcher))
-        .await
-        .unwrap();
-    assert_eq!(
-        inbox::drain(&stack.sqs, &stack.queue_url, QUIET)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(publish_pending(&stack).await.len(), 1);
 }
 
 #[tokio::test]
@@ -236,16 +223,7 @@ async fn dynamodb_unreachable_answers_5xx_and_the_retry_succeeds() {
         send(&up, WARNING).await,
         (200, json!({"result": "accepted", "alerts": 1}))
     );
-    let dispatcher = dispatcher_deps(&stack, &stack.topic_arn);
-    StreamPump::new(&stack)
-        .await
-        .unwrap()
-        .drain(&InProcess(&dispatcher))
-        .await
-        .unwrap();
-    let received = inbox::drain(&stack.sqs, &stack.queue_url, QUIET)
-        .await
-        .unwrap();
+    let received = publish_pending(&stack).await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].alert.kind, AlertKind::FleetStatus);
 }
@@ -323,16 +301,7 @@ async fn payload_too_large_keeps_the_known_lines_and_alerts_once() {
         "the line known to be down stays down"
     );
 
-    let dispatcher = dispatcher_deps(&stack, &stack.topic_arn);
-    StreamPump::new(&stack)
-        .await
-        .unwrap()
-        .drain(&InProcess(&dispatcher))
-        .await
-        .unwrap();
-    let received = inbox::drain(&stack.sqs, &stack.queue_url, QUIET)
-        .await
-        .unwrap();
+    let received = publish_pending(&stack).await;
     let kinds: Vec<&str> = received
         .iter()
         .map(|r| r.attributes["kind"].as_str())

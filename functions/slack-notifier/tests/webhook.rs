@@ -2,7 +2,7 @@
 
 use aws_lambda_events::event::sns::SnsEvent;
 use lambda_runtime::{Context, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 use slack_notifier::{handler, Config, Deps, NotifierError};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_json, header, method, path};
@@ -49,46 +49,9 @@ fn event_with_messages(messages: &[String]) -> SnsEvent {
 }
 
 /// The message Slack must receive for the alert in `events/sns-alert.json`, written out
-/// in full (not produced by the renderer under test).
+/// in full in `events/slack-message.json` (not produced by the renderer under test).
 fn expected_body() -> Value {
-    json!({
-        "text": "[CRITICAL] ExoPhones CRITICAL: 1 line affected",
-        "blocks": [
-            {
-                "type": "header",
-                "text": {
-                    "type": "plain_text",
-                    "text": ":rotating_light: [CRITICAL] ExoPhones CRITICAL: 1 line affected",
-                    "emoji": true
-                }
-            },
-            {
-                "type": "section",
-                "fields": [
-                    { "type": "mrkdwn", "text": "*Severity*\ncritical" },
-                    { "type": "mrkdwn", "text": "*Status*\nCRITICAL" },
-                    {
-                        "type": "mrkdwn",
-                        "text": "*Heartbeat*\n<!date^1795341720^{date_short_pretty} {time}|2026-11-22 10:02:00 UTC>"
-                    }
-                ]
-            },
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": "*Lines*\n• +917930061010 (sid `07930061010`) incoming: *newly affected* — alternate: +918030752599"
-                }
-            },
-            {
-                "type": "context",
-                "elements": [{
-                    "type": "mrkdwn",
-                    "text": "Alert key `exotel-heartbeat:fleet` · fleet_status · exotel-heartbeat"
-                }]
-            }
-        ]
-    })
+    serde_json::from_str(include_str!("../../../events/slack-message.json")).unwrap()
 }
 
 async fn requests(server: &MockServer) -> usize {

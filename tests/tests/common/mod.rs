@@ -124,3 +124,23 @@ pub fn s(item: &Item, name: &str) -> String {
 pub fn of_entity<'a>(items: &'a [Item], entity: &str) -> Vec<&'a Item> {
     items.iter().filter(|i| s(i, "entity") == entity).collect()
 }
+
+/// Plays the stream into the dispatcher (publishing to the stack's topic), then reads what
+/// arrived on the inbox queue.
+pub async fn publish_pending(stack: &Stack) -> Vec<dialtone_local::inbox::Received> {
+    let dispatcher = dispatcher_deps(stack, &stack.topic_arn);
+    let report = dialtone_local::pump::StreamPump::new(stack)
+        .await
+        .expect("stream")
+        .drain(&InProcess(&dispatcher))
+        .await
+        .expect("pump");
+    assert!(report.dead_lettered.is_empty(), "{report:?}");
+    dialtone_local::inbox::drain(
+        &stack.sqs,
+        &stack.queue_url,
+        std::time::Duration::from_secs(1),
+    )
+    .await
+    .expect("inbox")
+}
