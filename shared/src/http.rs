@@ -11,8 +11,13 @@ pub enum WebhookError {
     /// Wrong or missing URL token: answered like an unknown path, revealing nothing.
     #[error("not found")]
     UnknownPath,
+    /// A shared secret in the body did not match.
+    #[error("forbidden")]
+    Forbidden,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     #[error("invalid payload: {0}")]
     InvalidPayload(String),
     #[error("storage unavailable: {0}")]
@@ -26,7 +31,9 @@ impl WebhookError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::UnknownPath => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
             Self::Storage(_) | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
         }

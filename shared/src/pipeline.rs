@@ -1,13 +1,15 @@
 //! The ingestion pipeline every webhook receiver runs:
 //! verify → parse → decide → one atomic write → respond.
 //!
-//! A provider is declared by implementing [`Receiver`]: how to authenticate, parse, key and
+//! A provider is declared by implementing [`Receiver`]: how to verify, parse, key and
 //! decide. Everything else (quarantine of refused bodies, the optimistic-concurrency retry,
-//! the duplicate answer, status codes) is written once, here.
+//! the stored answer to a duplicate, counted refusals, status codes) is written once, here.
 
 use crate::alert::Alert;
 use crate::http::{json_response, WebhookError};
-use crate::store::{Commit, CommitOutcome, EventStore, Quarantine, StateWrite};
+use crate::store::{
+    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError,
+};
 use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -18,6 +20,50 @@ use serde_json::json;
 /// How many times a delivery re-reads the state after losing a race to a concurrent one.
 const CONFLICT_RETRIES: usize = 5;
 
+/// What verification concluded about a request.
+#[derive(Debug)]
+pub enum Verification {
+    /// From the provider: go on.
+    Genuine,
+    /// Not from the provider (or not provably): refused with this error. `counted` is
+    /// bumped so that repeated refusals can raise one alert.
+    Refused {
+        error: WebhookError,
+        counted: Option<Threshold>,
+    },
+    /// Carries no authority but must not be refused (a refusal would start the provider's
+    /// retry storm): answered 200, stored nowhere, counted.
+    Ignored {
+        reason: &'static str,
+        counted: Option<Threshold>,
+    },
+}
+
+/// Why a body could not be read as an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    Invalid(String),
+    UnsupportedMediaType(String),
+}
+
+/// A counter row and the alert it raises, once, when it reaches `at_least`.
+#[derive(Clone, Debug)]
+pub struct Threshold {
+    pub bump: CounterBump,
+    pub at_least: i64,
+    /// The alert, given the counter's fields as they stand when the threshold is reached.
+    pub alert: fn(&std::collections::BTreeMap<String, i64>, &ThresholdContext) -> Alert,
+    pub context: ThresholdContext,
+}
+
+/// What a threshold alert needs to know besides the counts.
+#[derive(Clone, Debug)]
+pub struct ThresholdContext {
+    pub scope: String,
+    pub window_start: DateTime<Utc>,
+    pub window_minutes: i64,
+}
+
 /// One provider's part of the pipeline.
 pub trait Receiver: Send + Sync {
     type Event: Send + Sync;
@@ -25,27 +71,58 @@ pub trait Receiver: Send + Sync {
     /// The name rows and alerts are filed under, e.g. `exotel-heartbeat`.
     const SOURCE: &'static str;
 
-    /// Is this request from the provider? Runs before the body is read.
-    fn authenticate(&self, request: &Request) -> bool;
-    /// Turns the raw body into a typed event, or says, for the caller, what is wrong.
-    fn parse(&self, body: &[u8]) -> Result<Self::Event, String>;
+    /// Is this request from the provider?
+    fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification;
+    /// Turns the request's body into a typed event, or says, for the caller, what is wrong.
+    fn parse(&self, request: &Request) -> Result<Self::Event, Rejection>;
     /// The provider's idempotency key: equal for a retry or a redelivery.
     fn dedup_key(&self, event: &Self::Event) -> String;
+    /// The state row this event reads and moves, if any.
+    fn state_key(&self, event: &Self::Event) -> Option<String>;
     /// The pure decision: the stored state and the event give the new state and the alerts.
-    fn decide(&self, prev: Option<&Self::State>, event: &Self::Event) -> Verdict<Self::State>;
+    fn decide(
+        &self,
+        prev: Option<&Self::State>,
+        event: &Self::Event,
+        now: DateTime<Utc>,
+    ) -> Verdict<Self::State>;
+    /// Counters the event may have pushed over a threshold. Checked after the commit and
+    /// on every duplicate too, so a delivery cut off between the two still alerts.
+    fn thresholds(&self, _event: &Self::Event, _now: DateTime<Utc>) -> Vec<Threshold> {
+        Vec::new()
+    }
 }
 
-/// What a decision asks the pipeline to store.
+/// What a decision asks the pipeline to store and answer.
 #[derive(Clone, Debug)]
 pub struct Verdict<S> {
-    /// The new state, or `None` to leave it as it is (a stale event).
+    /// The new state, or `None` to leave it as it is (a stale event, or no state at all).
     pub state: Option<S>,
-    /// A compact record of the event for the history, and the time it is filed under.
+    /// A record of the event for the history, and the time it is filed under.
     pub history: serde_json::Value,
     pub history_at: DateTime<Utc>,
     pub alerts: Vec<Alert>,
-    /// What the response says happened: `accepted` or `stale`.
+    /// Counters moved in the same transaction.
+    pub counters: Vec<CounterBump>,
+    /// What the response says happened, e.g. `accepted` or `stale`.
     pub outcome: &'static str,
+    /// A body the provider acts on (an auto-reply). It is stored with the idempotency key
+    /// and given again, unchanged, to every retry.
+    pub reply: Option<serde_json::Value>,
+}
+
+impl<S> Verdict<S> {
+    pub fn new(history: serde_json::Value, history_at: DateTime<Utc>) -> Self {
+        Self {
+            state: None,
+            history,
+            history_at,
+            alerts: Vec::new(),
+            counters: Vec::new(),
+            outcome: "accepted",
+            reply: None,
+        }
+    }
 }
 
 /// Runs the whole pipeline and always answers: every error is mapped to a response here.
@@ -64,11 +141,13 @@ pub async fn ingest<R: Receiver, S: EventStore>(
                 WebhookError::Contention => {
                     tracing::warn!(source = R::SOURCE, "state contention; provider will retry")
                 }
-                other => tracing::info!(
-                    source = R::SOURCE,
-                    status = other.status().as_u16(),
-                    "request refused"
-                ),
+                other => {
+                    tracing::info!(
+                        source = R::SOURCE,
+                        status = other.status().as_u16(),
+                        "request refused"
+                    )
+                }
             }
             err.into_response()
         }
@@ -80,49 +159,53 @@ async fn run<R: Receiver, S: EventStore>(
     store: &S,
     request: &Request,
 ) -> Result<Response<Body>, WebhookError> {
-    if !receiver.authenticate(request) {
-        return Err(WebhookError::UnknownPath);
+    let received_at = Utc::now();
+    match receiver.verify(request, received_at) {
+        Verification::Genuine => {}
+        Verification::Refused { error, counted } => {
+            if let Some(threshold) = counted {
+                count(store, threshold, R::SOURCE).await?;
+            }
+            return Err(error);
+        }
+        Verification::Ignored { reason, counted } => {
+            if let Some(threshold) = counted {
+                count(store, threshold, R::SOURCE).await?;
+            }
+            tracing::warn!(source = R::SOURCE, reason, "request ignored");
+            return Ok(json_response(
+                StatusCode::OK,
+                &json!({ "result": "ignored", "reason": reason }),
+            ));
+        }
     }
     if request.method() != Method::POST {
         return Err(WebhookError::MethodNotAllowed);
     }
-    let received_at = Utc::now();
-    let body = request.body().as_ref();
-    let event = match receiver.parse(body) {
+    let event = match receiver.parse(request) {
         Ok(event) => event,
-        Err(reason) => {
-            store
-                .quarantine(Quarantine {
-                    source: R::SOURCE,
-                    request_id: request_id(request, received_at),
-                    received_at,
-                    reason: reason.clone(),
-                    content_type: request
-                        .headers()
-                        .get(lambda_http::http::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned),
-                    body: body.to_vec(),
-                })
-                .await?;
-            tracing::warn!(source = R::SOURCE, reason = %reason, bytes = body.len(), "payload quarantined");
-            return Err(WebhookError::InvalidPayload(reason));
+        Err(rejection) => {
+            return Err(quarantine(store, R::SOURCE, request, received_at, rejection).await?)
         }
     };
     let dedup_key = receiver.dedup_key(&event);
+    let state_key = receiver.state_key(&event);
 
     for _ in 0..CONFLICT_RETRIES {
-        let stored = store.load_state::<R::State>(R::SOURCE).await?;
-        let verdict = receiver.decide(stored.as_ref().map(|s| &s.value), &event);
-        let alerts = verdict.alerts.len();
-        let state = match verdict.state {
-            Some(state) => Some(StateWrite {
-                expected_version: stored.as_ref().map(|s| s.version),
-                value: serde_json::to_value(state).map_err(|e| {
-                    WebhookError::Storage(crate::store::StoreError::Request(e.to_string()))
-                })?,
-            }),
+        let stored = match &state_key {
+            Some(key) => store.load_state::<R::State>(key).await?,
             None => None,
+        };
+        let verdict = receiver.decide(stored.as_ref().map(|s| &s.value), &event, received_at);
+        let alerts = verdict.alerts.len();
+        let state = match (&state_key, verdict.state) {
+            (Some(key), Some(state)) => Some(StateWrite {
+                key: key.clone(),
+                expected_version: stored.as_ref().map(|s| s.version),
+                value: serde_json::to_value(state)
+                    .map_err(|e| StoreError::Request(format!("state not serialisable: {e}")))?,
+            }),
+            _ => None,
         };
         let commit = Commit {
             source: R::SOURCE,
@@ -132,31 +215,110 @@ async fn run<R: Receiver, S: EventStore>(
             history: Some(verdict.history),
             history_at: verdict.history_at,
             alerts: verdict.alerts,
+            counters: verdict.counters,
+            reply: verdict.reply.clone(),
         };
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
+                check_thresholds(receiver, store, &event, received_at).await?;
                 tracing::info!(
                     source = R::SOURCE,
                     outcome = verdict.outcome,
                     alerts,
                     "event stored"
                 );
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &json!({ "result": verdict.outcome, "alerts": alerts }),
-                ));
+                let body = verdict
+                    .reply
+                    .unwrap_or_else(|| json!({ "result": verdict.outcome, "alerts": alerts }));
+                return Ok(json_response(StatusCode::OK, &body));
             }
             CommitOutcome::Duplicate => {
+                check_thresholds(receiver, store, &event, received_at).await?;
                 tracing::info!(source = R::SOURCE, "duplicate delivery acknowledged");
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &json!({ "result": "duplicate", "alerts": 0 }),
-                ));
+                let body = store
+                    .stored_reply(R::SOURCE, &dedup_key)
+                    .await?
+                    .unwrap_or_else(|| json!({ "result": "duplicate", "alerts": 0 }));
+                return Ok(json_response(StatusCode::OK, &body));
             }
             CommitOutcome::StateConflict => continue,
         }
     }
     Err(WebhookError::Contention)
+}
+
+/// Keeps a refused body, with why, and turns the rejection into the caller's error.
+async fn quarantine<S: EventStore>(
+    store: &S,
+    source: &'static str,
+    request: &Request,
+    received_at: DateTime<Utc>,
+    rejection: Rejection,
+) -> Result<WebhookError, WebhookError> {
+    let (reason, error) = match rejection {
+        Rejection::Invalid(reason) => (reason.clone(), WebhookError::InvalidPayload(reason)),
+        Rejection::UnsupportedMediaType(reason) => {
+            (reason.clone(), WebhookError::UnsupportedMediaType(reason))
+        }
+    };
+    let body = request.body().as_ref();
+    store
+        .quarantine(Quarantine {
+            source,
+            request_id: request_id(request, received_at),
+            received_at,
+            reason: reason.clone(),
+            content_type: request
+                .headers()
+                .get(lambda_http::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: body.to_vec(),
+        })
+        .await?;
+    tracing::warn!(source, reason = %reason, bytes = body.len(), "payload quarantined");
+    Ok(error)
+}
+
+async fn count<S: EventStore>(
+    store: &S,
+    threshold: Threshold,
+    source: &'static str,
+) -> Result<(), WebhookError> {
+    let counts = store.bump(&threshold.bump).await?;
+    raise_if_reached(store, &threshold, &counts, source).await
+}
+
+async fn check_thresholds<R: Receiver, S: EventStore>(
+    receiver: &R,
+    store: &S,
+    event: &R::Event,
+    now: DateTime<Utc>,
+) -> Result<(), WebhookError> {
+    for threshold in receiver.thresholds(event, now) {
+        let counts = store.read_counter(&threshold.bump.key).await?;
+        raise_if_reached(store, &threshold, &counts, R::SOURCE).await?;
+    }
+    Ok(())
+}
+
+async fn raise_if_reached<S: EventStore>(
+    store: &S,
+    threshold: &Threshold,
+    counts: &std::collections::BTreeMap<String, i64>,
+    source: &'static str,
+) -> Result<(), WebhookError> {
+    let total = counts
+        .get(crate::store::COUNTER_TOTAL)
+        .copied()
+        .unwrap_or_default();
+    if total >= threshold.at_least {
+        let alert = (threshold.alert)(counts, &threshold.context);
+        if store.put_alert_once(&alert).await? {
+            tracing::warn!(source, alert = %alert.id(), total, "threshold reached; alert raised");
+        }
+    }
+    Ok(())
 }
 
 fn request_id(request: &Request, received_at: DateTime<Utc>) -> String {

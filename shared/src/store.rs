@@ -3,7 +3,8 @@
 //! | row | pk | sk | ttl |
 //! |---|---|---|---|
 //! | idempotency key | `DEDUP#<source>#<key>` | `DEDUP` | 30 days |
-//! | monitor state | `STATE#<source>` | `STATE` | none |
+//! | state (monitor, message, contact…) | `STATE#<state key>` | `STATE` | none |
+//! | counter (per window or day) | `COUNTER#<key>` | `COUNTER` | chosen per counter |
 //! | history (snapshot) | `HISTORY#<source>` | `<UTC time>#<key>` | 90 days |
 //! | alert | `ALERT#<alert id>` | `ALERT` | 90 days |
 //! | quarantined body | `QUARANTINE#<source>` | `<UTC time>#<request id>` | 30 days |
@@ -15,16 +16,21 @@
 use crate::alert::Alert;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// Every counter has this field: how many times it was bumped.
+pub const COUNTER_TOTAL: &str = "total";
+/// Counter fields are stored as attributes with this prefix (their names may be any text,
+/// e.g. an error message).
+const COUNTER_FIELD_PREFIX: &str = "c:";
 pub const ALERTS_INDEX: &str = "gsi1";
 const DEDUP_TTL_DAYS: i64 = 30;
 const HISTORY_TTL_DAYS: i64 = 90;
@@ -68,12 +74,40 @@ pub struct Commit {
     pub history: Option<serde_json::Value>,
     pub history_at: DateTime<Utc>,
     pub alerts: Vec<Alert>,
+    /// Counters moved by the same transaction.
+    pub counters: Vec<CounterBump>,
+    /// The answer given to the provider, kept with the idempotency key for its retries.
+    pub reply: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug)]
 pub struct StateWrite {
+    pub key: String,
     pub expected_version: Option<u64>,
     pub value: serde_json::Value,
+}
+
+/// Adds to a counter row's fields ([`COUNTER_TOTAL`] is always bumped by one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterBump {
+    pub key: String,
+    pub adds: BTreeMap<String, i64>,
+    pub keep_days: i64,
+}
+
+impl CounterBump {
+    pub fn new(key: impl Into<String>, keep_days: i64) -> Self {
+        Self {
+            key: key.into(),
+            adds: BTreeMap::from([(COUNTER_TOTAL.to_owned(), 1)]),
+            keep_days,
+        }
+    }
+
+    pub fn add(mut self, field: impl Into<String>, n: i64) -> Self {
+        *self.adds.entry(field.into()).or_default() += n;
+        self
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,13 +134,33 @@ pub struct Quarantine {
 pub trait EventStore: Send + Sync {
     fn load_state<T: DeserializeOwned + Send>(
         &self,
-        source: &'static str,
+        key: &str,
     ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
     fn commit(
         &self,
         commit: Commit,
     ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
     fn quarantine(&self, item: Quarantine) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The reply stored with an idempotency key, if any.
+    fn stored_reply(
+        &self,
+        source: &'static str,
+        dedup_key: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+    /// Bumps a counter on its own (outside any transaction) and returns its fields.
+    fn bump(
+        &self,
+        bump: &CounterBump,
+    ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
+    fn read_counter(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
+    /// Writes an alert row unless one with its id exists; says whether it wrote.
+    fn put_alert_once(
+        &self,
+        alert: &Alert,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What the alert dispatcher needs from storage: has this alert gone out already?
@@ -169,19 +223,23 @@ impl DynamoStore {
 
     fn transact_items(&self, c: &Commit) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut items = Vec::with_capacity(3 + c.alerts.len());
-        let dedup = dynamo::to_item(serde_json::json!({
-            "pk": format!("DEDUP#{}#{}", c.source, c.dedup_key),
+        let mut dedup = dynamo::to_item(serde_json::json!({
+            "pk": dedup_pk(c.source, &c.dedup_key),
             "sk": "DEDUP",
             "entity": "dedup",
             "received_at": c.received_at,
             TTL_ATTRIBUTE: expiry(c.received_at, DEDUP_TTL_DAYS),
         }))?;
+        if let Some(reply) = &c.reply {
+            // As text: the exact body goes back to a retry, key order and all.
+            dedup.insert("reply".into(), AttributeValue::S(reply.to_string()));
+        }
         items.push(self.put(dedup, Some("attribute_not_exists(pk)"))?);
 
         if let Some(state) = &c.state {
             let next = state.expected_version.map_or(1, |v| v + 1);
             let item = dynamo::to_item(serde_json::json!({
-                "pk": format!("STATE#{}", c.source),
+                "pk": format!("STATE#{}", state.key),
                 "sk": "STATE",
                 "entity": "state",
                 "version": next,
@@ -214,24 +272,96 @@ impl DynamoStore {
         }
 
         for alert in &c.alerts {
-            let id = alert.id();
-            let item = dynamo::to_item(serde_json::json!({
-                "pk": alert_pk(&id),
-                "sk": "ALERT",
-                "entity": "alert",
-                "alert_id": id,
-                "alert": alert,
-                "gsi1pk": "ALERTS",
-                "gsi1sk": format!("{}#{id}", alert.occurred_at.to_rfc3339()),
-                TTL_ATTRIBUTE: expiry(c.received_at, HISTORY_TTL_DAYS),
-            }))?;
-            items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+            items.push(self.put(alert_item(alert)?, Some("attribute_not_exists(pk)"))?);
         }
-        Ok(items
+        let mut items: Vec<TransactWriteItem> = items
             .into_iter()
             .map(|put| TransactWriteItem::builder().put(put).build())
-            .collect())
+            .collect();
+        for bump in &c.counters {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(self.counter_update(bump, c.received_at)?)
+                    .build(),
+            );
+        }
+        Ok(items)
     }
+
+    fn counter_update(&self, bump: &CounterBump, now: DateTime<Utc>) -> Result<Update, StoreError> {
+        let (expression, names, values) = counter_expression(bump, now);
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(counter_pk(&bump.key)))
+            .key("sk", AttributeValue::S("COUNTER".into()))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))
+    }
+}
+
+fn dedup_pk(source: &str, key: &str) -> String {
+    format!("DEDUP#{source}#{key}")
+}
+
+fn counter_pk(key: &str) -> String {
+    format!("COUNTER#{key}")
+}
+
+fn alert_item(alert: &Alert) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let id = alert.id();
+    Ok(dynamo::to_item(serde_json::json!({
+        "pk": alert_pk(&id),
+        "sk": "ALERT",
+        "entity": "alert",
+        "alert_id": id,
+        "alert": alert,
+        "gsi1pk": "ALERTS",
+        "gsi1sk": format!("{}#{id}", alert.occurred_at.to_rfc3339()),
+        TTL_ATTRIBUTE: expiry(alert.occurred_at.max(Utc::now()), HISTORY_TTL_DAYS),
+    }))?)
+}
+
+/// `SET entity, expiry ADD c:<field> n, …`: one expression for a transaction or on its own.
+fn counter_expression(
+    bump: &CounterBump,
+    now: DateTime<Utc>,
+) -> (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+) {
+    let mut names = HashMap::from([("#ttl".to_owned(), TTL_ATTRIBUTE.to_owned())]);
+    let mut values = HashMap::from([
+        (":entity".to_owned(), AttributeValue::S("counter".into())),
+        (
+            ":ttl".to_owned(),
+            AttributeValue::N(expiry(now, bump.keep_days).to_string()),
+        ),
+    ]);
+    let mut adds = Vec::new();
+    for (i, (field, n)) in bump.adds.iter().enumerate() {
+        names.insert(format!("#c{i}"), format!("{COUNTER_FIELD_PREFIX}{field}"));
+        values.insert(format!(":c{i}"), AttributeValue::N(n.to_string()));
+        adds.push(format!("#c{i} :c{i}"));
+    }
+    let expression = format!("SET entity = :entity, #ttl = :ttl ADD {}", adds.join(", "));
+    (expression, names, values)
+}
+
+fn counter_fields(item: Option<HashMap<String, AttributeValue>>) -> BTreeMap<String, i64> {
+    item.unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let field = name.strip_prefix(COUNTER_FIELD_PREFIX)?.to_owned();
+            match value {
+                AttributeValue::N(n) => n.parse().ok().map(|n| (field, n)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn expiry(from: DateTime<Utc>, days: i64) -> i64 {
@@ -241,7 +371,7 @@ fn expiry(from: DateTime<Utc>, days: i64) -> i64 {
 impl EventStore for DynamoStore {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        source: &'static str,
+        key: &str,
     ) -> Result<Option<Versioned<T>>, StoreError> {
         #[derive(Deserialize)]
         struct Row<T> {
@@ -252,7 +382,7 @@ impl EventStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("STATE#{source}")))
+            .key("pk", AttributeValue::S(format!("STATE#{key}")))
             .key("sk", AttributeValue::S("STATE".into()))
             .consistent_read(true)
             .send()
@@ -283,22 +413,23 @@ impl EventStore for DynamoStore {
             Ok(_) => Ok(CommitOutcome::Committed),
             Err(SdkError::ServiceError(ctx)) => match ctx.err() {
                 TransactWriteItemsError::TransactionCanceledException(cancel) => {
-                    let failed: Vec<usize> = cancel
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
+                    let reasons = cancel.cancellation_reasons();
+                    let code = |i: usize| reasons.get(i).and_then(|r| r.code());
+                    let failed: Vec<usize> = (0..reasons.len())
+                        .filter(|&i| code(i) == Some("ConditionalCheckFailed"))
                         .collect();
-                    if failed.is_empty() {
+                    let conflicted =
+                        (0..reasons.len()).any(|i| code(i) == Some("TransactionConflict"));
+                    if failed.iter().any(|&i| Some(i) != state_index) {
+                        Ok(CommitOutcome::Duplicate)
+                    } else if !failed.is_empty() || conflicted {
+                        // Another delivery moved the state, or was writing the same rows.
+                        Ok(CommitOutcome::StateConflict)
+                    } else {
                         Err(StoreError::Request(format!(
                             "transaction cancelled: {:?}",
                             cancel.message()
                         )))
-                    } else if failed.iter().any(|&i| Some(i) != state_index) {
-                        Ok(CommitOutcome::Duplicate)
-                    } else {
-                        Ok(CommitOutcome::StateConflict)
                     }
                 }
                 _ => Err(request_error(SdkError::ServiceError(ctx))),
@@ -336,6 +467,82 @@ impl EventStore for DynamoStore {
             .await
             .map_err(request_error)?;
         Ok(())
+    }
+
+    async fn stored_reply(
+        &self,
+        source: &'static str,
+        dedup_key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(dedup_pk(source, dedup_key)))
+            .key("sk", AttributeValue::S("DEDUP".into()))
+            .projection_expression("reply")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        match out.item.and_then(|mut i| i.remove("reply")) {
+            Some(AttributeValue::S(text)) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Request(format!("stored reply is not JSON: {e}"))),
+            _ => Ok(None),
+        }
+    }
+
+    async fn bump(&self, bump: &CounterBump) -> Result<BTreeMap<String, i64>, StoreError> {
+        let (expression, names, values) = counter_expression(bump, Utc::now());
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(counter_pk(&bump.key)))
+            .key("sk", AttributeValue::S("COUNTER".into()))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(counter_fields(out.attributes))
+    }
+
+    async fn read_counter(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(counter_pk(key)))
+            .key("sk", AttributeValue::S("COUNTER".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(counter_fields(out.item))
+    }
+
+    async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(alert_item(alert)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(ctx))
+                if ctx.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(other) => Err(request_error(other)),
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! The Exotel ExoPhone Heartbeat receiver: `POST /exotel/heartbeat/{token}`.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat, MonitorState};
-use dialtone_shared::pipeline::{self, Receiver, Verdict};
+use dialtone_shared::http::WebhookError;
+use dialtone_shared::pipeline::{self, Receiver, Rejection, Verdict, Verification};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::{DynamoStore, EventStore};
 use lambda_http::{Body, Request, Response};
@@ -55,7 +56,9 @@ impl Receiver for HeartbeatReceiver {
     type State = MonitorState;
     const SOURCE: &'static str = "exotel-heartbeat";
 
-    fn authenticate(&self, request: &Request) -> bool {
+    /// Exotel signs nothing: the secret is the URL's last segment. A wrong one is answered
+    /// like an unknown path.
+    fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
         let candidate = request
             .uri()
             .path()
@@ -63,11 +66,18 @@ impl Receiver for HeartbeatReceiver {
             .rsplit('/')
             .next()
             .unwrap_or_default();
-        self.token.matches(candidate)
+        if self.token.matches(candidate) {
+            Verification::Genuine
+        } else {
+            Verification::Refused {
+                error: WebhookError::UnknownPath,
+                counted: None,
+            }
+        }
     }
 
-    fn parse(&self, body: &[u8]) -> Result<Heartbeat, String> {
-        Heartbeat::parse(body).map_err(|e| e.to_string())
+    fn parse(&self, request: &Request) -> Result<Heartbeat, Rejection> {
+        Heartbeat::parse(request.body().as_ref()).map_err(|e| Rejection::Invalid(e.to_string()))
     }
 
     /// Exotel: "the timestamp field ... can be used to uniquely identify" a heartbeat. The
@@ -76,7 +86,16 @@ impl Receiver for HeartbeatReceiver {
         hb.at_utc().to_rfc3339()
     }
 
-    fn decide(&self, prev: Option<&MonitorState>, hb: &Heartbeat) -> Verdict<MonitorState> {
+    fn state_key(&self, _hb: &Heartbeat) -> Option<String> {
+        Some(Self::SOURCE.to_owned())
+    }
+
+    fn decide(
+        &self,
+        prev: Option<&MonitorState>,
+        hb: &Heartbeat,
+        _now: DateTime<Utc>,
+    ) -> Verdict<MonitorState> {
         let history = json!({
             "timestamp": hb.timestamp.to_rfc3339(),
             "status": hb.status,
@@ -84,17 +103,15 @@ impl Receiver for HeartbeatReceiver {
             "outgoing_affected": hb.outgoing_affected,
             "lines_reported": hb.data.len(),
         });
-        let (state, alerts, outcome) = match decide(prev, hb, &self.policy) {
-            Decision::Advance { state, alerts } => (Some(state), alerts, "accepted"),
-            Decision::Stale { .. } => (None, Vec::new(), "stale"),
-        };
-        Verdict {
-            state,
-            history,
-            history_at: hb.at_utc(),
-            alerts,
-            outcome,
+        let mut verdict = Verdict::new(history, hb.at_utc());
+        match decide(prev, hb, &self.policy) {
+            Decision::Advance { state, alerts } => {
+                verdict.state = Some(state);
+                verdict.alerts = alerts;
+            }
+            Decision::Stale { .. } => verdict.outcome = "stale",
         }
+        verdict
     }
 }
 
