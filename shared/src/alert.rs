@@ -29,12 +29,14 @@ impl Severity {
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     ExotelHeartbeat,
+    Telerivet,
 }
 
 impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ExotelHeartbeat => "exotel-heartbeat",
+            Self::Telerivet => "telerivet",
         }
     }
 }
@@ -55,6 +57,10 @@ pub enum AlertKind {
     PayloadTooLarge,
     /// Still firing after the repeat interval.
     Reminder,
+    /// Outgoing messages failed (or were not delivered) beyond the threshold in a window.
+    SmsFailures,
+    /// Requests kept arriving with a wrong or empty secret: the webhook is set up wrong.
+    WebhookMisconfigured,
 }
 
 impl AlertKind {
@@ -66,6 +72,8 @@ impl AlertKind {
             Self::Resolved => "resolved",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Reminder => "reminder",
+            Self::SmsFailures => "sms_failures",
+            Self::WebhookMisconfigured => "webhook_misconfigured",
         }
     }
 }
@@ -79,6 +87,11 @@ pub struct DedupKey(String);
 impl DedupKey {
     pub fn fleet(source: Source) -> Self {
         Self(format!("{}:fleet", source.as_str()))
+    }
+
+    /// A condition of the source's own naming, e.g. `telerivet:sms-failures:<project>`.
+    pub fn scoped(source: Source, scope: &str) -> Self {
+        Self(format!("{}:{scope}", source.as_str()))
     }
 
     pub fn line(source: Source, sid: &ExoPhoneSid, direction: Direction) -> Self {
@@ -131,6 +144,9 @@ pub struct Alert {
     pub lines: Vec<LineImpact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage_seconds: Option<i64>,
+    /// Further facts a person needs, one per line (e.g. the most common error messages).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Alert {
@@ -167,6 +183,8 @@ impl Alert {
                 format!("[{label}] ExoPhone status unknown: heartbeat too large")
             }
             AlertKind::Reminder => format!("[{label}] ExoPhones still {}: {affected}", self.status),
+            AlertKind::SmsFailures => format!("[{label}] Telerivet: {}", self.status),
+            AlertKind::WebhookMisconfigured => format!("[{label}] Telerivet webhook misconfigured: {}", self.status),
         };
         text.chars().take(100).collect()
     }
@@ -185,7 +203,7 @@ impl Alert {
         let _ = writeln!(out);
         let _ = writeln!(out, "Status:     {}", self.status);
         let _ = writeln!(out, "Severity:   {}", self.severity.as_str());
-        let _ = writeln!(out, "Heartbeat:  {}", self.occurred_at.to_rfc3339());
+        let _ = writeln!(out, "At:         {}", self.occurred_at.to_rfc3339());
         if let Some(secs) = self.outage_seconds {
             let _ = writeln!(out, "Outage:     {}", human_duration(secs));
         }
@@ -208,6 +226,12 @@ impl Alert {
                     let _ = write!(out, " (alternate: {})", line.alternate_exophones.join(", "));
                 }
                 let _ = writeln!(out);
+            }
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(out);
+            for note in &self.notes {
+                let _ = writeln!(out, "  {note}");
             }
         }
         let _ = writeln!(out);

@@ -1,7 +1,7 @@
 //! Rendering an [`Alert`] as a Slack Block Kit message. Pure: no I/O, no clock.
 //!
 //! Slack limits respected here: a header's text is at most 150 characters, a section's text
-//! at most 3000, and a message at most 50 blocks (this one has at most 4).
+//! at most 3000, and a message at most 50 blocks (this one has at most 5).
 
 use dialtone_shared::alert::{human_duration, Alert, AlertKind, LineChange, LineImpact, Severity};
 use serde_json::{json, Value};
@@ -20,6 +20,9 @@ pub fn render(alert: &Alert) -> Value {
     let mut blocks = vec![header(alert), summary(alert)];
     if let Some(lines) = lines_section(&alert.lines) {
         blocks.push(lines);
+    }
+    if let Some(notes) = notes_section(&alert.notes) {
+        blocks.push(notes);
     }
     blocks.push(context(alert));
     json!({
@@ -53,7 +56,7 @@ fn summary(alert: &Alert) -> Value {
     let mut fields = vec![
         field("Severity", alert.severity.as_str()),
         field("Status", &escape(&alert.status)),
-        field("Heartbeat", &slack_date(alert)),
+        field("When", &slack_date(alert)),
     ];
     if let Some(seconds) = alert.outage_seconds {
         fields.push(field("Outage", &human_duration(seconds)));
@@ -92,6 +95,25 @@ fn lines_section(lines: &[LineImpact]) -> Option<Value> {
     let rest = lines.len() - listed;
     if rest > 0 {
         text.push_str(&format!("\n…and {rest} more"));
+    }
+    Some(json!({
+        "type": "section",
+        "text": { "type": "mrkdwn", "text": text },
+    }))
+}
+
+fn notes_section(notes: &[String]) -> Option<Value> {
+    if notes.is_empty() {
+        return None;
+    }
+    let mut text = String::from("*Details*");
+    for note in notes {
+        let item = format!("• {}", escape(note));
+        if text.chars().count() + 1 + item.chars().count() > LINES_TEXT_BUDGET {
+            break;
+        }
+        text.push('\n');
+        text.push_str(&item);
     }
     Some(json!({
         "type": "section",

@@ -28,6 +28,7 @@ fn critical() -> Alert {
             &["+918030752599"],
         )],
         outage_seconds: None,
+        notes: Vec::new(),
     }
 }
 

@@ -119,6 +119,7 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
         occurred_at: at,
         lines,
         outage_seconds: None,
+        notes: Vec::new(),
     };
 
     let mut alerts = Vec::new();

@@ -1,0 +1,219 @@
+//! What a Telerivet event changes: the status a message settles on (whatever order the
+//! statuses arrive in), a contact's and a message's latest metadata, a broadcast.
+
+use super::model::{EventKind, TelerivetEvent};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The outgoing statuses that count as a failure to reach the customer.
+pub const FAILED_STATUSES: [&str; 2] = ["failed", "not_delivered"];
+
+/// How far along its life a status is: a status never replaces one of a higher rank, so
+/// a late `sent` does not overwrite `delivered`. Unknown statuses rank lowest.
+pub fn status_rank(status: &str) -> u8 {
+    match status {
+        "queued" => 1,
+        "failed_queued" => 2,
+        "sent" => 3,
+        "delivered" | "not_delivered" | "failed" | "cancelled" => 4,
+        _ => 0,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageState {
+    pub status: String,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Every status seen, in arrival order.
+    #[serde(default)]
+    pub statuses_seen: Vec<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactState {
+    pub last_update_type: String,
+    pub deleted: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub send_blocked: Option<bool>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub group_ids: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataState {
+    pub last_update_type: String,
+    #[serde(default)]
+    pub starred: Option<bool>,
+    #[serde(default)]
+    pub label_ids: Vec<String>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub in_progress: Option<bool>,
+    pub call_complete: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastState {
+    #[serde(default)]
+    pub estimated_count: Option<i64>,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub recipients_str: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The state row an event keeps, one per message, contact or broadcast.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TelerivetState {
+    Message(MessageState),
+    Contact(ContactState),
+    Metadata(MetadataState),
+    Broadcast(BroadcastState),
+}
+
+impl TelerivetEvent {
+    /// The state row this event moves, if any.
+    pub fn state_key(&self) -> Option<String> {
+        match &self.kind {
+            EventKind::SendStatus(s) => Some(format!("telerivet:message:{}", s.id)),
+            EventKind::MessageMetadata(m) => Some(format!("telerivet:message-metadata:{}", m.id)),
+            EventKind::ContactUpdate(c) => Some(format!("telerivet:contact:{}", c.id)),
+            EventKind::SendBroadcast(b) => Some(format!("telerivet:broadcast:{}", b.id)),
+            EventKind::IncomingMessage(_) | EventKind::Unknown { .. } => None,
+        }
+    }
+
+    /// Equal for a redelivery of the same event, different for a different change.
+    pub fn dedup_key(&self) -> String {
+        match &self.kind {
+            EventKind::IncomingMessage(m) => format!("incoming:{}", m.id),
+            EventKind::SendStatus(s) => format!("status:{}:{}", s.id, s.status),
+            EventKind::SendBroadcast(b) => format!("broadcast:{}", b.id),
+            // A contact or a message's metadata can change the same way twice on purpose;
+            // only the very same request is a redelivery.
+            EventKind::ContactUpdate(c) => format!("contact:{}:{}", c.id, self.digest),
+            EventKind::MessageMetadata(m) => format!("metadata:{}:{}", m.id, self.digest),
+            EventKind::Unknown { event } => format!("unknown:{event}:{}", self.digest),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The new state, or `None` to leave it (a late status, or no state for this event).
+    pub state: Option<TelerivetState>,
+    /// `accepted`, or `superseded` for a status older than the one stored.
+    pub outcome: &'static str,
+    /// The status the message settled on, when this event moved it.
+    pub settled_status: Option<String>,
+    /// Set when this event moved a message into a failed status.
+    pub newly_failed: bool,
+}
+
+pub fn decide(prev: Option<&TelerivetState>, event: &TelerivetEvent, now: DateTime<Utc>) -> Decision {
+    let accepted = |state| Decision {
+        state: Some(state),
+        outcome: "accepted",
+        settled_status: None,
+        newly_failed: false,
+    };
+    match &event.kind {
+        EventKind::SendStatus(s) => {
+            let before = match prev {
+                Some(TelerivetState::Message(m)) => Some(m),
+                _ => None,
+            };
+            let mut seen = before.map(|m| m.statuses_seen.clone()).unwrap_or_default();
+            seen.push(s.status.clone());
+            let moves = before.is_none_or(|m| status_rank(&s.status) > status_rank(&m.status));
+            if !moves {
+                let mut kept = before.cloned().map(TelerivetState::Message);
+                if let Some(TelerivetState::Message(m)) = kept.as_mut() {
+                    m.statuses_seen = seen;
+                }
+                return Decision {
+                    state: kept,
+                    outcome: "superseded",
+                    settled_status: None,
+                    newly_failed: false,
+                };
+            }
+            let was_failed = before.is_some_and(|m| FAILED_STATUSES.contains(&m.status.as_str()));
+            Decision {
+                state: Some(TelerivetState::Message(MessageState {
+                    status: s.status.clone(),
+                    error_message: s.error_message.clone().filter(|e| !e.is_empty()),
+                    statuses_seen: seen,
+                    project_id: s.project_id.clone(),
+                    updated_at: now,
+                })),
+                outcome: "accepted",
+                settled_status: Some(s.status.clone()),
+                newly_failed: FAILED_STATUSES.contains(&s.status.as_str()) && !was_failed,
+            }
+        }
+        EventKind::ContactUpdate(c) => accepted(TelerivetState::Contact(ContactState {
+            last_update_type: c.update_type.clone(),
+            deleted: c.update_type == "delete",
+            name: c.name.clone(),
+            phone_number: c.phone_number.clone(),
+            send_blocked: c.send_blocked,
+            vars: c.vars.clone(),
+            group_ids: c.group_ids.clone(),
+            updated_at: now,
+        })),
+        EventKind::MessageMetadata(m) => {
+            let call_complete = m.update_type == "call_complete"
+                || matches!(prev, Some(TelerivetState::Metadata(p)) if p.call_complete);
+            accepted(TelerivetState::Metadata(MetadataState {
+                last_update_type: m.update_type.clone(),
+                starred: m.starred,
+                label_ids: m.label_ids.clone(),
+                vars: m.vars.clone(),
+                in_progress: m.in_progress,
+                call_complete,
+                updated_at: now,
+            }))
+        }
+        EventKind::SendBroadcast(b) => accepted(TelerivetState::Broadcast(BroadcastState {
+            estimated_count: b.estimated_count,
+            content: b.content.clone(),
+            recipients_str: b.recipients_str.clone(),
+            user_name: b.user_name.clone(),
+            received_at: now,
+        })),
+        EventKind::IncomingMessage(_) | EventKind::Unknown { .. } => Decision {
+            state: None,
+            outcome: "accepted",
+            settled_status: None,
+            newly_failed: false,
+        },
+    }
+}
+
+/// The start of the failure-counting window `now` falls in.
+pub fn failure_window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    now.duration_trunc(window).unwrap_or(now)
+}
+
+#[cfg(test)]
+#[path = "decide_test.rs"]
+mod tests;

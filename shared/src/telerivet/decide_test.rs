@@ -1,0 +1,88 @@
+use super::*;
+use crate::telerivet::TelerivetEvent;
+
+fn status(id: &str, status: &str) -> TelerivetEvent {
+    TelerivetEvent::parse(format!("event=send_status&id={id}&status={status}&project_id=PJ1&error_message=Example+error").as_bytes())
+        .unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-11-01T10:07:30Z".parse().unwrap()
+}
+
+/// Applies events in order, as the pipeline would.
+fn settle(statuses: &[&str]) -> (Option<TelerivetState>, Vec<bool>) {
+    let mut state = None;
+    let mut failures = Vec::new();
+    for s in statuses {
+        let d = decide(state.as_ref(), &status("SM1", s), now());
+        failures.push(d.newly_failed);
+        if d.state.is_some() {
+            state = d.state;
+        }
+    }
+    (state, failures)
+}
+
+fn final_status(statuses: &[&str]) -> String {
+    match settle(statuses).0 {
+        Some(TelerivetState::Message(m)) => m.status,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn statuses_settle_on_the_furthest_whatever_the_order() {
+    assert_eq!(final_status(&["queued", "sent", "delivered"]), "delivered");
+    assert_eq!(final_status(&["delivered", "sent", "queued"]), "delivered");
+    assert_eq!(final_status(&["sent", "queued"]), "sent");
+    assert_eq!(final_status(&["failed_queued", "sent"]), "sent");
+    assert_eq!(final_status(&["not_delivered", "sent"]), "not_delivered");
+}
+
+#[test]
+fn a_late_status_is_superseded_but_remembered() {
+    let (state, _) = settle(&["delivered", "sent"]);
+    let Some(TelerivetState::Message(m)) = state else { panic!() };
+    assert_eq!(m.statuses_seen, ["delivered", "sent"]);
+    let d = decide(Some(&TelerivetState::Message(m)), &status("SM1", "queued"), now());
+    assert_eq!(d.outcome, "superseded");
+    assert_eq!(d.settled_status, None);
+}
+
+#[test]
+fn a_failure_is_counted_once_per_message() {
+    assert_eq!(settle(&["sent", "not_delivered"]).1, [false, true]);
+    assert_eq!(settle(&["failed", "failed"]).1, [true, false]);
+    assert_eq!(settle(&["queued", "sent", "delivered"]).1, [false, false, false]);
+}
+
+#[test]
+fn contact_delete_is_a_tombstone_and_metadata_remembers_call_complete() {
+    let del = TelerivetEvent::parse(b"event=contact_update&update_type=delete&id=CT1&name=Asha").unwrap();
+    let Some(TelerivetState::Contact(c)) = decide(None, &del, now()).state else { panic!() };
+    assert!(c.deleted);
+    assert_eq!(c.name.as_deref(), Some("Asha"));
+
+    let done = TelerivetEvent::parse(b"event=message_metadata&update_type=call_complete&id=CA1&in_progress=0").unwrap();
+    let later = TelerivetEvent::parse(b"event=message_metadata&update_type=star&id=CA1&starred=1").unwrap();
+    let first = decide(None, &done, now()).state;
+    let Some(TelerivetState::Metadata(m)) = decide(first.as_ref(), &later, now()).state else { panic!() };
+    assert!(m.call_complete);
+    assert_eq!(m.starred, Some(true));
+}
+
+#[test]
+fn keys_tell_redeliveries_from_new_changes() {
+    assert_eq!(status("SM1", "sent").dedup_key(), "status:SM1:sent");
+    assert_eq!(status("SM1", "sent").state_key().as_deref(), Some("telerivet:message:SM1"));
+    let a = TelerivetEvent::parse(b"event=contact_update&update_type=update&id=CT1&name=A").unwrap();
+    let b = TelerivetEvent::parse(b"event=contact_update&update_type=update&id=CT1&name=B").unwrap();
+    assert_ne!(a.dedup_key(), b.dedup_key());
+}
+
+#[test]
+fn failure_windows_are_aligned() {
+    let start = failure_window_start(now(), Duration::minutes(15));
+    assert_eq!(start.to_rfc3339(), "2026-11-01T10:00:00+00:00");
+}

@@ -1,0 +1,16 @@
+//! Telerivet's Webhook API: URL-encoded events with bracketed keys, their parser, and the
+//! pure decisions about message statuses, contacts, metadata and auto-replies.
+
+mod autoreply;
+mod decide;
+mod model;
+
+pub use autoreply::{AutoReplies, AutoReplyRule};
+pub use decide::{
+    decide, failure_window_start, status_rank, BroadcastState, ContactState, Decision,
+    MessageState, MetadataState, TelerivetState, FAILED_STATUSES,
+};
+pub use model::{
+    form_field, Contact, ContactUpdate, EventKind, IncomingMessage, Media, MessageMetadata,
+    ParseError, Phone, Recipient, SendBroadcast, SendStatus, State, TelerivetEvent,
+};
