@@ -184,7 +184,9 @@ impl Alert {
             }
             AlertKind::Reminder => format!("[{label}] ExoPhones still {}: {affected}", self.status),
             AlertKind::SmsFailures => format!("[{label}] Telerivet: {}", self.status),
-            AlertKind::WebhookMisconfigured => format!("[{label}] Telerivet webhook misconfigured: {}", self.status),
+            AlertKind::WebhookMisconfigured => {
+                format!("[{label}] Telerivet webhook misconfigured: {}", self.status)
+            }
         };
         text.chars().take(100).collect()
     }

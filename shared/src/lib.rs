@@ -11,5 +11,5 @@ pub mod pipeline;
 pub mod publish;
 pub mod secret;
 pub mod store;
-pub mod telerivet;
 pub mod telemetry;
+pub mod telerivet;

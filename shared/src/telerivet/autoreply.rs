@@ -32,7 +32,11 @@ pub struct AutoReplies {
 impl AutoReplies {
     pub fn from_json(text: &str) -> Result<Self, String> {
         let replies: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if let Some(rule) = replies.rules.iter().find(|r| r.keyword.as_deref().is_none_or(|k| k.trim().is_empty())) {
+        if let Some(rule) = replies
+            .rules
+            .iter()
+            .find(|r| r.keyword.as_deref().is_none_or(|k| k.trim().is_empty()))
+        {
             return Err(format!("a rule has no keyword: {rule:?}"));
         }
         Ok(replies)
@@ -42,7 +46,10 @@ impl AutoReplies {
     /// messages are answered: a reply to a call or a USSD session would be an SMS nobody
     /// asked for.
     pub fn reply_for(&self, message: &IncomingMessage) -> Option<Value> {
-        let texting = matches!(message.message_type.as_deref(), None | Some("sms") | Some("mms"));
+        let texting = matches!(
+            message.message_type.as_deref(),
+            None | Some("sms") | Some("mms")
+        );
         if !texting {
             return None;
         }
@@ -50,12 +57,19 @@ impl AutoReplies {
             .content
             .split_whitespace()
             .next()
-            .map(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()).to_lowercase())
+            .map(|w| {
+                w.trim_matches(|c: char| c.is_ascii_punctuation())
+                    .to_lowercase()
+            })
             .unwrap_or_default();
         let rule = self
             .rules
             .iter()
-            .find(|r| r.keyword.as_deref().is_some_and(|k| k.trim().to_lowercase() == first_word))
+            .find(|r| {
+                r.keyword
+                    .as_deref()
+                    .is_some_and(|k| k.trim().to_lowercase() == first_word)
+            })
             .or(self.default.as_ref())?;
         let mut body = Map::new();
         if let Some(reply) = rule.reply.as_deref().filter(|r| !r.is_empty()) {

@@ -40,7 +40,9 @@ fn keyword_rules_match_the_first_word_in_any_case() {
     );
     assert_eq!(
         r.reply_for(&message("  STOP please", None)),
-        Some(json!({"messages":[{"content":"Unsubscribed."}],"variables":{"contact.send_blocked":true}}))
+        Some(
+            json!({"messages":[{"content":"Unsubscribed."}],"variables":{"contact.send_blocked":true}})
+        )
     );
     assert_eq!(
         r.reply_for(&message("Agent", Some("sms"))),
@@ -57,7 +59,10 @@ fn anything_else_gets_the_default_and_calls_get_nothing() {
         Some(json!({"messages":[{"content":"Thanks! We'll call you back."}]}))
     );
     assert_eq!(r.reply_for(&message("hours", Some("call"))), None);
-    assert_eq!(AutoReplies::default().reply_for(&message("hours", Some("sms"))), None);
+    assert_eq!(
+        AutoReplies::default().reply_for(&message("hours", Some("sms"))),
+        None
+    );
 }
 
 #[test]

@@ -128,7 +128,11 @@ pub struct Decision {
     pub newly_failed: bool,
 }
 
-pub fn decide(prev: Option<&TelerivetState>, event: &TelerivetEvent, now: DateTime<Utc>) -> Decision {
+pub fn decide(
+    prev: Option<&TelerivetState>,
+    event: &TelerivetEvent,
+    now: DateTime<Utc>,
+) -> Decision {
     let accepted = |state| Decision {
         state: Some(state),
         outcome: "accepted",

@@ -2,8 +2,13 @@ use super::*;
 use crate::telerivet::TelerivetEvent;
 
 fn status(id: &str, status: &str) -> TelerivetEvent {
-    TelerivetEvent::parse(format!("event=send_status&id={id}&status={status}&project_id=PJ1&error_message=Example+error").as_bytes())
-        .unwrap()
+    TelerivetEvent::parse(
+        format!(
+            "event=send_status&id={id}&status={status}&project_id=PJ1&error_message=Example+error"
+        )
+        .as_bytes(),
+    )
+    .unwrap()
 }
 
 fn now() -> DateTime<Utc> {
@@ -43,9 +48,15 @@ fn statuses_settle_on_the_furthest_whatever_the_order() {
 #[test]
 fn a_late_status_is_superseded_but_remembered() {
     let (state, _) = settle(&["delivered", "sent"]);
-    let Some(TelerivetState::Message(m)) = state else { panic!() };
+    let Some(TelerivetState::Message(m)) = state else {
+        panic!()
+    };
     assert_eq!(m.statuses_seen, ["delivered", "sent"]);
-    let d = decide(Some(&TelerivetState::Message(m)), &status("SM1", "queued"), now());
+    let d = decide(
+        Some(&TelerivetState::Message(m)),
+        &status("SM1", "queued"),
+        now(),
+    );
     assert_eq!(d.outcome, "superseded");
     assert_eq!(d.settled_status, None);
 }
@@ -54,20 +65,32 @@ fn a_late_status_is_superseded_but_remembered() {
 fn a_failure_is_counted_once_per_message() {
     assert_eq!(settle(&["sent", "not_delivered"]).1, [false, true]);
     assert_eq!(settle(&["failed", "failed"]).1, [true, false]);
-    assert_eq!(settle(&["queued", "sent", "delivered"]).1, [false, false, false]);
+    assert_eq!(
+        settle(&["queued", "sent", "delivered"]).1,
+        [false, false, false]
+    );
 }
 
 #[test]
 fn contact_delete_is_a_tombstone_and_metadata_remembers_call_complete() {
-    let del = TelerivetEvent::parse(b"event=contact_update&update_type=delete&id=CT1&name=Asha").unwrap();
-    let Some(TelerivetState::Contact(c)) = decide(None, &del, now()).state else { panic!() };
+    let del =
+        TelerivetEvent::parse(b"event=contact_update&update_type=delete&id=CT1&name=Asha").unwrap();
+    let Some(TelerivetState::Contact(c)) = decide(None, &del, now()).state else {
+        panic!()
+    };
     assert!(c.deleted);
     assert_eq!(c.name.as_deref(), Some("Asha"));
 
-    let done = TelerivetEvent::parse(b"event=message_metadata&update_type=call_complete&id=CA1&in_progress=0").unwrap();
-    let later = TelerivetEvent::parse(b"event=message_metadata&update_type=star&id=CA1&starred=1").unwrap();
+    let done = TelerivetEvent::parse(
+        b"event=message_metadata&update_type=call_complete&id=CA1&in_progress=0",
+    )
+    .unwrap();
+    let later =
+        TelerivetEvent::parse(b"event=message_metadata&update_type=star&id=CA1&starred=1").unwrap();
     let first = decide(None, &done, now()).state;
-    let Some(TelerivetState::Metadata(m)) = decide(first.as_ref(), &later, now()).state else { panic!() };
+    let Some(TelerivetState::Metadata(m)) = decide(first.as_ref(), &later, now()).state else {
+        panic!()
+    };
     assert!(m.call_complete);
     assert_eq!(m.starred, Some(true));
 }
@@ -75,9 +98,14 @@ fn contact_delete_is_a_tombstone_and_metadata_remembers_call_complete() {
 #[test]
 fn keys_tell_redeliveries_from_new_changes() {
     assert_eq!(status("SM1", "sent").dedup_key(), "status:SM1:sent");
-    assert_eq!(status("SM1", "sent").state_key().as_deref(), Some("telerivet:message:SM1"));
-    let a = TelerivetEvent::parse(b"event=contact_update&update_type=update&id=CT1&name=A").unwrap();
-    let b = TelerivetEvent::parse(b"event=contact_update&update_type=update&id=CT1&name=B").unwrap();
+    assert_eq!(
+        status("SM1", "sent").state_key().as_deref(),
+        Some("telerivet:message:SM1")
+    );
+    let a =
+        TelerivetEvent::parse(b"event=contact_update&update_type=update&id=CT1&name=A").unwrap();
+    let b =
+        TelerivetEvent::parse(b"event=contact_update&update_type=update&id=CT1&name=B").unwrap();
     assert_ne!(a.dedup_key(), b.dedup_key());
 }
 

@@ -1,6 +1,7 @@
 //! Telerivet's Webhook API: URL-encoded events with bracketed keys, their parser, and the
 //! pure decisions about message statuses, contacts, metadata and auto-replies.
 
+pub mod alerts;
 mod autoreply;
 mod decide;
 mod model;

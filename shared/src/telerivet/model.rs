@@ -35,7 +35,9 @@ pub enum EventKind {
     ContactUpdate(ContactUpdate),
     MessageMetadata(MessageMetadata),
     /// Telerivet says new event types will come: kept and acknowledged.
-    Unknown { event: String },
+    Unknown {
+        event: String,
+    },
 }
 
 impl EventKind {
@@ -263,7 +265,9 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
 
 fn config() -> serde_qs::Config {
     // Form encoding: `+` is a space, `%2B` a plus.
-    serde_qs::Config::new().max_depth(MAX_DEPTH).use_form_encoding(true)
+    serde_qs::Config::new()
+        .max_depth(MAX_DEPTH)
+        .use_form_encoding(true)
 }
 
 /// One top-level field of a form body, decoded, without parsing the rest (the secret and
@@ -275,10 +279,12 @@ pub fn form_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 fn typed<T: serde::de::DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseError> {
-    config().deserialize_bytes(body).map_err(|e| ParseError::Fields {
-        event: event.to_owned(),
-        reason: e.to_string(),
-    })
+    config()
+        .deserialize_bytes(body)
+        .map_err(|e| ParseError::Fields {
+            event: event.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 impl TelerivetEvent {

@@ -15,7 +15,9 @@ fn incoming_message_decodes_brackets_into_typed_structures() {
         "&media%5B0%5D%5Burl%5D=https%3A%2F%2Fm.example%2Fa.jpg&media%5B0%5D%5Btype%5D=image%2Fjpeg",
         "&media%5B1%5D%5Burl%5D=https%3A%2F%2Fm.example%2Fb.png&custom_rest_field=kept"
     ));
-    let EventKind::IncomingMessage(m) = &event.kind else { panic!("{event:?}") };
+    let EventKind::IncomingMessage(m) = &event.kind else {
+        panic!("{event:?}")
+    };
     assert_eq!(m.content, "Hello world ✓ +1%");
     assert_eq!(m.from_number.as_deref(), Some("+16505550123"));
     assert_eq!(m.time_created, Some(1_793_527_200));
@@ -28,25 +30,34 @@ fn incoming_message_decodes_brackets_into_typed_structures() {
     assert_eq!(m.media.len(), 2);
     assert_eq!(m.media[0].media_type.as_deref(), Some("image/jpeg"));
     assert_eq!(event.raw["custom_rest_field"], "kept");
-    assert!(event.raw.get("secret").is_none(), "the secret is never kept");
+    assert!(
+        event.raw.get("secret").is_none(),
+        "the secret is never kept"
+    );
     assert_eq!(event.project_id(), Some("PJ1"));
 }
 
 #[test]
 fn numbers_and_flags_arriving_as_strings_become_numbers_and_booleans() {
     let b = parse("event=send_broadcast&id=BC1&estimated_count=1200&recipients%5B0%5D%5Btype%5D=group&recipients%5B0%5D%5Bid%5D=CG1");
-    let EventKind::SendBroadcast(b) = &b.kind else { panic!() };
+    let EventKind::SendBroadcast(b) = &b.kind else {
+        panic!()
+    };
     assert_eq!(b.estimated_count, Some(1200));
     assert_eq!(b.recipients[0].recipient_type.as_deref(), Some("group"));
 
     let c = parse("event=contact_update&update_type=update&id=CT1&send_blocked=1&group_ids%5B0%5D=G0&group_ids%5B1%5D=G1&vars%5Bcity%5D=Pune");
-    let EventKind::ContactUpdate(c) = &c.kind else { panic!() };
+    let EventKind::ContactUpdate(c) = &c.kind else {
+        panic!()
+    };
     assert_eq!(c.send_blocked, Some(true));
     assert_eq!(c.group_ids, ["G0", "G1"]);
     assert_eq!(c.vars["city"], "Pune");
 
     let m = parse("event=message_metadata&update_type=call_complete&id=SM9&starred=0&in_progress=0&label_ids%5B0%5D=LB1&vars%5Bmenu%5D=2");
-    let EventKind::MessageMetadata(m) = &m.kind else { panic!() };
+    let EventKind::MessageMetadata(m) = &m.kind else {
+        panic!()
+    };
     assert_eq!((m.starred, m.in_progress), (Some(false), Some(false)));
     assert_eq!(m.label_ids, ["LB1"]);
     assert_eq!(m.vars["menu"], "2");
@@ -55,7 +66,12 @@ fn numbers_and_flags_arriving_as_strings_become_numbers_and_booleans() {
 #[test]
 fn unknown_events_are_kept_not_refused() {
     let event = parse("event=route_health&id=RT1&project_id=PJ1");
-    assert_eq!(event.kind, EventKind::Unknown { event: "route_health".into() });
+    assert_eq!(
+        event.kind,
+        EventKind::Unknown {
+            event: "route_health".into()
+        }
+    );
     assert_eq!(event.project_id(), Some("PJ1"));
 }
 
@@ -73,11 +89,22 @@ fn bad_bodies_are_refused_with_a_reason() {
     for (body, expect) in [
         ("id=SM1&content=x", "no `event`"),
         ("event=send_status&status=sent", "id"),
-        ("event=incoming_message&id=SM1&time_created=yesterday", "not a number"),
-        ("event=contact_update&update_type=update&id=C&send_blocked=maybe", "not 1 or 0"),
-        ("event=incoming_message&id=SM1&media%5B99999999%5D%5Burl%5D=x", "index"),
+        (
+            "event=incoming_message&id=SM1&time_created=yesterday",
+            "not a number",
+        ),
+        (
+            "event=contact_update&update_type=update&id=C&send_blocked=maybe",
+            "not 1 or 0",
+        ),
+        (
+            "event=incoming_message&id=SM1&media%5B99999999%5D%5Burl%5D=x",
+            "index",
+        ),
     ] {
-        let err = TelerivetEvent::parse(body.as_bytes()).unwrap_err().to_string();
+        let err = TelerivetEvent::parse(body.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expect), "{body}: {err}");
     }
 }

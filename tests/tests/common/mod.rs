@@ -29,7 +29,7 @@ pub async fn stack(name: &str) -> Stack {
     static N: AtomicU32 = AtomicU32::new(0);
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "AWS_ENDPOINT_URL is not set: run the suite with `make test`, which starts the local stack"
+        "AWS_ENDPOINT_URL is not set: run the suite with scripts/test, which starts the local stack"
     );
     let prefix = format!(
         "{name}-{}-{}",
@@ -143,4 +143,61 @@ pub async fn publish_pending(stack: &Stack) -> Vec<dialtone_local::inbox::Receiv
     )
     .await
     .expect("inbox")
+}
+
+/// The secrets the Telerivet sample events carry (current) and a rotated-out one.
+pub const TELERIVET_SECRET: &str = "local-telerivet-secret-0123456789";
+pub const TELERIVET_OLD_SECRET: &str = "old-telerivet-secret-0123456789";
+
+pub fn telerivet_deps(
+    stack: &Stack,
+    previous: Option<&str>,
+) -> telerivet_webhook::Deps<DynamoStore> {
+    use dialtone_shared::telerivet::AutoReplies;
+    use telerivet_webhook::{Burst, TelerivetReceiver};
+    let auto_replies = AutoReplies::from_json(
+        r#"{"rules":[{"keyword":"hours","reply":"Open 9–6, Mon–Sat. नमस्ते!"}],
+            "default":{"reply":"Thanks, we'll call you back.","variables":{"return_value":false}}}"#,
+    )
+    .expect("auto-replies");
+    telerivet_webhook::Deps {
+        receiver: TelerivetReceiver {
+            secrets: (
+                Secret::new(TELERIVET_SECRET.into()).expect("secret"),
+                previous.map(|p| Secret::new(p.into()).expect("secret")),
+            ),
+            auto_replies,
+            sms_failures: Burst {
+                at_least: 10,
+                window: chrono::Duration::minutes(15),
+            },
+            auth_failures: Burst {
+                at_least: 5,
+                window: chrono::Duration::hours(1),
+            },
+        },
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+    }
+}
+
+/// An envelope from `events/` with its body replaced by these form fields.
+pub fn with_form(envelope: &str, fields: &[(&str, &str)]) -> Request {
+    let mut value: serde_json::Value = serde_json::from_str(envelope).expect("envelope");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    value["body"] = serde_json::Value::String(body);
+    value["isBase64Encoded"] = serde_json::Value::Bool(false);
+    request(&value.to_string())
+}
+
+pub async fn send_telerivet(
+    deps: &telerivet_webhook::Deps<DynamoStore>,
+    request: Request,
+) -> (u16, serde_json::Value) {
+    answer(
+        telerivet_webhook::handler(deps, request)
+            .await
+            .expect("handler answers"),
+    )
 }

@@ -1,0 +1,317 @@
+//! The Telerivet Webhook API receiver: `POST /telerivet/webhook`, URL-encoded.
+
+use chrono::{DateTime, Duration, Utc};
+use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::http::WebhookError;
+use dialtone_shared::pipeline::{
+    self, Receiver, Rejection, Threshold, ThresholdContext, Verdict, Verification,
+};
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::{CounterBump, DynamoStore, EventStore};
+use dialtone_shared::telerivet::alerts::{self, ERROR_FIELD_PREFIX};
+use dialtone_shared::telerivet::{
+    decide, failure_window_start, form_field, AutoReplies, EventKind, TelerivetEvent,
+    TelerivetState, FAILED_STATUSES,
+};
+use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+/// Daily SMS figures are kept this long (the dashboard's horizon).
+const DAILY_COUNTER_DAYS: i64 = 400;
+/// Window counters only matter while their window is open.
+const WINDOW_COUNTER_DAYS: i64 = 2;
+
+/// When a burst of failures or of bad secrets becomes one alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Burst {
+    pub at_least: i64,
+    pub window: Duration,
+}
+
+/// Settings, read once at cold start.
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    /// The webhook secret, and the one it replaces while a rotation is under way.
+    pub secrets: (Secret, Option<Secret>),
+    pub auto_replies: AutoReplies,
+    pub sms_failures: Burst,
+    pub auth_failures: Burst,
+}
+
+fn secret(name: &'static str, value: String) -> Result<Secret, ConfigError> {
+    Secret::new(value).map_err(|reason| ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    })
+}
+
+fn burst(
+    count: &'static str,
+    default_count: i64,
+    window: &'static str,
+    default_window: u64,
+) -> Result<Burst, ConfigError> {
+    let at_least = match config::optional(count) {
+        None => default_count,
+        Some(raw) => {
+            raw.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or(ConfigError::Invalid {
+                    name: count,
+                    reason: "expected a whole number of at least 1".into(),
+                })?
+        }
+    };
+    let seconds = config::seconds_or(window, std::time::Duration::from_secs(default_window))?;
+    let window_duration = Duration::from_std(seconds)
+        .ok()
+        .filter(|w| w.num_seconds() >= 60)
+        .ok_or(ConfigError::Invalid {
+            name: window,
+            reason: "expected at least 60 seconds".into(),
+        })?;
+    Ok(Burst {
+        at_least,
+        window: window_duration,
+    })
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let current = secret(
+            "TELERIVET_WEBHOOK_SECRET",
+            config::required("TELERIVET_WEBHOOK_SECRET")?,
+        )?;
+        let previous = config::optional("TELERIVET_WEBHOOK_SECRET_PREVIOUS")
+            .map(|s| secret("TELERIVET_WEBHOOK_SECRET_PREVIOUS", s))
+            .transpose()?;
+        let auto_replies = match config::optional("TELERIVET_AUTO_REPLIES") {
+            None => AutoReplies::default(),
+            Some(json) => AutoReplies::from_json(&json).map_err(|reason| ConfigError::Invalid {
+                name: "TELERIVET_AUTO_REPLIES",
+                reason,
+            })?,
+        };
+        Ok(Self {
+            table_name: config::required("TABLE_NAME")?,
+            secrets: (current, previous),
+            auto_replies,
+            sms_failures: burst(
+                "SMS_FAILURE_THRESHOLD",
+                10,
+                "SMS_FAILURE_WINDOW_SECONDS",
+                900,
+            )?,
+            auth_failures: burst(
+                "AUTH_FAILURE_THRESHOLD",
+                5,
+                "AUTH_FAILURE_WINDOW_SECONDS",
+                3600,
+            )?,
+        })
+    }
+}
+
+/// Telerivet's part of the shared pipeline.
+#[derive(Debug)]
+pub struct TelerivetReceiver {
+    pub secrets: (Secret, Option<Secret>),
+    pub auto_replies: AutoReplies,
+    pub sms_failures: Burst,
+    pub auth_failures: Burst,
+}
+
+impl TelerivetReceiver {
+    /// Both secrets are always compared, so the time taken says nothing about which matched.
+    fn secret_matches(&self, candidate: &str) -> bool {
+        let current = self.secrets.0.matches(candidate);
+        let previous = self
+            .secrets
+            .1
+            .as_ref()
+            .is_some_and(|p| p.matches(candidate));
+        current | previous
+    }
+
+    fn auth_failure(&self, field: &str, now: DateTime<Utc>) -> Threshold {
+        let window_start = failure_window_start(now, self.auth_failures.window);
+        Threshold {
+            bump: CounterBump::new(
+                format!("telerivet:auth-failures:{}", window_start.to_rfc3339()),
+                WINDOW_COUNTER_DAYS,
+            )
+            .add(field, 1),
+            at_least: self.auth_failures.at_least,
+            alert: alerts::webhook_misconfigured,
+            context: ThresholdContext {
+                scope: "webhook".into(),
+                window_start,
+                window_minutes: self.auth_failures.window.num_minutes(),
+            },
+        }
+    }
+
+    fn failure_window(&self, project: &str, now: DateTime<Utc>) -> (String, ThresholdContext) {
+        let window_start = failure_window_start(now, self.sms_failures.window);
+        (
+            format!(
+                "telerivet:sms-failures:{project}:{}",
+                window_start.to_rfc3339()
+            ),
+            ThresholdContext {
+                scope: project.to_owned(),
+                window_start,
+                window_minutes: self.sms_failures.window.num_minutes(),
+            },
+        )
+    }
+}
+
+fn project(event: &TelerivetEvent) -> &str {
+    event.project_id().unwrap_or("unknown-project")
+}
+
+impl Receiver for TelerivetReceiver {
+    type Event = TelerivetEvent;
+    type State = TelerivetState;
+    const SOURCE: &'static str = "telerivet";
+
+    fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification {
+        let body = request.body().as_ref();
+        let secret = form_field(body, "secret").unwrap_or_default();
+        if self.secret_matches(&secret) {
+            return Verification::Genuine;
+        }
+        let is_status = form_field(body, "event").as_deref() == Some("send_status");
+        if secret.is_empty() && is_status {
+            // Sent with a status_url but no status_secret: a 403 would only buy a day of
+            // retries and failure emails. It changes nothing, and it is counted.
+            return Verification::Ignored {
+                reason: "status notification without a secret",
+                counted: Some(self.auth_failure("empty_secret", now)),
+            };
+        }
+        Verification::Refused {
+            error: WebhookError::Forbidden,
+            counted: Some(self.auth_failure("wrong_secret", now)),
+        }
+    }
+
+    fn parse(&self, request: &Request) -> Result<TelerivetEvent, Rejection> {
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(Rejection::UnsupportedMediaType(format!(
+                "expected application/x-www-form-urlencoded, got {:?}",
+                content_type
+            )));
+        }
+        TelerivetEvent::parse(request.body().as_ref())
+            .map_err(|e| Rejection::Invalid(e.to_string()))
+    }
+
+    fn dedup_key(&self, event: &TelerivetEvent) -> String {
+        event.dedup_key()
+    }
+
+    fn state_key(&self, event: &TelerivetEvent) -> Option<String> {
+        event.state_key()
+    }
+
+    fn decide(
+        &self,
+        prev: Option<&TelerivetState>,
+        event: &TelerivetEvent,
+        now: DateTime<Utc>,
+    ) -> Verdict<TelerivetState> {
+        let decision = decide(prev, event, now);
+        let mut verdict = Verdict::new(
+            json!({ "event": event.kind.name(), "outcome": decision.outcome, "fields": event.raw }),
+            now,
+        );
+        verdict.outcome = decision.outcome;
+        verdict.state = decision.state;
+
+        let day = format!(
+            "telerivet:sms:{}:{}",
+            project(event),
+            now.format("%Y-%m-%d")
+        );
+        if let EventKind::IncomingMessage(message) = &event.kind {
+            verdict
+                .counters
+                .push(CounterBump::new(day.clone(), DAILY_COUNTER_DAYS).add("incoming", 1));
+            verdict.reply = self.auto_replies.reply_for(message);
+        }
+        if let Some(status) = &decision.settled_status {
+            verdict
+                .counters
+                .push(CounterBump::new(day, DAILY_COUNTER_DAYS).add(status.as_str(), 1));
+        }
+        if let (true, EventKind::SendStatus(s)) = (decision.newly_failed, &event.kind) {
+            let (key, _) = self.failure_window(project(event), now);
+            let error = s
+                .error_message
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .unwrap_or("(no error message)");
+            verdict.counters.push(
+                CounterBump::new(key, WINDOW_COUNTER_DAYS)
+                    .add(format!("{ERROR_FIELD_PREFIX}{error}"), 1),
+            );
+        }
+        verdict
+    }
+
+    fn thresholds(&self, event: &TelerivetEvent, now: DateTime<Utc>) -> Vec<Threshold> {
+        let EventKind::SendStatus(s) = &event.kind else {
+            return Vec::new();
+        };
+        if !FAILED_STATUSES.contains(&s.status.as_str()) {
+            return Vec::new();
+        }
+        let (key, context) = self.failure_window(project(event), now);
+        vec![Threshold {
+            bump: CounterBump::new(key, WINDOW_COUNTER_DAYS),
+            at_least: self.sms_failures.at_least,
+            alert: alerts::sms_failures,
+            context,
+        }]
+    }
+}
+
+/// Everything built once at cold start.
+pub struct Deps<S> {
+    pub receiver: TelerivetReceiver,
+    pub store: S,
+}
+
+impl Deps<DynamoStore> {
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
+        Self {
+            receiver: TelerivetReceiver {
+                secrets: config.secrets,
+                auto_replies: config.auto_replies,
+                sms_failures: config.sms_failures,
+                auth_failures: config.auth_failures,
+            },
+            store: DynamoStore::new(dynamodb, config.table_name),
+        }
+    }
+}
+
+pub async fn handler<S: EventStore>(
+    deps: &Deps<S>,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(pipeline::ingest(&deps.receiver, &deps.store, request).await)
+}
