@@ -5,8 +5,9 @@
 //! - `pump [--follow]`: plays the DynamoDB stream → alert-dispatcher event source mapping,
 //!   invoking the dispatcher through `cargo lambda watch`.
 //! - `demo`: sends the heartbeat sequence OK → WARNING → CRITICAL → duplicate → stale → OK
-//!   to the heartbeat function through `cargo lambda watch`, pumps, and prints the alerts
-//!   that arrived on the inbox queue.
+//!   to the heartbeat function and a Telerivet incoming message (answered with its
+//!   auto-reply) and failed delivery to the Telerivet function, through `cargo lambda
+//!   watch`, pumps, and prints the alerts that arrived on the inbox queue.
 //! - `inbox`: prints (and removes) the alerts waiting on the inbox queue.
 //!
 //! Settings: `DIALTONE_PREFIX` (resource names, default `dialtone`), `LAMBDA_EMULATOR`
@@ -156,6 +157,8 @@ async fn demo() -> Result<(), LocalError> {
         ));
     }
 
+    telerivet_demo(&http).await?;
+
     let dispatcher = EmulatorInvoke::new(&emulator(), "alert-dispatcher");
     let report = StreamPump::new(&stack).await?.drain(&dispatcher).await?;
     say(format!(
@@ -163,6 +166,43 @@ async fn demo() -> Result<(), LocalError> {
         report.delivered
     ));
     print_alerts(&inbox::drain(&stack.sqs, &stack.queue_url, Duration::from_secs(2)).await?);
+    Ok(())
+}
+
+/// One Telerivet incoming message (the auto-reply comes back in the response) and the
+/// failed delivery of a reply, through the Telerivet function.
+async fn telerivet_demo(http: &reqwest::Client) -> Result<(), LocalError> {
+    let url = format!(
+        "{}/lambda-url/telerivet-webhook/telerivet/webhook",
+        emulator()
+    );
+    say("\nSending Telerivet webhooks to telerivet-webhook (URL-encoded, as Telerivet does):");
+    for (label, envelope) in [
+        (
+            "incoming_message",
+            include_str!("../../../events/telerivet-incoming-message.json"),
+        ),
+        (
+            "send_status not_delivered",
+            include_str!("../../../events/telerivet-send-status-not-delivered.json"),
+        ),
+    ] {
+        let request = lambda_http::request::from_str(envelope)
+            .map_err(|e| LocalError::Invoke(e.to_string()))?;
+        let response = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(request.body().to_vec())
+            .send()
+            .await
+            .map_err(|e| LocalError::Invoke(e.to_string()))?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| LocalError::Invoke(e.to_string()))?;
+        say(format!("  {label:<32} -> {status} {text}"));
+    }
     Ok(())
 }
 
