@@ -19,6 +19,8 @@ use serde_json::json;
 
 /// How many times a delivery re-reads the state after losing a race to a concurrent one.
 const CONFLICT_RETRIES: usize = 5;
+/// No event reads more state rows than this.
+const MAX_STATE_ROWS: usize = 4;
 
 /// What verification concluded about a request.
 #[derive(Debug)]
@@ -67,7 +69,7 @@ pub struct ThresholdContext {
 /// One provider's part of the pipeline.
 pub trait Receiver: Send + Sync {
     type Event: Send + Sync;
-    type State: Serialize + DeserializeOwned + Send + Sync;
+    type State: Serialize + DeserializeOwned + Clone + Send + Sync;
     /// The name rows and alerts are filed under, e.g. `exotel-heartbeat`.
     const SOURCE: &'static str;
 
@@ -77,12 +79,16 @@ pub trait Receiver: Send + Sync {
     fn parse(&self, request: &Request) -> Result<Self::Event, Rejection>;
     /// The provider's idempotency key: equal for a retry or a redelivery.
     fn dedup_key(&self, event: &Self::Event) -> String;
-    /// The state row this event reads and moves, if any.
-    fn state_key(&self, event: &Self::Event) -> Option<String>;
-    /// The pure decision: the stored state and the event give the new state and the alerts.
+    /// The state rows this event reads and moves, one at a time: given the rows loaded so
+    /// far, the key of the next one, or `None` when there are no more. (A call's row can
+    /// name the customer whose callback row comes next.)
+    fn next_state_key(&self, event: &Self::Event, loaded: &[Option<Self::State>])
+        -> Option<String>;
+    /// The pure decision: the stored states (in key order) and the event give the new
+    /// states and the alerts.
     fn decide(
         &self,
-        prev: Option<&Self::State>,
+        prev: &[Option<Self::State>],
         event: &Self::Event,
         now: DateTime<Utc>,
     ) -> Verdict<Self::State>;
@@ -96,8 +102,8 @@ pub trait Receiver: Send + Sync {
 /// What a decision asks the pipeline to store and answer.
 #[derive(Clone, Debug)]
 pub struct Verdict<S> {
-    /// The new state, or `None` to leave it as it is (a stale event, or no state at all).
-    pub state: Option<S>,
+    /// The new state of each row read (in key order), `None` to leave one as it is.
+    pub states: Vec<Option<S>>,
     /// A record of the event for the history, and the time it is filed under.
     pub history: serde_json::Value,
     pub history_at: DateTime<Utc>,
@@ -114,7 +120,7 @@ pub struct Verdict<S> {
 impl<S> Verdict<S> {
     pub fn new(history: serde_json::Value, history_at: DateTime<Utc>) -> Self {
         Self {
-            state: None,
+            states: Vec::new(),
             history,
             history_at,
             alerts: Vec::new(),
@@ -189,29 +195,38 @@ async fn run<R: Receiver, S: EventStore>(
         }
     };
     let dedup_key = receiver.dedup_key(&event);
-    let state_key = receiver.state_key(&event);
 
     for _ in 0..CONFLICT_RETRIES {
-        let stored = match &state_key {
-            Some(key) => store.load_state::<R::State>(key).await?,
-            None => None,
-        };
-        let verdict = receiver.decide(stored.as_ref().map(|s| &s.value), &event, received_at);
+        let mut keys = Vec::new();
+        let mut values: Vec<Option<R::State>> = Vec::new();
+        let mut versions = Vec::new();
+        while keys.len() < MAX_STATE_ROWS {
+            let Some(key) = receiver.next_state_key(&event, &values) else {
+                break;
+            };
+            let stored = store.load_state::<R::State>(&key).await?;
+            versions.push(stored.as_ref().map(|s| s.version));
+            values.push(stored.map(|s| s.value));
+            keys.push(key);
+        }
+        let verdict = receiver.decide(&values, &event, received_at);
         let alerts = verdict.alerts.len();
-        let state = match (&state_key, verdict.state) {
-            (Some(key), Some(state)) => Some(StateWrite {
-                key: key.clone(),
-                expected_version: stored.as_ref().map(|s| s.version),
-                value: serde_json::to_value(state)
-                    .map_err(|e| StoreError::Request(format!("state not serialisable: {e}")))?,
-            }),
-            _ => None,
-        };
+        let mut states = Vec::new();
+        for ((key, expected_version), after) in keys.into_iter().zip(versions).zip(verdict.states) {
+            if let Some(after) = after {
+                states.push(StateWrite {
+                    key,
+                    expected_version,
+                    value: serde_json::to_value(after)
+                        .map_err(|e| StoreError::Request(format!("state not serialisable: {e}")))?,
+                });
+            }
+        }
         let commit = Commit {
             source: R::SOURCE,
             dedup_key: dedup_key.clone(),
             received_at,
-            state,
+            states,
             history: Some(verdict.history),
             history_at: verdict.history_at,
             alerts: verdict.alerts,

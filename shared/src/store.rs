@@ -68,8 +68,8 @@ pub struct Commit {
     /// The provider's idempotency key: a second commit with it is a duplicate.
     pub dedup_key: String,
     pub received_at: DateTime<Utc>,
-    /// The new state and the version it replaces (`None`: no state stored yet).
-    pub state: Option<StateWrite>,
+    /// The new states, each with the version it replaces (`None`: not stored yet).
+    pub states: Vec<StateWrite>,
     /// History kept for a while, keyed under the source.
     pub history: Option<serde_json::Value>,
     pub history_at: DateTime<Utc>,
@@ -236,7 +236,7 @@ impl DynamoStore {
         }
         items.push(self.put(dedup, Some("attribute_not_exists(pk)"))?);
 
-        if let Some(state) = &c.state {
+        for state in &c.states {
             let next = state.expected_version.map_or(1, |v| v + 1);
             let item = dynamo::to_item(serde_json::json!({
                 "pk": format!("STATE#{}", state.key),
@@ -402,7 +402,8 @@ impl EventStore for DynamoStore {
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let items = self.transact_items(&commit)?;
-        let state_index = commit.state.as_ref().map(|_| 1);
+        // Item 0 is the idempotency key; the state rows follow it.
+        let state_items = 1..=commit.states.len();
         match self
             .client
             .transact_write_items()
@@ -420,7 +421,7 @@ impl EventStore for DynamoStore {
                         .collect();
                     let conflicted =
                         (0..reasons.len()).any(|i| code(i) == Some("TransactionConflict"));
-                    if failed.iter().any(|&i| Some(i) != state_index) {
+                    if failed.iter().any(|i| !state_items.contains(i)) {
                         Ok(CommitOutcome::Duplicate)
                     } else if !failed.is_empty() || conflicted {
                         // Another delivery moved the state, or was writing the same rows.

@@ -86,16 +86,18 @@ impl Receiver for HeartbeatReceiver {
         hb.at_utc().to_rfc3339()
     }
 
-    fn state_key(&self, _hb: &Heartbeat) -> Option<String> {
-        Some(Self::SOURCE.to_owned())
+    /// One monitor for the whole account.
+    fn next_state_key(&self, _hb: &Heartbeat, loaded: &[Option<MonitorState>]) -> Option<String> {
+        loaded.is_empty().then(|| Self::SOURCE.to_owned())
     }
 
     fn decide(
         &self,
-        prev: Option<&MonitorState>,
+        prev: &[Option<MonitorState>],
         hb: &Heartbeat,
         _now: DateTime<Utc>,
     ) -> Verdict<MonitorState> {
+        let prev = prev.first().and_then(Option::as_ref);
         let history = json!({
             "timestamp": hb.timestamp.to_rfc3339(),
             "status": hb.status,
@@ -106,7 +108,7 @@ impl Receiver for HeartbeatReceiver {
         let mut verdict = Verdict::new(history, hb.at_utc());
         match decide(prev, hb, &self.policy) {
             Decision::Advance { state, alerts } => {
-                verdict.state = Some(state);
+                verdict.states = vec![Some(state)];
                 verdict.alerts = alerts;
             }
             Decision::Stale { .. } => verdict.outcome = "stale",

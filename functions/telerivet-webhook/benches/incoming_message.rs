@@ -49,7 +49,7 @@ fn incoming_message(c: &mut Criterion) {
                     Verification::Genuine
                 ));
                 let event = receiver.parse(black_box(&request)).expect("parses");
-                let verdict = receiver.decide(None, &event, now);
+                let verdict = receiver.decide(&[None], &event, now);
                 black_box(serde_json::to_string(&verdict.history).expect("serialises"));
                 black_box((receiver.dedup_key(&event), verdict.reply))
             })

@@ -222,23 +222,31 @@ impl Receiver for TelerivetReceiver {
         event.dedup_key()
     }
 
-    fn state_key(&self, event: &TelerivetEvent) -> Option<String> {
-        event.state_key()
+    fn next_state_key(
+        &self,
+        event: &TelerivetEvent,
+        loaded: &[Option<TelerivetState>],
+    ) -> Option<String> {
+        if loaded.is_empty() {
+            event.state_key()
+        } else {
+            None
+        }
     }
 
     fn decide(
         &self,
-        prev: Option<&TelerivetState>,
+        prev: &[Option<TelerivetState>],
         event: &TelerivetEvent,
         now: DateTime<Utc>,
     ) -> Verdict<TelerivetState> {
-        let decision = decide(prev, event, now);
+        let decision = decide(prev.first().and_then(Option::as_ref), event, now);
         let mut verdict = Verdict::new(
             json!({ "event": event.kind.name(), "outcome": decision.outcome, "fields": event.raw }),
             now,
         );
         verdict.outcome = decision.outcome;
-        verdict.state = decision.state;
+        verdict.states = vec![decision.state];
 
         let day = format!(
             "telerivet:sms:{}:{}",
