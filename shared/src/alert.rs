@@ -30,6 +30,7 @@ impl Severity {
 pub enum Source {
     ExotelHeartbeat,
     Telerivet,
+    Calls,
 }
 
 impl Source {
@@ -37,6 +38,7 @@ impl Source {
         match self {
             Self::ExotelHeartbeat => "exotel-heartbeat",
             Self::Telerivet => "telerivet",
+            Self::Calls => "calls",
         }
     }
 }
@@ -61,6 +63,8 @@ pub enum AlertKind {
     SmsFailures,
     /// Requests kept arriving with a wrong or empty secret: the webhook is set up wrong.
     WebhookMisconfigured,
+    /// A missed caller has not been called back within the deadline.
+    CallbackOverdue,
 }
 
 impl AlertKind {
@@ -74,6 +78,7 @@ impl AlertKind {
             Self::Reminder => "reminder",
             Self::SmsFailures => "sms_failures",
             Self::WebhookMisconfigured => "webhook_misconfigured",
+            Self::CallbackOverdue => "callback_overdue",
         }
     }
 }
@@ -184,6 +189,7 @@ impl Alert {
             }
             AlertKind::Reminder => format!("[{label}] ExoPhones still {}: {affected}", self.status),
             AlertKind::SmsFailures => format!("[{label}] Telerivet: {}", self.status),
+            AlertKind::CallbackOverdue => format!("[{label}] Call back owed: {}", self.status),
             AlertKind::WebhookMisconfigured => {
                 format!("[{label}] Telerivet webhook misconfigured: {}", self.status)
             }

@@ -3,6 +3,7 @@
 //! and the DynamoDB and SNS adapters behind narrow port traits.
 
 pub mod alert;
+pub mod calls;
 pub mod config;
 pub mod heartbeat;
 pub mod http;

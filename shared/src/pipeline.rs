@@ -92,6 +92,11 @@ pub trait Receiver: Send + Sync {
         event: &Self::Event,
         now: DateTime<Utc>,
     ) -> Verdict<Self::State>;
+    /// An index entry for a state row (`gsi1pk`, `gsi1sk`), for rows found by query, such
+    /// as callbacks still owed.
+    fn state_index(&self, _state: &Self::State) -> Option<(String, String)> {
+        None
+    }
     /// Counters the event may have pushed over a threshold. Checked after the commit and
     /// on every duplicate too, so a delivery cut off between the two still alerts.
     fn thresholds(&self, _event: &Self::Event, _now: DateTime<Utc>) -> Vec<Threshold> {
@@ -215,6 +220,7 @@ async fn run<R: Receiver, S: EventStore>(
         for ((key, expected_version), after) in keys.into_iter().zip(versions).zip(verdict.states) {
             if let Some(after) = after {
                 states.push(StateWrite {
+                    index: receiver.state_index(&after),
                     key,
                     expected_version,
                     value: serde_json::to_value(after)
@@ -293,6 +299,26 @@ async fn quarantine<S: EventStore>(
         .await?;
     tracing::warn!(source, reason = %reason, bytes = body.len(), "payload quarantined");
     Ok(error)
+}
+
+/// Verification by a secret last path segment (providers that sign nothing): a wrong one
+/// is answered like an unknown path.
+pub fn verify_url_token(request: &Request, token: &crate::secret::Secret) -> Verification {
+    let candidate = request
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    if token.matches(candidate) {
+        Verification::Genuine
+    } else {
+        Verification::Refused {
+            error: WebhookError::UnknownPath,
+            counted: None,
+        }
+    }
 }
 
 async fn count<S: EventStore>(

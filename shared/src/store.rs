@@ -83,6 +83,8 @@ pub struct Commit {
 #[derive(Clone, Debug)]
 pub struct StateWrite {
     pub key: String,
+    /// `gsi1pk` and `gsi1sk`, for rows found by query; `None` leaves the row unindexed.
+    pub index: Option<(String, String)>,
     pub expected_version: Option<u64>,
     pub value: serde_json::Value,
 }
@@ -157,6 +159,19 @@ pub trait EventStore: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
     /// Writes an alert row unless one with its id exists; says whether it wrote.
+    fn put_alert_once(
+        &self,
+        alert: &Alert,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What the callback watchdog needs from storage.
+pub trait CallbackStore: Send + Sync {
+    /// Callbacks still owed whose first missed call is older than `cutoff`.
+    fn open_callbacks_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<crate::calls::CallbackState>, StoreError>> + Send;
     fn put_alert_once(
         &self,
         alert: &Alert,
@@ -238,7 +253,7 @@ impl DynamoStore {
 
         for state in &c.states {
             let next = state.expected_version.map_or(1, |v| v + 1);
-            let item = dynamo::to_item(serde_json::json!({
+            let mut item = dynamo::to_item(serde_json::json!({
                 "pk": format!("STATE#{}", state.key),
                 "sk": "STATE",
                 "entity": "state",
@@ -246,6 +261,10 @@ impl DynamoStore {
                 "updated_at": c.received_at,
                 "state": state.value,
             }))?;
+            if let Some((pk, sk)) = &state.index {
+                item.insert("gsi1pk".into(), AttributeValue::S(pk.clone()));
+                item.insert("gsi1sk".into(), AttributeValue::S(sk.clone()));
+            }
             let put = match state.expected_version {
                 None => self.put(item, Some("attribute_not_exists(pk)"))?,
                 Some(v) => Put::builder()
@@ -544,6 +563,49 @@ impl EventStore for DynamoStore {
             }
             Err(other) => Err(request_error(other)),
         }
+    }
+}
+
+impl CallbackStore for DynamoStore {
+    async fn open_callbacks_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            state: crate::calls::CallsState,
+        }
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :open AND gsi1sk < :cutoff")
+            .expression_attribute_values(
+                ":open",
+                AttributeValue::S(crate::calls::CALLBACKS_OPEN.into()),
+            )
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<HashMap<String, AttributeValue>> = pages
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)?;
+        let mut open = Vec::new();
+        for item in items {
+            if let crate::calls::CallsState::Callback(callback) =
+                dynamo::from_item::<Row>(item)?.state
+            {
+                open.push(callback);
+            }
+        }
+        Ok(open)
+    }
+
+    async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
+        EventStore::put_alert_once(self, alert).await
     }
 }
 

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat, MonitorState};
-use dialtone_shared::http::WebhookError;
 use dialtone_shared::pipeline::{self, Receiver, Rejection, Verdict, Verification};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::{DynamoStore, EventStore};
@@ -56,24 +55,9 @@ impl Receiver for HeartbeatReceiver {
     type State = MonitorState;
     const SOURCE: &'static str = "exotel-heartbeat";
 
-    /// Exotel signs nothing: the secret is the URL's last segment. A wrong one is answered
-    /// like an unknown path.
+    /// Exotel signs nothing: the secret is the URL's last segment.
     fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
-        let candidate = request
-            .uri()
-            .path()
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
-        if self.token.matches(candidate) {
-            Verification::Genuine
-        } else {
-            Verification::Refused {
-                error: WebhookError::UnknownPath,
-                counted: None,
-            }
-        }
+        pipeline::verify_url_token(request, &self.token)
     }
 
     fn parse(&self, request: &Request) -> Result<Heartbeat, Rejection> {

@@ -1,0 +1,202 @@
+//! The two call receivers (VoIPstudio, Exotel call notifications) differ only in how a
+//! body is read: one receiver, declared per provider by a [`CallSource`].
+
+use super::decide::{callback_index, decide, CallsState};
+use super::model::{CallEvent, ParseError};
+use crate::pipeline::{verify_url_token, Receiver, Rejection, Verdict, Verification};
+use crate::secret::Secret;
+use crate::store::CounterBump;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use lambda_http::Request;
+use serde_json::json;
+use std::marker::PhantomData;
+
+/// Daily call counters are kept this long (the dashboard's horizon).
+const DAILY_COUNTER_DAYS: i64 = 400;
+
+/// A provider of call events: its name and its body format.
+pub trait CallSource: Send + Sync {
+    const SOURCE: &'static str;
+    fn parse(body: &[u8]) -> Result<CallEvent, ParseError>;
+}
+
+pub struct Voipstudio;
+
+impl CallSource for Voipstudio {
+    const SOURCE: &'static str = "voipstudio";
+    fn parse(body: &[u8]) -> Result<CallEvent, ParseError> {
+        CallEvent::parse_voipstudio(body)
+    }
+}
+
+pub struct ExotelCalls;
+
+impl CallSource for ExotelCalls {
+    const SOURCE: &'static str = "exotel-calls";
+    fn parse(body: &[u8]) -> Result<CallEvent, ParseError> {
+        CallEvent::parse_exotel(body)
+    }
+}
+
+pub struct CallReceiver<P> {
+    /// The secret last segment of the webhook URL.
+    pub token: Secret,
+    /// The account's time zone: the day each call counts in.
+    pub tz: Tz,
+    pub source: PhantomData<P>,
+}
+
+impl<P> CallReceiver<P> {
+    pub fn new(token: Secret, tz: Tz) -> Self {
+        Self {
+            token,
+            tz,
+            source: PhantomData,
+        }
+    }
+}
+
+/// The counter rows of one provider's calls on one day: per line, and for all lines.
+pub fn call_counter_keys(provider: &str, line: Option<&str>, day: &str) -> [String; 2] {
+    [
+        format!("calls:{provider}:{}:{day}", line.unwrap_or("unknown-line")),
+        format!("calls:{provider}:all:{day}"),
+    ]
+}
+
+impl<P: CallSource> Receiver for CallReceiver<P> {
+    type Event = CallEvent;
+    type State = CallsState;
+    const SOURCE: &'static str = P::SOURCE;
+
+    fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
+        verify_url_token(request, &self.token)
+    }
+
+    fn parse(&self, request: &Request) -> Result<CallEvent, Rejection> {
+        P::parse(request.body().as_ref()).map_err(|e| Rejection::Invalid(e.to_string()))
+    }
+
+    fn dedup_key(&self, event: &CallEvent) -> String {
+        event.dedup_key.clone()
+    }
+
+    /// The call's row first; then, when the customer is known (from this event or the
+    /// call's row), the customer's callback row.
+    fn next_state_key(&self, event: &CallEvent, loaded: &[Option<CallsState>]) -> Option<String> {
+        match loaded {
+            [] => event
+                .call_id
+                .as_ref()
+                .map(|id| format!("call:{}:{id}", event.provider.as_str())),
+            [call] => {
+                let known = match call {
+                    Some(CallsState::Call(c)) => c.customer.clone(),
+                    _ => None,
+                };
+                event
+                    .customer
+                    .clone()
+                    .or(known)
+                    .map(|c| format!("callback:{c}"))
+            }
+            _ => None,
+        }
+    }
+
+    fn decide(
+        &self,
+        prev: &[Option<CallsState>],
+        event: &CallEvent,
+        now: DateTime<Utc>,
+    ) -> Verdict<CallsState> {
+        let call = match prev.first() {
+            Some(Some(CallsState::Call(c))) => Some(c),
+            _ => None,
+        };
+        let callback = match prev.get(1) {
+            Some(Some(CallsState::Callback(c))) => Some(c),
+            _ => None,
+        };
+        let decision = decide(call, callback, event, self.tz);
+        let mut verdict = Verdict::new(
+            json!({ "event": event.event, "call_id": event.call_id, "step": event.step, "fields": event.raw }),
+            now,
+        );
+        verdict.states = vec![
+            decision.call.clone().map(CallsState::Call),
+            decision.callback.map(CallsState::Callback),
+        ];
+        if let (Some(day), false) = (&decision.day, decision.counts.is_empty()) {
+            let line = decision
+                .call
+                .as_ref()
+                .and_then(|c| c.line.clone())
+                .or_else(|| call.and_then(|c| c.line.clone()));
+            for key in call_counter_keys(event.provider.as_str(), line.as_deref(), day) {
+                let bump = decision.counts.iter().fold(
+                    CounterBump::new(key, DAILY_COUNTER_DAYS),
+                    |b, (field, n)| b.add(*field, *n),
+                );
+                verdict.counters.push(bump);
+            }
+        }
+        verdict
+    }
+
+    fn state_index(&self, state: &CallsState) -> Option<(String, String)> {
+        callback_index(state)
+    }
+}
+
+/// Settings of a call receiver, read once at cold start.
+#[derive(Debug)]
+pub struct CallsConfig {
+    pub table_name: String,
+    pub token: Secret,
+    pub tz: Tz,
+}
+
+impl CallsConfig {
+    /// `token_var` names the variable holding this provider's URL token.
+    pub fn from_env(token_var: &'static str) -> Result<Self, crate::config::ConfigError> {
+        use crate::config::{optional, required, ConfigError};
+        let token = Secret::new(required(token_var)?).map_err(|reason| ConfigError::Invalid {
+            name: token_var,
+            reason: reason.into(),
+        })?;
+        let tz_name = optional("ACCOUNT_TIMEZONE").unwrap_or_else(|| "Asia/Kolkata".into());
+        let tz = tz_name.parse::<Tz>().map_err(|_| ConfigError::Invalid {
+            name: "ACCOUNT_TIMEZONE",
+            reason: format!("{tz_name:?} is not an IANA time zone"),
+        })?;
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            token,
+            tz,
+        })
+    }
+}
+
+/// Everything a call receiver builds once at cold start.
+pub struct CallDeps<P, S> {
+    pub receiver: CallReceiver<P>,
+    pub store: S,
+}
+
+impl<P> CallDeps<P, crate::store::DynamoStore> {
+    pub fn new(config: CallsConfig, dynamodb: aws_sdk_dynamodb::Client) -> Self {
+        Self {
+            receiver: CallReceiver::new(config.token, config.tz),
+            store: crate::store::DynamoStore::new(dynamodb, config.table_name),
+        }
+    }
+}
+
+pub async fn handler<P: CallSource, S: crate::store::EventStore>(
+    deps: &CallDeps<P, S>,
+    request: Request,
+) -> Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error> {
+    Ok(crate::pipeline::ingest(&deps.receiver, &deps.store, request).await)
+}
