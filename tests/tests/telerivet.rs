@@ -34,22 +34,6 @@ fn history(items: &[Item]) -> Vec<Value> {
         .collect()
 }
 
-fn counter(items: &[Item], key: &str) -> Value {
-    let row = items
-        .iter()
-        .find(|i| s(i, "pk") == format!("COUNTER#{key}"))
-        .unwrap_or_else(|| panic!("no counter {key}"));
-    row.iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.strip_prefix("c:")?.to_owned(),
-                json!(v.as_n().ok()?.parse::<i64>().ok()?),
-            ))
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into()
-}
-
 #[tokio::test]
 async fn every_event_type_is_stored_typed_and_whole() {
     let stack = stack("tr-all").await;
@@ -143,7 +127,7 @@ async fn every_event_type_is_stored_typed_and_whole() {
     }
 
     let today = chrono::Utc::now().format("%Y-%m-%d");
-    let day = counter(&items, &format!("telerivet:sms:PJ2ad8f6c1:{today}"));
+    let day = counter_json(&items, &format!("telerivet:sms:PJ2ad8f6c1:{today}"));
     assert_eq!(
         day,
         json!({"total": 4, "incoming": 1, "sent": 1, "delivered": 1, "not_delivered": 1})
@@ -262,7 +246,7 @@ async fn twenty_concurrent_deliveries_store_once_and_reply_identically() {
         "telerivet:sms:PJ2ad8f6c1:{}",
         chrono::Utc::now().format("%Y-%m-%d")
     );
-    assert_eq!(counter(&items, &day)["incoming"], 1);
+    assert_eq!(counter_json(&items, &day)["incoming"], 1);
 }
 
 #[tokio::test]

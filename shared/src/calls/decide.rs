@@ -41,8 +41,12 @@ pub struct CallState {
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub missed_at: Option<DateTime<Utc>>,
+    /// How long it rang and how long they talked: as the provider reported, or else
+    /// worked out from the earliest start, the answer and the end known so far.
     pub ring_seconds: Option<i64>,
     pub talk_seconds: Option<i64>,
+    pub reported_ring_seconds: Option<i64>,
+    pub reported_talk_seconds: Option<i64>,
     pub queue_abandoned: bool,
     pub held_at: Option<DateTime<Utc>>,
     pub resumed_at: Option<DateTime<Utc>>,
@@ -138,30 +142,30 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
         }
         Step::Ended { talk_seconds } => {
             call.ended_at = latest(call.ended_at, at);
-            call.talk_seconds = call.talk_seconds.or(*talk_seconds);
+            call.reported_talk_seconds = call.reported_talk_seconds.or(*talk_seconds);
         }
         Step::Missed {
             ring_seconds,
             queue,
         } => {
             call.missed_at = earliest(call.missed_at, at);
-            call.ring_seconds = call.ring_seconds.or(*ring_seconds);
+            call.reported_ring_seconds = call.reported_ring_seconds.or(*ring_seconds);
             call.queue_abandoned |= *queue;
         }
         Step::WrapUp { state } => call.wrap_up = Some(state.clone()),
         Step::Sms => {}
     }
-    if call.talk_seconds.is_none() {
-        if let (Some(answered), Some(ended)) = (call.answered_at, call.ended_at) {
-            call.talk_seconds = Some((ended - answered).num_seconds().max(0));
-        }
-    }
-    if call.ring_seconds.is_none() {
-        let rang_until = call.answered_at.or(call.missed_at);
-        if let (Some(start), Some(until)) = (call.started_at.or(call.ringing_at), rang_until) {
-            call.ring_seconds = Some((until - start).num_seconds().max(0));
-        }
-    }
+    // Derived afresh from everything known, so the order events came in does not matter.
+    let span = |from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| {
+        Some((to? - from?).num_seconds().max(0))
+    };
+    call.talk_seconds = call
+        .reported_talk_seconds
+        .or(span(call.answered_at, call.ended_at));
+    call.ring_seconds = call.reported_ring_seconds.or(span(
+        earliest(call.started_at, call.ringing_at),
+        call.answered_at.or(call.missed_at),
+    ));
     call
 }
 

@@ -201,3 +201,54 @@ pub async fn send_telerivet(
             .expect("handler answers"),
     )
 }
+
+pub const VOIPSTUDIO_TOKEN: &str = "local-voipstudio-token-0123456789";
+pub const EXOTEL_CALLS_TOKEN: &str = "local-exotel-calls-token-0123456789";
+
+pub fn call_deps<P>(
+    stack: &Stack,
+    token: &str,
+) -> dialtone_shared::calls::receiver::CallDeps<P, DynamoStore> {
+    dialtone_shared::calls::receiver::CallDeps {
+        receiver: dialtone_shared::calls::receiver::CallReceiver::new(
+            Secret::new(token.into()).expect("token"),
+            chrono_tz::Asia::Kolkata,
+        ),
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+    }
+}
+
+pub async fn send_call<P: dialtone_shared::calls::receiver::CallSource>(
+    deps: &dialtone_shared::calls::receiver::CallDeps<P, DynamoStore>,
+    envelope: &str,
+) -> (u16, serde_json::Value) {
+    answer(
+        dialtone_shared::calls::receiver::handler(deps, request(envelope))
+            .await
+            .expect("handler answers"),
+    )
+}
+
+/// A state row's `state` attribute, as JSON.
+pub fn state_json(items: &[Item], pk: &str) -> serde_json::Value {
+    let row = items
+        .iter()
+        .find(|i| s(i, "pk") == pk)
+        .unwrap_or_else(|| panic!("no row {pk}"));
+    serde_dynamo::from_attribute_value(row["state"].clone()).expect("state")
+}
+
+/// A counter row's fields (without their `c:` prefix).
+pub fn counter_json(items: &[Item], key: &str) -> serde_json::Value {
+    let row = items
+        .iter()
+        .find(|i| s(i, "pk") == format!("COUNTER#{key}"))
+        .unwrap_or_else(|| panic!("no counter {key}"));
+    row.iter()
+        .filter_map(|(k, v)| {
+            let n: i64 = v.as_n().ok()?.parse().ok()?;
+            Some((k.strip_prefix("c:")?.to_owned(), serde_json::json!(n)))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}

@@ -1,0 +1,304 @@
+//! VoIPstudio and Exotel call events end to end on the local stack: every event name, one
+//! call model, duplicates, reordered lifecycles, queue abandons, the callback list and its
+//! watchdog, and the daily counters.
+
+mod common;
+
+use callback_watchdog::{sweep, Deps as WatchdogDeps};
+use common::*;
+use dialtone_shared::calls::receiver::{ExotelCalls, Voipstudio};
+use dialtone_shared::store::DynamoStore;
+use serde_json::json;
+
+macro_rules! events {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("../../events/", $name, ".json")))),*]
+    };
+}
+
+const VOIPSTUDIO: [(&str, &str); 17] = events![
+    "voipstudio-call-initial",
+    "voipstudio-call-ringing",
+    "voipstudio-call-connected",
+    "voipstudio-call-hold",
+    "voipstudio-call-unhold",
+    "voipstudio-call-dtmf",
+    "voipstudio-call-hangup",
+    "voipstudio-queue-wrapup-start",
+    "voipstudio-queue-wrapup-end",
+    "voipstudio-queue-wrapup-timeout",
+    "voipstudio-missed-initial",
+    "voipstudio-missed-ringing",
+    "voipstudio-call-missed",
+    "voipstudio-queue-missed",
+    "voipstudio-sms-received",
+    "voipstudio-call-outbound-connected",
+    "voipstudio-call-outbound-callback",
+];
+
+const EXOTEL: [(&str, &str); 10] = events![
+    "exotel-call-incoming-call",
+    "exotel-call-ringing",
+    "exotel-call-answered",
+    "exotel-call-completed",
+    "exotel-call-missed-incoming",
+    "exotel-call-missed",
+    "exotel-call-missed-call",
+    "exotel-call-outbound-call",
+    "exotel-call-outbound-answered",
+    "exotel-call-outbound-completed",
+];
+
+/// A day's call counters, without the counter's own bump count.
+fn call_counts(items: &[Item], key: &str) -> serde_json::Value {
+    let mut counts = counter_json(items, key);
+    counts.as_object_mut().unwrap().remove("total");
+    counts
+}
+
+#[tokio::test]
+async fn every_voipstudio_event_feeds_one_call_model() {
+    let stack = stack("vs-all").await;
+    let deps = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
+    for (name, envelope) in VOIPSTUDIO {
+        assert_eq!(
+            send_call(&deps, envelope).await,
+            (200, json!({"result": "accepted", "alerts": 0})),
+            "{name}"
+        );
+    }
+    let items = scan(&stack).await;
+
+    let answered = state_json(&items, "STATE#call:voipstudio:139543232");
+    assert_eq!(answered["direction"], "inbound");
+    assert_eq!(answered["customer"], "+919812345678");
+    assert_eq!(answered["line"], "+918030752522");
+    assert_eq!(
+        (
+            answered["ring_seconds"].clone(),
+            answered["talk_seconds"].clone()
+        ),
+        (json!(9), json!(120))
+    );
+    assert_eq!(answered["dtmf"], json!(["* U:123456"]));
+    assert_eq!(answered["wrap_up"], "END");
+    assert!(answered["held_at"].is_string() && answered["resumed_at"].is_string());
+    assert_eq!(answered["counted"], "answered");
+
+    let missed = state_json(&items, "STATE#call:voipstudio:139543240");
+    assert_eq!(missed["counted"], "missed");
+    let abandoned = state_json(&items, "STATE#call:voipstudio:139543250");
+    assert_eq!(
+        (
+            abandoned["queue_abandoned"].clone(),
+            abandoned["counted"].clone()
+        ),
+        (json!(true), json!("missed"))
+    );
+
+    // The missed caller was called back at 10:50:00, 29 min 29 s after the miss.
+    let returned = state_json(&items, "STATE#callback:+919876500011");
+    assert_eq!(returned["closed_by"], "139543270");
+    assert_eq!(returned["waited_seconds"], 1769);
+    // The caller who gave up in the queue is still owed a call.
+    let owed = state_json(&items, "STATE#callback:+919876500022");
+    assert!(owed["closed_at"].is_null());
+    assert_eq!(owed["missed"][0]["queue_abandoned"], true);
+    let open: Vec<String> = items
+        .iter()
+        .filter(|i| {
+            i.get("gsi1pk")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("CALLBACKS_OPEN")
+        })
+        .map(|i| s(i, "pk"))
+        .collect();
+    assert_eq!(open, ["STATE#callback:+919876500022"]);
+
+    assert_eq!(
+        call_counts(&items, "calls:voipstudio:all:2026-11-01"),
+        // The wrap-up TIMEOUT is the only event of call 139543260, and it says the call
+        // was connected: an answered call with no talk time known.
+        json!({"calls": 5, "answered": 3, "missed": 2, "talk_seconds": 240, "talked": 2})
+    );
+    assert_eq!(
+        counter_json(&items, "calls:voipstudio:+918030752522:2026-11-01")["calls"],
+        5,
+        "every call was on the one DID"
+    );
+    let sms = of_entity(&items, "history")
+        .into_iter()
+        .filter_map(|i| {
+            serde_dynamo::from_attribute_value::<_, serde_json::Value>(i["record"].clone()).ok()
+        })
+        .find(|r| r["event"] == "sms.received")
+        .expect("the SMS is kept");
+    assert_eq!(sms["fields"]["text"], "Please call me back ✓");
+}
+
+#[tokio::test]
+async fn every_exotel_event_feeds_the_same_model_and_a_call_back_closes_the_callback() {
+    let stack = stack("ex-all").await;
+    let deps = call_deps::<ExotelCalls>(&stack, EXOTEL_CALLS_TOKEN);
+    for (name, envelope) in EXOTEL {
+        assert_eq!(send_call(&deps, envelope).await.0, 200, "{name}");
+    }
+    let items = scan(&stack).await;
+    let answered = state_json(&items, "STATE#call:exotel-webrtc:call_in_abc123");
+    assert_eq!(
+        (
+            answered["talk_seconds"].clone(),
+            answered["ring_seconds"].clone()
+        ),
+        (json!(295), json!(5))
+    );
+    let missed = state_json(&items, "STATE#call:exotel-webrtc:call_in_miss789");
+    assert_eq!(
+        (missed["counted"].clone(), missed["ring_seconds"].clone()),
+        (json!("missed"), json!(30))
+    );
+    let callback = state_json(&items, "STATE#callback:+919876500033");
+    assert_eq!(
+        callback["missed"].as_array().unwrap().len(),
+        1,
+        "call_missed and missed_call are one miss"
+    );
+    assert_eq!(
+        (
+            callback["closed_by"].clone(),
+            callback["waited_seconds"].clone()
+        ),
+        (json!("call_out_def456"), json!(1169))
+    );
+    assert_eq!(
+        call_counts(&items, "calls:exotel-webrtc:all:2026-11-01"),
+        json!({"calls": 3, "answered": 2, "missed": 1, "talk_seconds": 383, "talked": 2})
+    );
+}
+
+#[tokio::test]
+async fn duplicates_and_reordered_lifecycles_settle_on_the_same_state_and_counts() {
+    let in_order = stack("ex-order").await;
+    let reordered = stack("ex-reorder").await;
+    let a = call_deps::<ExotelCalls>(&in_order, EXOTEL_CALLS_TOKEN);
+    let b = call_deps::<ExotelCalls>(&reordered, EXOTEL_CALLS_TOKEN);
+    for (_, envelope) in &EXOTEL[..4] {
+        send_call(&a, envelope).await;
+    }
+    // Completed first, then everything twice (Exotel retries at 5 s, 30 s and 5 min).
+    for (_, envelope) in EXOTEL[..4].iter().rev().chain(EXOTEL[..4].iter()) {
+        let (status, _) = send_call(&b, envelope).await;
+        assert_eq!(status, 200);
+    }
+    let (x, y) = (scan(&in_order).await, scan(&reordered).await);
+    let pk = "STATE#call:exotel-webrtc:call_in_abc123";
+    assert_eq!(
+        state_json(&x, pk),
+        state_json(&y, pk),
+        "the same call whatever the order"
+    );
+    let key = "calls:exotel-webrtc:all:2026-11-01";
+    assert_eq!(counter_json(&x, key)["calls"], 1);
+    assert_eq!(counter_json(&y, key)["calls"], 1);
+    assert_eq!(counter_json(&y, key)["answered"], 1);
+    assert_eq!(counter_json(&y, key)["talk_seconds"], 295);
+    assert_eq!(
+        of_entity(&y, "dedup").len(),
+        4,
+        "the repeats were duplicates"
+    );
+}
+
+#[tokio::test]
+async fn a_missed_call_not_returned_in_time_alerts_exactly_once() {
+    let stack = stack("callback").await;
+    let deps = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
+    for (name, envelope) in VOIPSTUDIO
+        .iter()
+        .filter(|(n, _)| n.starts_with("voipstudio-queue-missed"))
+    {
+        assert_eq!(send_call(&deps, envelope).await.0, 200, "{name}");
+    }
+    let watchdog = WatchdogDeps {
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        deadline: chrono::Duration::minutes(30),
+        tz: chrono_tz::Asia::Kolkata,
+    };
+    let missed_at: chrono::DateTime<chrono::Utc> = "2026-11-01T10:30:45Z".parse().unwrap();
+    assert_eq!(
+        sweep(&watchdog, missed_at + chrono::Duration::minutes(29))
+            .await
+            .unwrap(),
+        0,
+        "not yet due"
+    );
+    assert_eq!(
+        sweep(&watchdog, missed_at + chrono::Duration::minutes(31))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        sweep(&watchdog, missed_at + chrono::Duration::minutes(45))
+            .await
+            .unwrap(),
+        0,
+        "once per call"
+    );
+
+    let published = publish_pending(&stack).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].attributes["kind"], "callback_overdue");
+    assert_eq!(published[0].attributes["source"], "calls");
+    assert!(
+        published[0]
+            .alert
+            .status
+            .starts_with("+919876500022 waiting 31m"),
+        "{}",
+        published[0].alert.status
+    );
+    assert!(published[0].alert.notes[0].contains("gave up in the queue"));
+}
+
+#[tokio::test]
+async fn bad_input_and_wrong_tokens_are_refused() {
+    let stack = stack("calls-bad").await;
+    let deps = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
+    let other = call_deps::<Voipstudio>(&stack, EXOTEL_CALLS_TOKEN);
+    assert_eq!(send_call(&other, VOIPSTUDIO[0].1).await.0, 404);
+    assert!(scan(&stack).await.is_empty());
+
+    let mut envelope: serde_json::Value = serde_json::from_str(VOIPSTUDIO[0].1).unwrap();
+    envelope["body"] =
+        json!(r#"{"id":"x","event_time":"yesterday","event_name":"call.initial","call_id":1}"#);
+    let (status, body) = send_call(&deps, &envelope.to_string()).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("event_time"),
+        "{body}"
+    );
+    let items = scan(&stack).await;
+    assert_eq!(of_entity(&items, "quarantine").len(), 1);
+    assert_eq!(items.len(), 1);
+}
+
+#[tokio::test]
+async fn the_watchdog_accepts_the_scheduled_event() {
+    let stack = stack("watchdog-event").await;
+    let deps = WatchdogDeps {
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        deadline: chrono::Duration::minutes(30),
+        tz: chrono_tz::Asia::Kolkata,
+    };
+    let event =
+        serde_json::from_str(include_str!("../../events/eventbridge-schedule.json")).unwrap();
+    let out = callback_watchdog::handler(
+        &deps,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, json!({"raised": 0}));
+}
