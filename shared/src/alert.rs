@@ -137,6 +137,13 @@ pub struct LineImpact {
     pub alternate_exophones: Vec<String>,
 }
 
+/// No alert lists more lines than this.
+pub const MAX_ALERT_LINES: usize = 100;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub dedup_key: DedupKey,
@@ -146,7 +153,14 @@ pub struct Alert {
     /// The fleet status this alert reports, e.g. `CRITICAL`.
     pub status: String,
     pub occurred_at: DateTime<Utc>,
+    /// The lines, at most [`MAX_ALERT_LINES`] of them (an alert row must stay well inside
+    /// DynamoDB's 400 KB item limit); `lines_omitted` says how many more there were.
     pub lines: Vec<LineImpact>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lines_omitted: usize,
+    /// How many distinct lines are affected (listed or not).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lines_affected: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage_seconds: Option<i64>,
     /// Further facts a person needs, one per line (e.g. the most common error messages).
@@ -162,14 +176,7 @@ impl Alert {
 
     /// A one-line summary, fit for an email subject (SNS allows 100 characters).
     pub fn subject(&self) -> String {
-        let mut affected: Vec<&ExoPhoneSid> = self
-            .lines
-            .iter()
-            .filter(|l| l.change != LineChange::Recovered)
-            .map(|l| &l.sid)
-            .collect();
-        affected.dedup();
-        let affected = match affected.len() {
+        let affected = match self.lines_affected {
             1 => "1 line affected".to_owned(),
             n => format!("{n} lines affected"),
         };
@@ -234,6 +241,9 @@ impl Alert {
                     let _ = write!(out, " (alternate: {})", line.alternate_exophones.join(", "));
                 }
                 let _ = writeln!(out);
+            }
+            if self.lines_omitted > 0 {
+                let _ = writeln!(out, "  …and {} more", self.lines_omitted);
             }
         }
         if !self.notes.is_empty() {

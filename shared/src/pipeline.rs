@@ -136,6 +136,20 @@ impl<S> Verdict<S> {
     }
 }
 
+/// What a webhook function builds once at cold start: its receiver and its store.
+pub struct Deps<R, S> {
+    pub receiver: R,
+    pub store: S,
+}
+
+/// The Lambda handler of every webhook function.
+pub async fn handler<R: Receiver, S: EventStore>(
+    deps: &Deps<R, S>,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(ingest(&deps.receiver, &deps.store, request).await)
+}
+
 /// Runs the whole pipeline and always answers: every error is mapped to a response here.
 pub async fn ingest<R: Receiver, S: EventStore>(
     receiver: &R,

@@ -241,13 +241,22 @@ async fn a_wrong_token_is_not_found_and_stores_nothing() {
     *no_token.uri_mut() = "https://abc123.execute-api.ap-south-1.amazonaws.com/exotel/heartbeat/"
         .parse()
         .unwrap();
-    let (status, _) = answer(exotel_heartbeat::handler(&deps, no_token).await.unwrap());
+    let (status, _) = answer(
+        dialtone_shared::pipeline::handler(&deps, no_token)
+            .await
+            .unwrap(),
+    );
     assert_eq!(status, 404);
 
     let mut get = request(OK);
     *get.method_mut() = lambda_http::http::Method::GET;
     assert_eq!(
-        answer(exotel_heartbeat::handler(&deps, get).await.unwrap()).0,
+        answer(
+            dialtone_shared::pipeline::handler(&deps, get)
+                .await
+                .unwrap()
+        )
+        .0,
         405
     );
     assert!(scan(&stack).await.is_empty());

@@ -1,6 +1,7 @@
 //! The ExotelCalls call-events receiver: the shared call receiver, fed this provider's bodies.
 
-use dialtone_shared::calls::receiver::{handler, CallDeps, CallsConfig, ExotelCalls};
+use dialtone_shared::calls::receiver::{deps, CallsConfig, ExotelCalls};
+use dialtone_shared::pipeline::handler;
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
@@ -8,6 +9,6 @@ async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
     let config = CallsConfig::from_env("EXOTEL_CALLS_TOKEN")?;
     let aws = aws_config::load_from_env().await;
-    let deps = CallDeps::<ExotelCalls, _>::new(config, aws_sdk_dynamodb::Client::new(&aws));
+    let deps = deps::<ExotelCalls>(config, aws_sdk_dynamodb::Client::new(&aws));
     run(service_fn(|request| handler(&deps, request))).await
 }

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat, MonitorState};
-use dialtone_shared::pipeline::{self, Receiver, Rejection, Verdict, Verification};
+use dialtone_shared::pipeline::{self, Deps, Receiver, Rejection, Verdict, Verification};
 use dialtone_shared::secret::Secret;
-use dialtone_shared::store::{DynamoStore, EventStore};
-use lambda_http::{Body, Request, Response};
+use dialtone_shared::store::DynamoStore;
+use lambda_http::Request;
 use serde_json::json;
 
 /// Settings, read once at cold start.
@@ -85,8 +85,10 @@ impl Receiver for HeartbeatReceiver {
         let history = json!({
             "timestamp": hb.timestamp.to_rfc3339(),
             "status": hb.status,
-            "incoming_affected": hb.incoming_affected,
-            "outgoing_affected": hb.outgoing_affected,
+            "incoming_affected": first(&hb.incoming_affected),
+            "outgoing_affected": first(&hb.outgoing_affected),
+            "incoming_affected_count": hb.incoming_affected.len(),
+            "outgoing_affected_count": hb.outgoing_affected.len(),
             "lines_reported": hb.data.len(),
         });
         let mut verdict = Verdict::new(history, hb.at_utc());
@@ -101,27 +103,24 @@ impl Receiver for HeartbeatReceiver {
     }
 }
 
-/// Everything built once at cold start.
-pub struct Deps<S> {
-    pub receiver: HeartbeatReceiver,
-    pub store: S,
+/// The history keeps the first SIDs of each list (and the counts): a heartbeat listing
+/// thousands of lines must not push its record past DynamoDB's 400 KB item limit.
+const HISTORY_SIDS: usize = 100;
+
+fn first(sids: &std::collections::BTreeSet<dialtone_shared::heartbeat::ExoPhoneSid>) -> Vec<&str> {
+    sids.iter().take(HISTORY_SIDS).map(|s| s.as_str()).collect()
 }
 
-impl Deps<DynamoStore> {
-    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        Self {
-            receiver: HeartbeatReceiver {
-                token: config.token,
-                policy: config.policy,
-            },
-            store: DynamoStore::new(dynamodb, config.table_name),
-        }
+/// The receiver and store, built once at cold start.
+pub fn deps(
+    config: Config,
+    dynamodb: aws_sdk_dynamodb::Client,
+) -> Deps<HeartbeatReceiver, DynamoStore> {
+    Deps {
+        receiver: HeartbeatReceiver {
+            token: config.token,
+            policy: config.policy,
+        },
+        store: DynamoStore::new(dynamodb, config.table_name),
     }
-}
-
-pub async fn handler<S: EventStore>(
-    deps: &Deps<S>,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(pipeline::ingest(&deps.receiver, &deps.store, request).await)
 }

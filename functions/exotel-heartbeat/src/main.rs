@@ -1,4 +1,5 @@
-use exotel_heartbeat::{handler, Config, Deps};
+use dialtone_shared::pipeline::handler;
+use exotel_heartbeat::{deps, Config};
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
@@ -6,6 +7,6 @@ async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
-    let deps = Deps::new(config, aws_sdk_dynamodb::Client::new(&aws));
+    let deps = deps(config, aws_sdk_dynamodb::Client::new(&aws));
     run(service_fn(|request| handler(&deps, request))).await
 }

@@ -18,7 +18,7 @@ const LINES_TEXT_BUDGET: usize = 2900;
 /// The whole message body posted to the incoming webhook.
 pub fn render(alert: &Alert) -> Value {
     let mut blocks = vec![header(alert), summary(alert)];
-    if let Some(lines) = lines_section(&alert.lines) {
+    if let Some(lines) = lines_section(&alert.lines, alert.lines_omitted) {
         blocks.push(lines);
     }
     if let Some(notes) = notes_section(&alert.notes) {
@@ -77,7 +77,7 @@ fn slack_date(alert: &Alert) -> String {
     )
 }
 
-fn lines_section(lines: &[LineImpact]) -> Option<Value> {
+fn lines_section(lines: &[LineImpact], omitted: usize) -> Option<Value> {
     if lines.is_empty() {
         return None;
     }
@@ -92,7 +92,7 @@ fn lines_section(lines: &[LineImpact]) -> Option<Value> {
         text.push_str(&item);
         listed += 1;
     }
-    let rest = lines.len() - listed;
+    let rest = lines.len() - listed + omitted;
     if rest > 0 {
         text.push_str(&format!("\n…and {rest} more"));
     }

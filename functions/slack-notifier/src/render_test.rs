@@ -27,6 +27,8 @@ fn critical() -> Alert {
             LineChange::NewlyAffected,
             &["+918030752599"],
         )],
+        lines_omitted: 0,
+        lines_affected: 1,
         outage_seconds: None,
         notes: Vec::new(),
     }

@@ -4,17 +4,17 @@ use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::http::WebhookError;
 use dialtone_shared::pipeline::{
-    self, Receiver, Rejection, Threshold, ThresholdContext, Verdict, Verification,
+    Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict, Verification,
 };
 use dialtone_shared::secret::Secret;
-use dialtone_shared::store::{CounterBump, DynamoStore, EventStore};
+use dialtone_shared::store::{CounterBump, DynamoStore};
 use dialtone_shared::telerivet::alerts::{self, ERROR_FIELD_PREFIX};
 use dialtone_shared::telerivet::{
     decide, failure_window_start, form_field, AutoReplies, EventKind, TelerivetEvent,
     TelerivetState, FAILED_STATUSES,
 };
 use lambda_http::http::header::CONTENT_TYPE;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::json;
 
 /// Daily SMS figures are kept this long (the dashboard's horizon).
@@ -297,29 +297,18 @@ impl Receiver for TelerivetReceiver {
     }
 }
 
-/// Everything built once at cold start.
-pub struct Deps<S> {
-    pub receiver: TelerivetReceiver,
-    pub store: S,
-}
-
-impl Deps<DynamoStore> {
-    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        Self {
-            receiver: TelerivetReceiver {
-                secrets: config.secrets,
-                auto_replies: config.auto_replies,
-                sms_failures: config.sms_failures,
-                auth_failures: config.auth_failures,
-            },
-            store: DynamoStore::new(dynamodb, config.table_name),
-        }
+/// The receiver and store, built once at cold start.
+pub fn deps(
+    config: Config,
+    dynamodb: aws_sdk_dynamodb::Client,
+) -> Deps<TelerivetReceiver, DynamoStore> {
+    Deps {
+        receiver: TelerivetReceiver {
+            secrets: config.secrets,
+            auto_replies: config.auto_replies,
+            sms_failures: config.sms_failures,
+            auth_failures: config.auth_failures,
+        },
+        store: DynamoStore::new(dynamodb, config.table_name),
     }
-}
-
-pub async fn handler<S: EventStore>(
-    deps: &Deps<S>,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(pipeline::ingest(&deps.receiver, &deps.store, request).await)
 }

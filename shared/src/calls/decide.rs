@@ -377,6 +377,8 @@ pub fn callback_overdue(
         ),
         occurred_at: callback.first_missed_at,
         lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
         outage_seconds: None,
         notes,
     }

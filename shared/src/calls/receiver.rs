@@ -179,24 +179,13 @@ impl CallsConfig {
     }
 }
 
-/// Everything a call receiver builds once at cold start.
-pub struct CallDeps<P, S> {
-    pub receiver: CallReceiver<P>,
-    pub store: S,
-}
-
-impl<P> CallDeps<P, crate::store::DynamoStore> {
-    pub fn new(config: CallsConfig, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        Self {
-            receiver: CallReceiver::new(config.token, config.tz),
-            store: crate::store::DynamoStore::new(dynamodb, config.table_name),
-        }
+/// The receiver and store, built once at cold start.
+pub fn deps<P>(
+    config: CallsConfig,
+    dynamodb: aws_sdk_dynamodb::Client,
+) -> crate::pipeline::Deps<CallReceiver<P>, crate::store::DynamoStore> {
+    crate::pipeline::Deps {
+        receiver: CallReceiver::new(config.token, config.tz),
+        store: crate::store::DynamoStore::new(dynamodb, config.table_name),
     }
-}
-
-pub async fn handler<P: CallSource, S: crate::store::EventStore>(
-    deps: &CallDeps<P, S>,
-    request: Request,
-) -> Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error> {
-    Ok(crate::pipeline::ingest(&deps.receiver, &deps.store, request).await)
 }

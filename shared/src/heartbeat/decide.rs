@@ -1,7 +1,9 @@
 //! The heartbeat monitor's decision: a pure function of (stored state, heartbeat).
 
 use super::model::{Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus};
-use crate::alert::{Alert, AlertKind, DedupKey, LineChange, LineImpact, Severity, Source};
+use crate::alert::{
+    Alert, AlertKind, DedupKey, LineChange, LineImpact, Severity, Source, MAX_ALERT_LINES,
+};
 use crate::phone::E164;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -110,16 +112,28 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
     };
 
     let impacts = compare(prev_lines, &lines);
-    let alert = |kind, severity, lines| Alert {
-        dedup_key: DedupKey::fleet(SOURCE),
-        source: SOURCE,
-        kind,
-        severity,
-        status: status.as_str().to_owned(),
-        occurred_at: at,
-        lines,
-        outage_seconds: None,
-        notes: Vec::new(),
+    let alert = |kind, severity, mut listed: Vec<LineImpact>| {
+        let lines_affected = listed
+            .iter()
+            .filter(|l| l.change != LineChange::Recovered)
+            .map(|l| &l.sid)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let lines_omitted = listed.len().saturating_sub(MAX_ALERT_LINES);
+        listed.truncate(MAX_ALERT_LINES);
+        Alert {
+            dedup_key: DedupKey::fleet(SOURCE),
+            source: SOURCE,
+            kind,
+            severity,
+            status: status.as_str().to_owned(),
+            occurred_at: at,
+            lines: listed,
+            lines_omitted,
+            lines_affected,
+            outage_seconds: None,
+            notes: Vec::new(),
+        }
     };
 
     let mut alerts = Vec::new();

@@ -318,3 +318,17 @@ fn alert_ids_differ_per_transition_and_per_condition() {
     ids.dedup();
     assert_eq!(ids.len(), n);
 }
+
+#[test]
+fn an_alert_lists_at_most_a_hundred_lines_and_counts_the_rest() {
+    let many: Vec<String> = (0..150).map(|i| format!("L{i:03}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (_, alerts) = advance(None, &hb(T0, "CRITICAL", &many, &[]));
+    assert_eq!(alerts[0].lines.len(), crate::alert::MAX_ALERT_LINES);
+    assert_eq!(alerts[0].lines_omitted, 50);
+    assert_eq!(
+        alerts[0].subject(),
+        "[CRITICAL] ExoPhones CRITICAL: 150 lines affected"
+    );
+    assert!(alerts[0].text_body().contains("…and 50 more"));
+}

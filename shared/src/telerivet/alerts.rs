@@ -56,6 +56,8 @@ pub fn sms_failures(counts: &BTreeMap<String, i64>, ctx: &ThresholdContext) -> A
         ),
         occurred_at: ctx.window_start,
         lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
         outage_seconds: None,
         notes,
     }
@@ -72,6 +74,8 @@ pub fn webhook_misconfigured(counts: &BTreeMap<String, i64>, ctx: &ThresholdCont
         status: format!("{} requests without the right secret {}", total(counts), since(ctx)),
         occurred_at: ctx.window_start,
         lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
         outage_seconds: None,
         notes: vec![
             format!("{} with a wrong or missing secret (answered 403)", field("wrong_secret")),

@@ -11,10 +11,11 @@ use dialtone_local::pump::Dispatch;
 use dialtone_local::stack::Stack;
 use dialtone_local::{aws, LocalError};
 use dialtone_shared::heartbeat::AlertPolicy;
+use dialtone_shared::pipeline::Deps;
 use dialtone_shared::publish::SnsPublisher;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
-use exotel_heartbeat::{Deps as HeartbeatDeps, HeartbeatReceiver};
+use exotel_heartbeat::HeartbeatReceiver;
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -41,12 +42,12 @@ pub async fn stack(name: &str) -> Stack {
         .expect("local stack")
 }
 
-pub fn heartbeat_deps(stack: &Stack) -> HeartbeatDeps<DynamoStore> {
+pub fn heartbeat_deps(stack: &Stack) -> Deps<HeartbeatReceiver, DynamoStore> {
     heartbeat_deps_with(DynamoStore::new(stack.dynamodb.clone(), &stack.table))
 }
 
-pub fn heartbeat_deps_with(store: DynamoStore) -> HeartbeatDeps<DynamoStore> {
-    HeartbeatDeps {
+pub fn heartbeat_deps_with(store: DynamoStore) -> Deps<HeartbeatReceiver, DynamoStore> {
+    Deps {
         receiver: HeartbeatReceiver {
             token: Secret::new(TOKEN.into()).expect("token"),
             policy: AlertPolicy::default(),
@@ -81,8 +82,11 @@ pub fn request(envelope: &str) -> Request {
     lambda_http::request::from_str(envelope).expect("HTTP API v2 envelope")
 }
 
-pub async fn send(deps: &HeartbeatDeps<DynamoStore>, envelope: &str) -> (u16, serde_json::Value) {
-    let response = exotel_heartbeat::handler(deps, request(envelope))
+pub async fn send(
+    deps: &Deps<HeartbeatReceiver, DynamoStore>,
+    envelope: &str,
+) -> (u16, serde_json::Value) {
+    let response = dialtone_shared::pipeline::handler(deps, request(envelope))
         .await
         .expect("handler answers");
     answer(response)
@@ -152,7 +156,7 @@ pub const TELERIVET_OLD_SECRET: &str = "old-telerivet-secret-0123456789";
 pub fn telerivet_deps(
     stack: &Stack,
     previous: Option<&str>,
-) -> telerivet_webhook::Deps<DynamoStore> {
+) -> Deps<telerivet_webhook::TelerivetReceiver, DynamoStore> {
     use dialtone_shared::telerivet::AutoReplies;
     use telerivet_webhook::{Burst, TelerivetReceiver};
     let auto_replies = AutoReplies::from_json(
@@ -160,7 +164,7 @@ pub fn telerivet_deps(
             "default":{"reply":"Thanks, we'll call you back.","variables":{"return_value":false}}}"#,
     )
     .expect("auto-replies");
-    telerivet_webhook::Deps {
+    Deps {
         receiver: TelerivetReceiver {
             secrets: (
                 Secret::new(TELERIVET_SECRET.into()).expect("secret"),
@@ -192,11 +196,11 @@ pub fn with_form(envelope: &str, fields: &[(&str, &str)]) -> Request {
 }
 
 pub async fn send_telerivet(
-    deps: &telerivet_webhook::Deps<DynamoStore>,
+    deps: &Deps<telerivet_webhook::TelerivetReceiver, DynamoStore>,
     request: Request,
 ) -> (u16, serde_json::Value) {
     answer(
-        telerivet_webhook::handler(deps, request)
+        dialtone_shared::pipeline::handler(deps, request)
             .await
             .expect("handler answers"),
     )
@@ -208,8 +212,8 @@ pub const EXOTEL_CALLS_TOKEN: &str = "local-exotel-calls-token-0123456789";
 pub fn call_deps<P>(
     stack: &Stack,
     token: &str,
-) -> dialtone_shared::calls::receiver::CallDeps<P, DynamoStore> {
-    dialtone_shared::calls::receiver::CallDeps {
+) -> Deps<dialtone_shared::calls::receiver::CallReceiver<P>, DynamoStore> {
+    Deps {
         receiver: dialtone_shared::calls::receiver::CallReceiver::new(
             Secret::new(token.into()).expect("token"),
             chrono_tz::Asia::Kolkata,
@@ -219,11 +223,11 @@ pub fn call_deps<P>(
 }
 
 pub async fn send_call<P: dialtone_shared::calls::receiver::CallSource>(
-    deps: &dialtone_shared::calls::receiver::CallDeps<P, DynamoStore>,
+    deps: &Deps<dialtone_shared::calls::receiver::CallReceiver<P>, DynamoStore>,
     envelope: &str,
 ) -> (u16, serde_json::Value) {
     answer(
-        dialtone_shared::calls::receiver::handler(deps, request(envelope))
+        dialtone_shared::pipeline::handler(deps, request(envelope))
             .await
             .expect("handler answers"),
     )
