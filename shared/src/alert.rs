@@ -65,6 +65,10 @@ pub enum AlertKind {
     WebhookMisconfigured,
     /// A missed caller has not been called back within the deadline.
     CallbackOverdue,
+    /// No heartbeat for longer than expected: LATE, then DOWN.
+    HeartbeatMissing,
+    /// Heartbeats are arriving again after a silence.
+    HeartbeatRecovered,
 }
 
 impl AlertKind {
@@ -79,6 +83,8 @@ impl AlertKind {
             Self::SmsFailures => "sms_failures",
             Self::WebhookMisconfigured => "webhook_misconfigured",
             Self::CallbackOverdue => "callback_overdue",
+            Self::HeartbeatMissing => "heartbeat_missing",
+            Self::HeartbeatRecovered => "heartbeat_recovered",
         }
     }
 }
@@ -197,6 +203,15 @@ impl Alert {
             AlertKind::Reminder => format!("[{label}] ExoPhones still {}: {affected}", self.status),
             AlertKind::SmsFailures => format!("[{label}] Telerivet: {}", self.status),
             AlertKind::CallbackOverdue => format!("[{label}] Call back owed: {}", self.status),
+            AlertKind::HeartbeatMissing => format!(
+                "[{label}] Exotel heartbeat {}: silent for {}",
+                self.status,
+                human_duration(self.outage_seconds.unwrap_or(0))
+            ),
+            AlertKind::HeartbeatRecovered => format!(
+                "[RESOLVED] Exotel heartbeat back after {} of silence",
+                human_duration(self.outage_seconds.unwrap_or(0))
+            ),
             AlertKind::WebhookMisconfigured => {
                 format!("[{label}] Telerivet webhook misconfigured: {}", self.status)
             }

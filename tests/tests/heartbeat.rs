@@ -367,3 +367,64 @@ async fn sns_failure_reports_the_record_dead_letters_it_and_recovery_publishes_o
         .unwrap();
     assert_eq!(received.len(), 2);
 }
+
+#[tokio::test]
+async fn silence_is_late_then_down_and_the_next_heartbeat_recovers_it() {
+    use heartbeat_watchdog::{check_silence, Deps as WatchdogDeps};
+    let stack = stack("silence").await;
+    let deps = heartbeat_deps(&stack);
+    let watchdog = WatchdogDeps {
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        policy: dialtone_shared::heartbeat::watchdog::WatchdogPolicy {
+            interval: chrono::Duration::minutes(5),
+            grace: chrono::Duration::minutes(2),
+        },
+    };
+    let at = |m: i64| {
+        "2026-11-01T10:01:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            + chrono::Duration::minutes(m)
+    };
+    assert_eq!(
+        check_silence(&watchdog, at(30)).await.unwrap(),
+        None,
+        "never heard: nothing to judge"
+    );
+    send(&deps, WARNING).await;
+
+    let mut seen = Vec::new();
+    for minute in [6, 8, 9, 18, 40] {
+        seen.push(check_silence(&watchdog, at(minute)).await.unwrap());
+    }
+    assert_eq!(
+        seen,
+        [None, Some("LATE".into()), None, Some("DOWN".into()), None]
+    );
+    // A watchdog run repeated (a retried schedule) raises nothing twice.
+    assert_eq!(check_silence(&watchdog, at(18)).await.unwrap(), None);
+
+    // The next heartbeat is the CRITICAL one at 10:02 in Exotel's clock: it recovers the
+    // silence; the WARNING line alert is not resolved by the silence, only by an OK.
+    assert_eq!(
+        send(&deps, CRITICAL).await,
+        (200, json!({"result": "accepted", "alerts": 2}))
+    );
+    let received = publish_pending(&stack).await;
+    let got: Vec<(&str, &str)> = received
+        .iter()
+        .map(|r| (r.attributes["kind"].as_str(), r.alert.status.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("fleet_status", "WARNING"),
+            ("heartbeat_missing", "LATE"),
+            ("heartbeat_missing", "DOWN"),
+            ("heartbeat_recovered", "HEARD"),
+            ("fleet_status", "CRITICAL"),
+        ]
+    );
+    assert_eq!(received[2].attributes["severity"], "critical");
+    assert_eq!(received[3].alert.outage_seconds, Some(60));
+}

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat, MonitorState};
+use dialtone_shared::heartbeat::watchdog::{self, WatchdogState};
+use dialtone_shared::heartbeat::{
+    decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY,
+};
 use dialtone_shared::pipeline::{self, Deps, Receiver, Rejection, Verdict, Verification};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
@@ -52,7 +55,7 @@ pub struct HeartbeatReceiver {
 
 impl Receiver for HeartbeatReceiver {
     type Event = Heartbeat;
-    type State = MonitorState;
+    type State = HeartbeatRow;
     const SOURCE: &'static str = "exotel-heartbeat";
 
     /// Exotel signs nothing: the secret is the URL's last segment.
@@ -70,18 +73,29 @@ impl Receiver for HeartbeatReceiver {
         hb.at_utc().to_rfc3339()
     }
 
-    /// One monitor for the whole account.
-    fn next_state_key(&self, _hb: &Heartbeat, loaded: &[Option<MonitorState>]) -> Option<String> {
-        loaded.is_empty().then(|| Self::SOURCE.to_owned())
+    /// The account's one monitor, then the watchdog that may have called Exotel silent.
+    fn next_state_key(&self, _hb: &Heartbeat, loaded: &[Option<HeartbeatRow>]) -> Option<String> {
+        match loaded.len() {
+            0 => Some(MONITOR_KEY.to_owned()),
+            1 => Some(WATCHDOG_KEY.to_owned()),
+            _ => None,
+        }
     }
 
     fn decide(
         &self,
-        prev: &[Option<MonitorState>],
+        prev: &[Option<HeartbeatRow>],
         hb: &Heartbeat,
         _now: DateTime<Utc>,
-    ) -> Verdict<MonitorState> {
-        let prev = prev.first().and_then(Option::as_ref);
+    ) -> Verdict<HeartbeatRow> {
+        let monitor = match prev.first() {
+            Some(Some(HeartbeatRow::Monitor(m))) => Some(m),
+            _ => None,
+        };
+        let silence = match prev.get(1) {
+            Some(Some(HeartbeatRow::Watchdog(w))) => w.clone(),
+            _ => WatchdogState::default(),
+        };
         let history = json!({
             "timestamp": hb.timestamp.to_rfc3339(),
             "status": hb.status,
@@ -92,9 +106,16 @@ impl Receiver for HeartbeatReceiver {
             "lines_reported": hb.data.len(),
         });
         let mut verdict = Verdict::new(history, hb.at_utc());
-        match decide(prev, hb, &self.policy) {
-            Decision::Advance { state, alerts } => {
-                verdict.states = vec![Some(state)];
+        match decide(monitor, hb, &self.policy) {
+            Decision::Advance { state, mut alerts } => {
+                let recovered = watchdog::heard(&silence, hb.at_utc());
+                if let Some((_, alert)) = &recovered {
+                    alerts.insert(0, alert.clone());
+                }
+                verdict.states = vec![
+                    Some(HeartbeatRow::Monitor(state)),
+                    recovered.map(|(w, _)| HeartbeatRow::Watchdog(w)),
+                ];
                 verdict.alerts = alerts;
             }
             Decision::Stale { .. } => verdict.outcome = "stale",

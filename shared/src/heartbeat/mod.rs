@@ -2,8 +2,21 @@
 
 mod decide;
 mod model;
+pub mod watchdog;
 
 pub use decide::{decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS};
 pub use model::{
     Connectivity, Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus, LineInfo, ParseError,
 };
+
+/// The heartbeat's state rows: the monitor (`STATE#exotel-heartbeat`) and the watchdog
+/// (`STATE#heartbeat-watchdog`), read by both the receiver and the scheduled watchdog.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HeartbeatRow {
+    Monitor(MonitorState),
+    Watchdog(watchdog::WatchdogState),
+}
+
+pub const MONITOR_KEY: &str = "exotel-heartbeat";
+pub const WATCHDOG_KEY: &str = "heartbeat-watchdog";
