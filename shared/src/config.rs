@@ -39,6 +39,16 @@ pub fn seconds_or(name: &'static str, default: Duration) -> Result<Duration, Con
     }
 }
 
+/// The account's IANA time zone (`ACCOUNT_TIMEZONE`, default `Asia/Kolkata`): the days
+/// that counters follow.
+pub fn account_timezone() -> Result<chrono_tz::Tz, ConfigError> {
+    let name = optional("ACCOUNT_TIMEZONE").unwrap_or_else(|| "Asia/Kolkata".into());
+    name.parse().map_err(|_| ConfigError::Invalid {
+        name: "ACCOUNT_TIMEZONE",
+        reason: format!("{name:?} is not an IANA time zone"),
+    })
+}
+
 #[cfg(test)]
 #[path = "config_test.rs"]
 mod tests;

@@ -23,17 +23,13 @@ impl Config {
             "CALLBACK_DEADLINE_SECONDS",
             std::time::Duration::from_secs(1800),
         )?;
-        let tz_name = config::optional("ACCOUNT_TIMEZONE").unwrap_or_else(|| "Asia/Kolkata".into());
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             deadline: Duration::from_std(deadline).map_err(|e| ConfigError::Invalid {
                 name: "CALLBACK_DEADLINE_SECONDS",
                 reason: e.to_string(),
             })?,
-            tz: tz_name.parse().map_err(|_| ConfigError::Invalid {
-                name: "ACCOUNT_TIMEZONE",
-                reason: format!("{tz_name:?} is not an IANA time zone"),
-            })?,
+            tz: config::account_timezone()?,
         })
     }
 }

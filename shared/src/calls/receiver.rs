@@ -161,20 +161,15 @@ pub struct CallsConfig {
 impl CallsConfig {
     /// `token_var` names the variable holding this provider's URL token.
     pub fn from_env(token_var: &'static str) -> Result<Self, crate::config::ConfigError> {
-        use crate::config::{optional, required, ConfigError};
+        use crate::config::{required, ConfigError};
         let token = Secret::new(required(token_var)?).map_err(|reason| ConfigError::Invalid {
             name: token_var,
             reason: reason.into(),
         })?;
-        let tz_name = optional("ACCOUNT_TIMEZONE").unwrap_or_else(|| "Asia/Kolkata".into());
-        let tz = tz_name.parse::<Tz>().map_err(|_| ConfigError::Invalid {
-            name: "ACCOUNT_TIMEZONE",
-            reason: format!("{tz_name:?} is not an IANA time zone"),
-        })?;
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             token,
-            tz,
+            tz: crate::config::account_timezone()?,
         })
     }
 }
