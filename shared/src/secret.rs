@@ -24,6 +24,13 @@ impl Secret {
     }
 }
 
+impl Secret {
+    /// The value itself, for the one place it must be sent (an `Authorization` header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")

@@ -1,0 +1,179 @@
+use super::*;
+use serde_json::json;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client(server: &MockServer, budget: u32) -> ExotelClient {
+    ExotelClient::new(ExotelApi {
+        base: server.uri(),
+        account_sid: "acme1".into(),
+        api_key: "key".into(),
+        api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
+        spacing: Duration::from_millis(5),
+        budget,
+        retry_base: Duration::from_millis(5),
+        max_attempts: 3,
+    })
+    .unwrap()
+}
+
+fn page(sids: &[&str], next: Option<&str>) -> serde_json::Value {
+    json!({
+        "Metadata": {"PageSize": 100, "NextPageUri": next},
+        "Calls": sids.iter().map(|s| json!({"Sid": s, "DateCreated": "2026-11-01 10:00:00", "Status": "completed",
+            "Direction": "inbound", "Duration": "30", "Price": null})).collect::<Vec<_>>()
+    })
+}
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+#[tokio::test]
+async fn pages_are_followed_with_basic_auth_and_the_documented_query() {
+    let server = MockServer::start().await;
+    let calls = "/v1/Accounts/acme1/Calls.json";
+    Mock::given(method("GET"))
+        .and(path(calls))
+        .and(query_param("PageSize", "100"))
+        .and(query_param("SortBy", "DateCreated:asc"))
+        .and(query_param(
+            "DateCreated",
+            "gte:2026-11-01 00:00:00;lte:2026-11-01 23:59:59",
+        ))
+        // "key:token-0123456789abcdef" in base64
+        .and(header(
+            "authorization",
+            "Basic a2V5OnRva2VuLTAxMjM0NTY3ODlhYmNkZWY=",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            &["c1", "c2"],
+            Some("/v1/Accounts/acme1/Calls.json?Page=1&After=c2"),
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(calls))
+        .and(query_param("After", "c2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(&["c3"], None)))
+        .mount(&server)
+        .await;
+    let client = client(&server, 10);
+    let first = client
+        .calls_page(
+            &client
+                .calls_url(t("2026-11-01 00:00:00"), t("2026-11-01 23:59:59"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.calls.len(), 2);
+    let second = client
+        .calls_page(first.next.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.calls[0].as_ref().unwrap().sid, "c3");
+    assert!(second.next.is_none());
+    assert_eq!(client.requests_made(), 2);
+}
+
+#[tokio::test]
+async fn a_next_page_elsewhere_is_refused_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    let client = client(&server, 10);
+    let other_port = format!(
+        "http://127.0.0.1:{}/v1/Accounts/acme1/Calls.json",
+        server.address().port() + 1
+    );
+    let https = server.uri().replace("http://", "https://") + "/v1/Accounts/acme1/Calls.json";
+    let with_user =
+        server.uri().replace("http://", "http://user:pw@") + "/v1/Accounts/acme1/Calls.json";
+    for hostile in [
+        "https://evil.example/v1/Accounts/acme1/Calls.json",
+        "//evil.example/v1/Accounts/acme1/Calls.json",
+        other_port.as_str(),
+        https.as_str(),
+        with_user.as_str(),
+        "/v1/Accounts/someone-else/Calls.json",
+        "/v2/accounts/acme1/incoming-phone-numbers",
+    ] {
+        assert!(
+            matches!(client.follow(hostile), Err(ExotelError::ForeignPage { .. })),
+            "{hostile}"
+        );
+    }
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            &["c1"],
+            Some("https://evil.example/v1/Accounts/acme1/Calls.json?Page=1"),
+        )))
+        .mount(&server)
+        .await;
+    let url = client
+        .calls_url(t("2026-11-01 00:00:00"), t("2026-11-01 23:59:59"))
+        .unwrap();
+    assert!(matches!(
+        client.calls_page(&url).await,
+        Err(ExotelError::ForeignPage { .. })
+    ));
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "only the first page was asked for"
+    );
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried_then_given_up() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(&["c1"], None)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let client = client(&server, 10);
+    let url = client
+        .calls_url(t("2026-11-01 00:00:00"), t("2026-11-01 23:59:59"))
+        .unwrap();
+    assert_eq!(
+        client.calls_page(&url).await.unwrap().calls.len(),
+        1,
+        "429 then 200"
+    );
+    assert!(matches!(
+        client.calls_page(&url).await,
+        Err(ExotelError::Status { status: 503 })
+    ));
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2 + 3,
+        "three attempts at the 503"
+    );
+}
+
+#[tokio::test]
+async fn the_request_budget_is_never_exceeded() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let client = client(&server, 2);
+    let url = client
+        .calls_url(t("2026-11-01 00:00:00"), t("2026-11-01 23:59:59"))
+        .unwrap();
+    assert!(matches!(
+        client.calls_page(&url).await,
+        Err(ExotelError::BudgetSpent(2))
+    ));
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}

@@ -1,0 +1,99 @@
+//! Call metrics folded page by page: memory grows with days, directions and ExoPhones,
+//! never with the number of calls.
+
+use super::records::{CallRecord, RecordError};
+use chrono::{NaiveDate, Timelike};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One bucket's figures (a day, a direction on a day, an ExoPhone on a day).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub total: u64,
+    /// `completed`.
+    pub answered: u64,
+    /// `no-answer`.
+    pub missed: u64,
+    pub busy: u64,
+    pub failed: u64,
+    /// Seconds talked on answered calls.
+    pub answered_seconds: u64,
+    /// Calls per hour of the day (the account's time zone).
+    pub hourly: [u64; 24],
+}
+
+impl Metrics {
+    pub fn add(&mut self, call: &CallRecord) {
+        self.total += 1;
+        match call.status.as_str() {
+            "completed" => {
+                self.answered += 1;
+                self.answered_seconds += call.duration_seconds.unwrap_or(0);
+            }
+            "no-answer" => self.missed += 1,
+            "busy" => self.busy += 1,
+            "failed" => self.failed += 1,
+            _ => {}
+        }
+        if let Some(slot) = self.hourly.get_mut(call.created.hour() as usize) {
+            *slot += 1;
+        }
+    }
+
+    /// Answered over all calls, in percent; `None` with no calls.
+    pub fn answer_rate(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.answered as f64 * 100.0 / self.total as f64)
+    }
+
+    pub fn average_answered_seconds(&self) -> Option<u64> {
+        (self.answered > 0)
+            .then(|| (self.answered_seconds as f64 / self.answered as f64).round() as u64)
+    }
+
+    /// The busiest hour (the earliest of equals); `None` with no calls.
+    pub fn peak_hour(&self) -> Option<u32> {
+        let max = *self.hourly.iter().max()?;
+        (max > 0).then(|| self.hourly.iter().position(|n| *n == max).unwrap_or(0) as u32)
+    }
+}
+
+/// One day's figures, overall and split by direction and by ExoPhone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayMetrics {
+    pub all: Metrics,
+    pub by_direction: BTreeMap<String, Metrics>,
+    pub by_exophone: BTreeMap<String, Metrics>,
+}
+
+/// The running aggregate of a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Aggregate {
+    pub days: BTreeMap<NaiveDate, DayMetrics>,
+    /// Records that could not be read, by reason: counted and reported.
+    pub unreadable: BTreeMap<&'static str, u64>,
+}
+
+impl Aggregate {
+    pub fn add(&mut self, call: &CallRecord) {
+        let day = self.days.entry(call.created.date()).or_default();
+        day.all.add(call);
+        day.by_direction
+            .entry(call.direction.clone())
+            .or_default()
+            .add(call);
+        if let Some(exophone) = &call.exophone {
+            day.by_exophone
+                .entry(exophone.clone())
+                .or_default()
+                .add(call);
+        }
+    }
+
+    pub fn add_unreadable(&mut self, error: &RecordError) {
+        *self.unreadable.entry(error.label()).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+#[path = "metrics_test.rs"]
+mod tests;
