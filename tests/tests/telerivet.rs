@@ -158,9 +158,16 @@ async fn wrong_or_missing_secrets_are_refused_counted_and_alerted_once() {
             json!({"result": "ignored", "reason": "status notification without a secret"})
         )
     );
+    let junk = with_form(SENT, &[("hello", "world")]);
+    assert_eq!(send_telerivet(&deps, junk).await.0, 403);
     let items = scan(&stack).await;
     assert_eq!(items.len(), 1, "only the refusal counter: {items:?}");
     assert_eq!(s(&items[0], "entity"), "counter");
+    assert_eq!(
+        s(&items[0], "c:total"),
+        "3",
+        "the junk post without an event is not counted"
+    );
 
     for _ in 0..10 {
         send_telerivet(&deps, request(BAD_SECRET)).await;

@@ -186,7 +186,8 @@ impl Receiver for TelerivetReceiver {
         if self.secret_matches(&secret) {
             return Verification::Genuine;
         }
-        let is_status = form_field(body, "event").as_deref() == Some("send_status");
+        let event = form_field(body, "event");
+        let is_status = event.as_deref() == Some("send_status");
         if secret.is_empty() && is_status {
             // Sent with a status_url but no status_secret: a 403 would only buy a day of
             // retries and failure emails. It changes nothing, and it is counted.
@@ -195,9 +196,11 @@ impl Receiver for TelerivetReceiver {
                 counted: Some(self.auth_failure("empty_secret", now)),
             };
         }
+        // Only what looks like Telerivet (a form with an event) counts towards the
+        // misconfiguration alert: a scanner posting junk is refused without noise.
         Verification::Refused {
             error: WebhookError::Forbidden,
-            counted: Some(self.auth_failure("wrong_secret", now)),
+            counted: event.map(|_| self.auth_failure("wrong_secret", now)),
         }
     }
 
