@@ -31,6 +31,7 @@ pub enum Source {
     ExotelHeartbeat,
     Telerivet,
     Calls,
+    CallLog,
 }
 
 impl Source {
@@ -39,6 +40,7 @@ impl Source {
             Self::ExotelHeartbeat => "exotel-heartbeat",
             Self::Telerivet => "telerivet",
             Self::Calls => "calls",
+            Self::CallLog => "call-log",
         }
     }
 }
@@ -69,6 +71,10 @@ pub enum AlertKind {
     HeartbeatMissing,
     /// Heartbeats are arriving again after a silence.
     HeartbeatRecovered,
+    /// Today's answer rate fell below the threshold (with enough calls to judge).
+    AnswerRateLow,
+    /// Today's answer rate is back above the threshold.
+    AnswerRateRecovered,
 }
 
 impl AlertKind {
@@ -85,6 +91,8 @@ impl AlertKind {
             Self::CallbackOverdue => "callback_overdue",
             Self::HeartbeatMissing => "heartbeat_missing",
             Self::HeartbeatRecovered => "heartbeat_recovered",
+            Self::AnswerRateLow => "answer_rate_low",
+            Self::AnswerRateRecovered => "answer_rate_recovered",
         }
     }
 }
@@ -208,6 +216,10 @@ impl Alert {
                 self.status,
                 human_duration(self.outage_seconds.unwrap_or(0))
             ),
+            AlertKind::AnswerRateLow => format!("[{label}] Answer rate low: {}", self.status),
+            AlertKind::AnswerRateRecovered => {
+                format!("[RESOLVED] Answer rate recovered: {}", self.status)
+            }
             AlertKind::HeartbeatRecovered => format!(
                 "[RESOLVED] Exotel heartbeat back after {} of silence",
                 human_duration(self.outage_seconds.unwrap_or(0))

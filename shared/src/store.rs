@@ -143,6 +143,22 @@ pub trait EventStore: Send + Sync {
         commit: Commit,
     ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
     fn quarantine(&self, item: Quarantine) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records many idempotency keys and moves counters in one transaction, all or none.
+    /// When some keys were stored before, nothing is written and their positions are
+    /// returned, so the caller can retry without them.
+    fn count_once(
+        &self,
+        source: &'static str,
+        keys: &[String],
+        counters: &[CounterBump],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<usize>, StoreError>> + Send;
+    /// Writes one state row on its own, if it is still at the version it was read at;
+    /// says whether it was.
+    fn save_state(
+        &self,
+        write: StateWrite,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The reply stored with an idempotency key, if any.
     fn stored_reply(
         &self,
@@ -252,30 +268,16 @@ impl DynamoStore {
         items.push(self.put(dedup, Some("attribute_not_exists(pk)"))?);
 
         for state in &c.states {
-            let next = state.expected_version.map_or(1, |v| v + 1);
-            let mut item = dynamo::to_item(serde_json::json!({
-                "pk": format!("STATE#{}", state.key),
-                "sk": "STATE",
-                "entity": "state",
-                "version": next,
-                "updated_at": c.received_at,
-                "state": state.value,
-            }))?;
-            if let Some((pk, sk)) = &state.index {
-                item.insert("gsi1pk".into(), AttributeValue::S(pk.clone()));
-                item.insert("gsi1sk".into(), AttributeValue::S(sk.clone()));
-            }
-            let put = match state.expected_version {
-                None => self.put(item, Some("attribute_not_exists(pk)"))?,
-                Some(v) => Put::builder()
+            let (item, condition, expected) = state_item(state, c.received_at)?;
+            items.push(
+                Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
-                    .condition_expression("version = :expected")
-                    .expression_attribute_values(":expected", AttributeValue::N(v.to_string()))
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(expected)
                     .build()
                     .map_err(|e| StoreError::Request(e.to_string()))?,
-            };
-            items.push(put);
+            );
         }
 
         if let Some(history) = &c.history {
@@ -319,6 +321,38 @@ impl DynamoStore {
             .build()
             .map_err(|e| StoreError::Request(e.to_string()))
     }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A state row, and the condition that it replaces the version it was read at.
+fn state_item(
+    state: &StateWrite,
+    now: DateTime<Utc>,
+) -> Result<(Item, &'static str, Option<Item>), StoreError> {
+    let mut item = dynamo::to_item(serde_json::json!({
+        "pk": format!("STATE#{}", state.key),
+        "sk": "STATE",
+        "entity": "state",
+        "version": state.expected_version.map_or(1, |v| v + 1),
+        "updated_at": now,
+        "state": state.value,
+    }))?;
+    if let Some((pk, sk)) = &state.index {
+        item.insert("gsi1pk".into(), AttributeValue::S(pk.clone()));
+        item.insert("gsi1sk".into(), AttributeValue::S(sk.clone()));
+    }
+    Ok(match state.expected_version {
+        None => (item, "attribute_not_exists(pk)", None),
+        Some(v) => (
+            item,
+            "version = :expected",
+            Some(HashMap::from([(
+                ":expected".to_owned(),
+                AttributeValue::N(v.to_string()),
+            )])),
+        ),
+    })
 }
 
 fn dedup_pk(source: &str, key: &str) -> String {
@@ -487,6 +521,91 @@ impl EventStore for DynamoStore {
             .await
             .map_err(request_error)?;
         Ok(())
+    }
+
+    async fn count_once(
+        &self,
+        source: &'static str,
+        keys: &[String],
+        counters: &[CounterBump],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<usize>, StoreError> {
+        let mut items = Vec::with_capacity(keys.len() + counters.len());
+        for key in keys {
+            let marker = dynamo::to_item(serde_json::json!({
+                "pk": dedup_pk(source, key),
+                "sk": "DEDUP",
+                "entity": "dedup",
+                "received_at": now,
+                TTL_ATTRIBUTE: expiry(now, DEDUP_TTL_DAYS),
+            }))?;
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put(marker, Some("attribute_not_exists(pk)"))?)
+                    .build(),
+            );
+        }
+        for bump in counters {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(self.counter_update(bump, now)?)
+                    .build(),
+            );
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Vec::new()),
+            Err(SdkError::ServiceError(ctx)) => match ctx.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancel) => {
+                    let seen: Vec<usize> = cancel
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, r)| {
+                            *i < keys.len() && r.code() == Some("ConditionalCheckFailed")
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    if seen.is_empty() {
+                        Err(StoreError::Request(format!(
+                            "transaction cancelled: {:?}",
+                            cancel.message()
+                        )))
+                    } else {
+                        Ok(seen)
+                    }
+                }
+                _ => Err(request_error(SdkError::ServiceError(ctx))),
+            },
+            Err(other) => Err(request_error(other)),
+        }
+    }
+
+    async fn save_state(&self, write: StateWrite) -> Result<bool, StoreError> {
+        let (item, condition, expected) = state_item(&write, Utc::now())?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(expected)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(ctx))
+                if ctx.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(other) => Err(request_error(other)),
+        }
     }
 
     async fn stored_reply(

@@ -57,6 +57,60 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// The counter fields one call adds to a bucket (the counter's own `total` is added by
+    /// every bump).
+    pub fn fields(call: &CallRecord) -> Vec<(String, i64)> {
+        let mut fields = vec![(format!("h{:02}", call.created.hour()), 1)];
+        let status = match call.status.as_str() {
+            "completed" => "answered",
+            "no-answer" => "missed",
+            "busy" => "busy",
+            "failed" => "failed",
+            _ => "other",
+        };
+        fields.push((status.to_owned(), 1));
+        if status == "answered" {
+            fields.push((
+                "answered_seconds".to_owned(),
+                call.duration_seconds.unwrap_or(0) as i64,
+            ));
+        }
+        fields
+    }
+
+    /// The bucket as stored in a counter row's fields.
+    pub fn from_fields(fields: &BTreeMap<String, i64>) -> Self {
+        let get = |name: &str| fields.get(name).copied().unwrap_or(0).max(0) as u64;
+        let mut hourly = [0; 24];
+        for (hour, slot) in hourly.iter_mut().enumerate() {
+            *slot = get(&format!("h{hour:02}"));
+        }
+        Self {
+            total: get(crate::store::COUNTER_TOTAL),
+            answered: get("answered"),
+            missed: get("missed"),
+            busy: get("busy"),
+            failed: get("failed"),
+            answered_seconds: get("answered_seconds"),
+            hourly,
+        }
+    }
+}
+
+/// The counter rows a call is counted in on its day: all calls, its direction, its ExoPhone.
+pub fn counter_keys(call: &CallRecord) -> Vec<String> {
+    let day = call.created.date();
+    let mut keys = vec![
+        format!("metrics:{day}:all"),
+        format!("metrics:{day}:direction:{}", call.direction),
+    ];
+    if let Some(exophone) = &call.exophone {
+        keys.push(format!("metrics:{day}:exophone:{exophone}"));
+    }
+    keys
+}
+
 /// One day's figures, overall and split by direction and by ExoPhone.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayMetrics {

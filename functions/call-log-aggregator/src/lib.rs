@@ -1,0 +1,395 @@
+//! The call-log aggregator (EventBridge schedule): pulls Exotel's Bulk Call Details since
+//! its watermark (less an overlap, since calls appear only once they end), counts each call
+//! Sid once into per-day, per-direction and per-ExoPhone counters, checkpoints after every
+//! page so a run cut short resumes where it stopped, and alerts on a low answer rate.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
+use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
+use dialtone_shared::exotel::metrics::{counter_keys, Metrics};
+use dialtone_shared::exotel::records::split_range;
+use dialtone_shared::exotel::records::CallRecord;
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::{CounterBump, DynamoStore, EventStore, StateWrite, StoreError};
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const SOURCE: &str = "call-log-aggregator";
+const CURSOR_KEY: &str = "call-log-aggregator";
+/// Daily metrics are kept this long (the dashboard's horizon).
+const METRICS_DAYS: i64 = 400;
+
+/// When a day's answer rate is worth an alert.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnswerRatePolicy {
+    pub below_percent: f64,
+    pub min_calls: u64,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub table_name: String,
+    pub api: ExotelApi,
+    pub tz: Tz,
+    /// Calls reach Bulk Call Details only once they end (up to 4 h after `DateCreated`):
+    /// every run re-reads this far behind its watermark.
+    pub overlap: Duration,
+    /// How far back the very first run starts.
+    pub first_lookback: Duration,
+    pub answer_rate: AnswerRatePolicy,
+}
+
+fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match config::optional(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: "expected a number".into(),
+        }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let base = match (
+            config::optional("EXOTEL_API_BASE"),
+            config::optional("EXOTEL_REGION").as_deref(),
+        ) {
+            (Some(base), _) => base,
+            (None, None | Some("singapore")) => "https://api.exotel.com".into(),
+            (None, Some("mumbai")) => "https://api.in.exotel.com".into(),
+            (None, Some(other)) => {
+                return Err(ConfigError::Invalid {
+                    name: "EXOTEL_REGION",
+                    reason: format!("{other:?} is neither singapore nor mumbai"),
+                })
+            }
+        };
+        let per_minute: u64 = number("EXOTEL_REQUESTS_PER_MINUTE", 180)?;
+        let token = Secret::new(config::required("EXOTEL_API_TOKEN")?).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "EXOTEL_API_TOKEN",
+                reason: reason.into(),
+            }
+        })?;
+        Ok(Self {
+            table_name: config::required("TABLE_NAME")?,
+            api: ExotelApi {
+                base,
+                account_sid: config::required("EXOTEL_ACCOUNT_SID")?,
+                api_key: config::required("EXOTEL_API_KEY")?,
+                api_token: token,
+                spacing: std::time::Duration::from_millis(60_000 / per_minute.max(1)),
+                budget: number("EXOTEL_REQUEST_BUDGET", 150)?,
+                retry_base: std::time::Duration::from_millis(500),
+                max_attempts: 4,
+            },
+            tz: config::account_timezone()?,
+            overlap: Duration::seconds(number("OVERLAP_SECONDS", 4 * 3600)?),
+            first_lookback: Duration::days(1),
+            answer_rate: AnswerRatePolicy {
+                below_percent: number("ANSWER_RATE_ALERT_BELOW", 60.0)?,
+                min_calls: number("ANSWER_RATE_MIN_CALLS", 20)?,
+            },
+        })
+    }
+}
+
+pub struct Deps<S> {
+    pub client: ExotelClient,
+    pub store: S,
+    pub tz: Tz,
+    pub overlap: Duration,
+    pub first_lookback: Duration,
+    pub answer_rate: AnswerRatePolicy,
+}
+
+impl Deps<DynamoStore> {
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Result<Self, ExotelError> {
+        Ok(Self {
+            client: ExotelClient::new(config.api)?,
+            store: DynamoStore::new(dynamodb, config.table_name),
+            tz: config.tz,
+            overlap: config.overlap,
+            first_lookback: config.first_lookback,
+            answer_rate: config.answer_rate,
+        })
+    }
+}
+
+/// Where the aggregator stands between (and within) runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The newest `DateCreated` counted (the account's local time).
+    pub watermark: Option<NaiveDateTime>,
+    /// The ranges of this run still to read, and the next page of the first one.
+    pub pending: Vec<(NaiveDateTime, NaiveDateTime)>,
+    pub next_page: Option<String>,
+    /// The day whose low answer rate is alerted and not yet recovered.
+    pub answer_rate_alert: Option<NaiveDate>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AggregatorError {
+    #[error(transparent)]
+    Exotel(#[from] ExotelError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("another run moved the cursor; this one stops")]
+    Overtaken,
+    #[error("cursor not serialisable: {0}")]
+    Cursor(#[from] serde_json::Error),
+}
+
+impl From<AggregatorError> for lambda_runtime::Diagnostic {
+    fn from(err: AggregatorError) -> Self {
+        Self {
+            error_type: "AggregatorError".into(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub pages: u32,
+    pub counted: u64,
+    pub already_counted: u64,
+    /// Records that could not be read, by reason.
+    pub unreadable: BTreeMap<&'static str, u64>,
+}
+
+struct Checkpoint {
+    cursor: Cursor,
+    version: Option<u64>,
+}
+
+impl Checkpoint {
+    async fn save<S: EventStore>(&mut self, store: &S) -> Result<(), AggregatorError> {
+        let saved = store
+            .save_state(StateWrite {
+                key: CURSOR_KEY.into(),
+                index: None,
+                expected_version: self.version,
+                value: serde_json::to_value(&self.cursor)?,
+            })
+            .await?;
+        if !saved {
+            return Err(AggregatorError::Overtaken);
+        }
+        self.version = Some(self.version.map_or(1, |v| v + 1));
+        Ok(())
+    }
+}
+
+/// Calls per transaction: each brings its Sid and at most three counter rows (day,
+/// direction, ExoPhone), so 24 calls stay within DynamoDB's 100 items per transaction.
+const CALLS_PER_TRANSACTION: usize = 24;
+
+/// Counts each call of a page once: its Sid is an idempotency key, written in the same
+/// transaction as the counters it moves. Sids seen before are dropped and the rest retried.
+async fn count_page<S: EventStore>(
+    store: &S,
+    calls: &[&CallRecord],
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), StoreError> {
+    let (mut counted, mut seen) = (0, 0);
+    for chunk in calls.chunks(CALLS_PER_TRANSACTION) {
+        let mut pending: Vec<&CallRecord> = chunk.to_vec();
+        while !pending.is_empty() {
+            let mut bumps: BTreeMap<String, CounterBump> = BTreeMap::new();
+            for call in &pending {
+                let fields = Metrics::fields(call);
+                for key in counter_keys(call) {
+                    let bump = bumps.remove(&key).map_or_else(
+                        || CounterBump::new(key.clone(), METRICS_DAYS),
+                        |b| b.add(dialtone_shared::store::COUNTER_TOTAL, 1),
+                    );
+                    let bump = fields.iter().fold(bump, |b, (f, n)| b.add(f.clone(), *n));
+                    bumps.insert(key, bump);
+                }
+            }
+            let keys: Vec<String> = pending.iter().map(|c| c.sid.clone()).collect();
+            let counters: Vec<CounterBump> = bumps.into_values().collect();
+            let already = store.count_once(SOURCE, &keys, &counters, now).await?;
+            if already.is_empty() {
+                counted += pending.len() as u64;
+                break;
+            }
+            seen += already.len() as u64;
+            pending = pending
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !already.contains(i))
+                .map(|(_, c)| c)
+                .collect();
+        }
+    }
+    Ok((counted, seen))
+}
+
+/// One run as of `now`: resumes the pending ranges, or starts new ones from the watermark.
+pub async fn run<S: EventStore>(
+    deps: &Deps<S>,
+    now: DateTime<Utc>,
+) -> Result<RunReport, AggregatorError> {
+    let stored = deps.store.load_state::<Cursor>(CURSOR_KEY).await?;
+    let mut checkpoint = Checkpoint {
+        version: stored.as_ref().map(|s| s.version),
+        cursor: stored.map(|s| s.value).unwrap_or_default(),
+    };
+    let now_local = now.with_timezone(&deps.tz).naive_local();
+    if checkpoint.cursor.pending.is_empty() {
+        let start = checkpoint
+            .cursor
+            .watermark
+            .map(|w| w - deps.overlap)
+            .unwrap_or(now_local - deps.first_lookback);
+        checkpoint.cursor.pending = split_range(start, now_local, now_local);
+        checkpoint.cursor.next_page = None;
+    }
+    let mut report = RunReport::default();
+    while let Some(&(from, to)) = checkpoint.cursor.pending.first() {
+        let url = match &checkpoint.cursor.next_page {
+            Some(next) => deps.client.follow(next)?,
+            None => deps.client.calls_url(from, to)?,
+        };
+        let page = deps.client.calls_page(&url).await?;
+        report.pages += 1;
+        let mut readable = Vec::with_capacity(page.calls.len());
+        for record in &page.calls {
+            match record {
+                Ok(call) => readable.push(call),
+                Err(e) => {
+                    tracing::warn!(reason = e.label(), error = %e, "call record not counted");
+                    *report.unreadable.entry(e.label()).or_default() += 1;
+                }
+            }
+        }
+        let (counted, seen) = count_page(&deps.store, &readable, now).await?;
+        report.counted += counted;
+        report.already_counted += seen;
+        if let Some(newest) = readable.iter().map(|c| c.created).max() {
+            let watermark = checkpoint.cursor.watermark.get_or_insert(newest);
+            *watermark = (*watermark).max(newest);
+        }
+        match page.next {
+            Some(next) => checkpoint.cursor.next_page = Some(next.to_string()),
+            None => {
+                checkpoint.cursor.next_page = None;
+                checkpoint.cursor.pending.remove(0);
+            }
+        }
+        checkpoint.save(&deps.store).await?;
+    }
+    check_answer_rate(deps, &mut checkpoint, now_local.date()).await?;
+    tracing::info!(
+        pages = report.pages,
+        counted = report.counted,
+        already_counted = report.already_counted,
+        "run done"
+    );
+    Ok(report)
+}
+
+fn answer_rate_alert(
+    kind: AlertKind,
+    day: NaiveDate,
+    metrics: &Metrics,
+    policy: &AnswerRatePolicy,
+) -> Alert {
+    let rate = metrics.answer_rate().unwrap_or(0.0);
+    Alert {
+        dedup_key: DedupKey::scoped(Source::CallLog, &format!("answer-rate:{day}")),
+        source: Source::CallLog,
+        severity: if kind == AlertKind::AnswerRateLow {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        kind,
+        status: format!(
+            "{rate:.1}% of {} calls answered on {day} (threshold {:.1}%)",
+            metrics.total, policy.below_percent
+        ),
+        occurred_at: day
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_default(),
+        lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
+        outage_seconds: None,
+        notes: vec![format!(
+            "{} missed, {} busy, {} failed",
+            metrics.missed, metrics.busy, metrics.failed
+        )],
+    }
+}
+
+async fn check_answer_rate<S: EventStore>(
+    deps: &Deps<S>,
+    checkpoint: &mut Checkpoint,
+    today: NaiveDate,
+) -> Result<(), AggregatorError> {
+    let policy = &deps.answer_rate;
+    if let Some(day) = checkpoint.cursor.answer_rate_alert {
+        let metrics = Metrics::from_fields(
+            &deps
+                .store
+                .read_counter(&format!("metrics:{day}:all"))
+                .await?,
+        );
+        let recovered = day != today
+            || metrics
+                .answer_rate()
+                .is_some_and(|r| r >= policy.below_percent);
+        if recovered {
+            deps.store
+                .put_alert_once(&answer_rate_alert(
+                    AlertKind::AnswerRateRecovered,
+                    day,
+                    &metrics,
+                    policy,
+                ))
+                .await?;
+            checkpoint.cursor.answer_rate_alert = None;
+            checkpoint.save(&deps.store).await?;
+        }
+        return Ok(());
+    }
+    let metrics = Metrics::from_fields(
+        &deps
+            .store
+            .read_counter(&format!("metrics:{today}:all"))
+            .await?,
+    );
+    let low = metrics.total >= policy.min_calls
+        && metrics
+            .answer_rate()
+            .is_some_and(|r| r < policy.below_percent);
+    if low {
+        deps.store
+            .put_alert_once(&answer_rate_alert(
+                AlertKind::AnswerRateLow,
+                today,
+                &metrics,
+                policy,
+            ))
+            .await?;
+        checkpoint.cursor.answer_rate_alert = Some(today);
+        checkpoint.save(&deps.store).await?;
+    }
+    Ok(())
+}
+
+pub async fn handler<S: EventStore>(
+    deps: &Deps<S>,
+    _event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<RunReport, AggregatorError> {
+    run(deps, Utc::now()).await
+}

@@ -1,0 +1,282 @@
+//! The call-log aggregator against the local stack and a local Exotel (a real HTTP server
+//! serving Bulk Call Details pages): metrics equal to an independent count, each call
+//! counted once across overlapping runs, late calls counted, an interrupted run resumed,
+//! and the answer-rate alert.
+
+mod common;
+
+use call_log_aggregator::{run, AnswerRatePolicy, Deps};
+use common::*;
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::DynamoStore;
+use serde_json::{json, Value};
+use std::time::Duration;
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CALLS: &str = "/v1/Accounts/acme1/Calls.json";
+const STATUSES: [&str; 6] = [
+    "completed",
+    "completed",
+    "no-answer",
+    "busy",
+    "failed",
+    "completed",
+];
+const DIRECTIONS: [&str; 3] = ["inbound", "outbound-dial", "outbound-api"];
+
+/// 250 realistic records (Duration as a string, a number or null) and two unreadable ones.
+fn records() -> Vec<Value> {
+    let mut calls: Vec<Value> = (0..250)
+        .map(|i| {
+            let duration = match i % 3 {
+                0 => json!(((i * 7) % 300).to_string()),
+                1 => json!((i * 7) % 300),
+                _ => Value::Null,
+            };
+            json!({
+                "Sid": format!("call{i:04}"),
+                "DateCreated": format!("2026-11-01 {:02}:{:02}:{:02}", i % 24, i % 60, (i * 13) % 60),
+                "Status": STATUSES[i % 6],
+                "Direction": DIRECTIONS[i % 3],
+                "PhoneNumberSid": if i % 2 == 0 { "08030752522" } else { "07930061010" },
+                "Duration": duration,
+                "Price": if i % 4 == 0 { json!("1.20") } else { json!(null) },
+                "From": "09812345678",
+                "To": "08030752522",
+            })
+        })
+        .collect();
+    calls.insert(
+        120,
+        json!({"Sid": "bad1", "DateCreated": "01/11/2026 10:00", "Status": "completed"}),
+    );
+    calls.insert(200, json!({"Sid": "bad2", "Status": "completed"}));
+    calls
+}
+
+/// The tutorial's loop, written out independently of the code under test.
+fn expected(calls: &[Value], direction: Option<&str>) -> Value {
+    let (mut total, mut answered, mut missed, mut busy, mut failed, mut seconds) =
+        (0, 0, 0, 0, 0, 0);
+    for c in calls.iter().filter(|c| {
+        c["DateCreated"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("2026-11-01 "))
+    }) {
+        if direction.is_some_and(|d| c["Direction"] != d) {
+            continue;
+        }
+        total += 1;
+        match c["Status"].as_str().unwrap() {
+            "completed" => {
+                answered += 1;
+                seconds += match &c["Duration"] {
+                    Value::String(s) => s.parse::<i64>().unwrap(),
+                    Value::Number(n) => n.as_i64().unwrap(),
+                    _ => 0,
+                };
+            }
+            "no-answer" => missed += 1,
+            "busy" => busy += 1,
+            _ => failed += 1,
+        }
+    }
+    json!({"total": total, "answered": answered, "missed": missed, "busy": busy, "failed": failed, "answered_seconds": seconds})
+}
+
+fn figures(items: &[Item], key: &str) -> Value {
+    let all = counter_json(items, key);
+    let pick = |k: &str| all.get(k).cloned().unwrap_or(json!(0));
+    json!({"total": pick("total"), "answered": pick("answered"), "missed": pick("missed"), "busy": pick("busy"),
+           "failed": pick("failed"), "answered_seconds": pick("answered_seconds")})
+}
+
+/// Serves the records in pages of 100, linked by relative NextPageUri.
+async fn exotel(calls: &[Value]) -> MockServer {
+    let server = MockServer::start().await;
+    let pages: Vec<&[Value]> = calls.chunks(100).collect();
+    for (n, chunk) in pages.iter().enumerate() {
+        let next = (n + 1 < pages.len()).then(|| format!("{CALLS}?Page={}&PageSize=100", n + 1));
+        let body =
+            json!({"Metadata": {"Page": n, "PageSize": 100, "NextPageUri": next}, "Calls": chunk});
+        let mock = Mock::given(method("GET")).and(path(CALLS));
+        let mock = if n == 0 {
+            mock.and(query_param_is_missing("Page"))
+        } else {
+            mock.and(query_param("Page", n.to_string()))
+        };
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn deps(
+    stack: &dialtone_local::stack::Stack,
+    server: &MockServer,
+    budget: u32,
+) -> Deps<DynamoStore> {
+    Deps {
+        client: ExotelClient::new(ExotelApi {
+            base: server.uri(),
+            account_sid: "acme1".into(),
+            api_key: "key".into(),
+            api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
+            spacing: Duration::from_millis(1),
+            budget,
+            retry_base: Duration::from_millis(5),
+            max_attempts: 2,
+        })
+        .unwrap(),
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        tz: chrono_tz::Asia::Kolkata,
+        overlap: chrono::Duration::hours(4),
+        first_lookback: chrono::Duration::days(1),
+        answer_rate: AnswerRatePolicy {
+            below_percent: 60.0,
+            min_calls: 20,
+        },
+    }
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    "2026-11-01T18:00:00Z".parse().unwrap()
+}
+
+#[tokio::test]
+async fn metrics_match_an_independent_count_and_overlapping_runs_count_each_call_once() {
+    let stack = stack("agg").await;
+    let calls = records();
+    let server = exotel(&calls).await;
+    let report = run(&deps(&stack, &server, 50), now()).await.unwrap();
+    assert_eq!(
+        (report.pages, report.counted, report.already_counted),
+        (3, 250, 0)
+    );
+    assert_eq!(report.unreadable.get("date_created"), Some(&2));
+
+    let items = scan(&stack).await;
+    assert_eq!(
+        figures(&items, "metrics:2026-11-01:all"),
+        expected(&calls, None)
+    );
+    for d in DIRECTIONS {
+        assert_eq!(
+            figures(&items, &format!("metrics:2026-11-01:direction:{d}")),
+            expected(&calls, Some(d)),
+            "{d}"
+        );
+    }
+    let hourly: i64 = (0..24)
+        .map(|h| {
+            counter_json(&items, "metrics:2026-11-01:all")[format!("h{h:02}")]
+                .as_i64()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(hourly, 250);
+    assert_eq!(
+        counter_json(&items, "metrics:2026-11-01:exophone:08030752522")["total"],
+        125
+    );
+
+    // The next run re-reads its overlap: nothing is counted twice.
+    let again = run(
+        &deps(&stack, &server, 50),
+        now() + chrono::Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.counted, again.already_counted), (0, 250));
+    assert_eq!(
+        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        expected(&calls, None)
+    );
+}
+
+#[tokio::test]
+async fn a_call_that_appears_late_is_counted_once() {
+    let stack = stack("agg-late").await;
+    let mut calls = records();
+    run(&deps(&stack, &exotel(&calls).await, 50), now())
+        .await
+        .unwrap();
+    calls.push(json!({"Sid": "late1", "DateCreated": "2026-11-01 22:50:00", "Status": "completed", "Direction": "inbound", "Duration": "61"}));
+    let later = exotel(&calls).await;
+    let report = run(
+        &deps(&stack, &later, 50),
+        now() + chrono::Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.counted, report.already_counted), (1, 250));
+    assert_eq!(
+        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        expected(&calls, None)
+    );
+}
+
+#[tokio::test]
+async fn a_run_cut_short_resumes_where_it_stopped() {
+    let stack = stack("agg-resume").await;
+    let calls = records();
+    let server = exotel(&calls).await;
+    let cut = run(&deps(&stack, &server, 1), now()).await;
+    assert!(
+        matches!(
+            cut,
+            Err(call_log_aggregator::AggregatorError::Exotel(
+                ExotelError::BudgetSpent(1)
+            ))
+        ),
+        "{cut:?}"
+    );
+    let resumed = run(
+        &deps(&stack, &server, 50),
+        now() + chrono::Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resumed.pages, 2, "pages 2 and 3 only");
+    assert_eq!(
+        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        expected(&calls, None)
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.url.query().unwrap_or("").contains("Page=1"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_low_answer_rate_alerts_once() {
+    let stack = stack("agg-rate").await;
+    let server = exotel(&records()).await;
+    let mut strict = deps(&stack, &server, 50);
+    strict.answer_rate = AnswerRatePolicy {
+        below_percent: 90.0,
+        min_calls: 20,
+    };
+    run(&strict, now()).await.unwrap();
+    run(&strict, now() + chrono::Duration::minutes(15))
+        .await
+        .unwrap();
+    let published = publish_pending(&stack).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].attributes["kind"], "answer_rate_low");
+    assert!(
+        published[0]
+            .alert
+            .status
+            .starts_with("50.0% of 250 calls answered on 2026-11-01"),
+        "{}",
+        published[0].alert.status
+    );
+}
