@@ -338,29 +338,25 @@ async fn check_answer_rate<S: EventStore>(
 ) -> Result<(), AggregatorError> {
     let policy = &deps.answer_rate;
     if let Some(day) = checkpoint.cursor.answer_rate_alert {
-        let metrics = Metrics::from_fields(
-            &deps
-                .store
-                .read_counter(&format!("metrics:{day}:all"))
-                .await?,
-        );
-        let recovered = day != today
-            || metrics
-                .answer_rate()
-                .is_some_and(|r| r >= policy.below_percent);
-        if recovered {
-            deps.store
-                .put_alert_once(&answer_rate_alert(
-                    AlertKind::AnswerRateRecovered,
-                    day,
-                    &metrics,
-                    policy,
-                ))
-                .await?;
+        if day != today {
+            // A new day is judged afresh; yesterday's low rate is history, not a recovery.
             checkpoint.cursor.answer_rate_alert = None;
             checkpoint.save(&deps.store).await?;
+        } else {
+            let key = format!("metrics:{day}:all");
+            let metrics = Metrics::from_fields(&deps.store.read_counter(&key).await?);
+            if metrics
+                .answer_rate()
+                .is_some_and(|r| r >= policy.below_percent)
+            {
+                let alert =
+                    answer_rate_alert(AlertKind::AnswerRateRecovered, day, &metrics, policy);
+                deps.store.put_alert_once(&alert).await?;
+                checkpoint.cursor.answer_rate_alert = None;
+                checkpoint.save(&deps.store).await?;
+            }
+            return Ok(());
         }
-        return Ok(());
     }
     let metrics = Metrics::from_fields(
         &deps
