@@ -280,3 +280,34 @@ async fn a_low_answer_rate_alerts_once() {
         published[0].alert.status
     );
 }
+
+#[tokio::test]
+async fn the_answer_rate_alert_resolves_when_the_rate_recovers_the_same_day() {
+    let stack = stack("agg-recover").await;
+    let mut calls = records();
+    let policy = AnswerRatePolicy {
+        below_percent: 55.0,
+        min_calls: 20,
+    };
+    let mut first = deps(&stack, &exotel(&calls).await, 50);
+    first.answer_rate = policy;
+    run(&first, now()).await.unwrap();
+    // Thirty more answered calls late in the day lift 125/250 to 155/280 (55.4%).
+    for i in 0..30 {
+        calls.push(
+            json!({"Sid": format!("extra{i}"), "DateCreated": format!("2026-11-01 22:{i:02}:00"),
+            "Status": "completed", "Direction": "inbound", "Duration": "30"}),
+        );
+    }
+    let mut second = deps(&stack, &exotel(&calls).await, 50);
+    second.answer_rate = policy;
+    run(&second, now() + chrono::Duration::minutes(15))
+        .await
+        .unwrap();
+    let kinds: Vec<String> = publish_pending(&stack)
+        .await
+        .iter()
+        .map(|r| r.attributes["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["answer_rate_low", "answer_rate_recovered"]);
+}

@@ -286,7 +286,7 @@ pub async fn run<S: EventStore>(
         }
         checkpoint.save(&deps.store).await?;
     }
-    check_answer_rate(deps, &mut checkpoint, now_local.date()).await?;
+    check_answer_rate(deps, &mut checkpoint, now_local.date(), now).await?;
     tracing::info!(
         pages = report.pages,
         counted = report.counted,
@@ -296,9 +296,12 @@ pub async fn run<S: EventStore>(
     Ok(report)
 }
 
+/// `at` makes the alert's id: the start of the day for the low-rate alert (one per day,
+/// whichever run raises it), the moment of recovery for the recovery.
 fn answer_rate_alert(
     kind: AlertKind,
     day: NaiveDate,
+    at: DateTime<Utc>,
     metrics: &Metrics,
     policy: &AnswerRatePolicy,
 ) -> Alert {
@@ -316,10 +319,7 @@ fn answer_rate_alert(
             "{rate:.1}% of {} calls answered on {day} (threshold {:.1}%)",
             metrics.total, policy.below_percent
         ),
-        occurred_at: day
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or_default(),
+        occurred_at: at,
         lines: Vec::new(),
         lines_omitted: 0,
         lines_affected: 0,
@@ -331,10 +331,19 @@ fn answer_rate_alert(
     }
 }
 
+/// Midnight of `day` in the account's zone, as an instant.
+fn start_of(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
 async fn check_answer_rate<S: EventStore>(
     deps: &Deps<S>,
     checkpoint: &mut Checkpoint,
     today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<(), AggregatorError> {
     let policy = &deps.answer_rate;
     if let Some(day) = checkpoint.cursor.answer_rate_alert {
@@ -350,7 +359,7 @@ async fn check_answer_rate<S: EventStore>(
                 .is_some_and(|r| r >= policy.below_percent)
             {
                 let alert =
-                    answer_rate_alert(AlertKind::AnswerRateRecovered, day, &metrics, policy);
+                    answer_rate_alert(AlertKind::AnswerRateRecovered, day, now, &metrics, policy);
                 deps.store.put_alert_once(&alert).await?;
                 checkpoint.cursor.answer_rate_alert = None;
                 checkpoint.save(&deps.store).await?;
@@ -373,6 +382,7 @@ async fn check_answer_rate<S: EventStore>(
             .put_alert_once(&answer_rate_alert(
                 AlertKind::AnswerRateLow,
                 today,
+                start_of(today, deps.tz),
                 &metrics,
                 policy,
             ))
