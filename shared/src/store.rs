@@ -254,13 +254,7 @@ impl DynamoStore {
 
     fn transact_items(&self, c: &Commit) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut items = Vec::with_capacity(3 + c.alerts.len());
-        let mut dedup = dynamo::to_item(serde_json::json!({
-            "pk": dedup_pk(c.source, &c.dedup_key),
-            "sk": "DEDUP",
-            "entity": "dedup",
-            "received_at": c.received_at,
-            TTL_ATTRIBUTE: expiry(c.received_at, DEDUP_TTL_DAYS),
-        }))?;
+        let mut dedup = dedup_item(c.source, &c.dedup_key, c.received_at)?;
         if let Some(reply) = &c.reply {
             // As text: the exact body goes back to a retry, key order and all.
             dedup.insert("reply".into(), AttributeValue::S(reply.to_string()));
@@ -309,6 +303,68 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// Runs a transaction: `Ok(None)` when it committed, `Ok(Some(why))` when DynamoDB
+    /// cancelled it, `Err` for every other failure.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Cancelled>, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(ctx)) => match ctx.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancel) => {
+                    let codes: Vec<Option<&str>> = cancel
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code())
+                        .collect();
+                    Ok(Some(Cancelled {
+                        failed: (0..codes.len())
+                            .filter(|&i| codes[i] == Some("ConditionalCheckFailed"))
+                            .collect(),
+                        conflicted: codes.contains(&Some("TransactionConflict")),
+                        message: cancel.message().map(str::to_owned),
+                    }))
+                }
+                _ => Err(request_error(SdkError::ServiceError(ctx))),
+            },
+            Err(other) => Err(request_error(other)),
+        }
+    }
+
+    /// Puts an item if its condition holds; says whether it did.
+    async fn conditional_put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(ctx))
+                if ctx.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(other) => Err(request_error(other)),
+        }
+    }
+
     fn counter_update(&self, bump: &CounterBump, now: DateTime<Utc>) -> Result<Update, StoreError> {
         let (expression, names, values) = counter_expression(bump, now);
         Update::builder()
@@ -353,6 +409,31 @@ fn state_item(
             )])),
         ),
     })
+}
+
+/// An idempotency key's row (written with `attribute_not_exists(pk)`).
+fn dedup_item(source: &str, key: &str, at: DateTime<Utc>) -> Result<Item, StoreError> {
+    Ok(dynamo::to_item(serde_json::json!({
+        "pk": dedup_pk(source, key),
+        "sk": "DEDUP",
+        "entity": "dedup",
+        "received_at": at,
+        TTL_ATTRIBUTE: expiry(at, DEDUP_TTL_DAYS),
+    }))?)
+}
+
+/// Why a transaction was cancelled: the items whose condition failed, and whether another
+/// transaction was writing the same rows.
+struct Cancelled {
+    failed: Vec<usize>,
+    conflicted: bool,
+    message: Option<String>,
+}
+
+impl Cancelled {
+    fn unexplained(&self) -> StoreError {
+        StoreError::Request(format!("transaction cancelled: {:?}", self.message))
+    }
 }
 
 fn dedup_pk(source: &str, key: &str) -> String {
@@ -457,38 +538,16 @@ impl EventStore for DynamoStore {
         let items = self.transact_items(&commit)?;
         // Item 0 is the idempotency key; the state rows follow it.
         let state_items = 1..=commit.states.len();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(CommitOutcome::Committed),
-            Err(SdkError::ServiceError(ctx)) => match ctx.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancel) => {
-                    let reasons = cancel.cancellation_reasons();
-                    let code = |i: usize| reasons.get(i).and_then(|r| r.code());
-                    let failed: Vec<usize> = (0..reasons.len())
-                        .filter(|&i| code(i) == Some("ConditionalCheckFailed"))
-                        .collect();
-                    let conflicted =
-                        (0..reasons.len()).any(|i| code(i) == Some("TransactionConflict"));
-                    if failed.iter().any(|i| !state_items.contains(i)) {
-                        Ok(CommitOutcome::Duplicate)
-                    } else if !failed.is_empty() || conflicted {
-                        // Another delivery moved the state, or was writing the same rows.
-                        Ok(CommitOutcome::StateConflict)
-                    } else {
-                        Err(StoreError::Request(format!(
-                            "transaction cancelled: {:?}",
-                            cancel.message()
-                        )))
-                    }
-                }
-                _ => Err(request_error(SdkError::ServiceError(ctx))),
-            },
-            Err(other) => Err(request_error(other)),
+        match self.transact(items).await? {
+            None => Ok(CommitOutcome::Committed),
+            Some(why) if why.failed.iter().any(|i| !state_items.contains(i)) => {
+                Ok(CommitOutcome::Duplicate)
+            }
+            // Another delivery moved the state, or was writing the same rows.
+            Some(why) if !why.failed.is_empty() || why.conflicted => {
+                Ok(CommitOutcome::StateConflict)
+            }
+            Some(why) => Err(why.unexplained()),
         }
     }
 
@@ -532,13 +591,7 @@ impl EventStore for DynamoStore {
     ) -> Result<Vec<usize>, StoreError> {
         let mut items = Vec::with_capacity(keys.len() + counters.len());
         for key in keys {
-            let marker = dynamo::to_item(serde_json::json!({
-                "pk": dedup_pk(source, key),
-                "sk": "DEDUP",
-                "entity": "dedup",
-                "received_at": now,
-                TTL_ATTRIBUTE: expiry(now, DEDUP_TTL_DAYS),
-            }))?;
+            let marker = dedup_item(source, key, now)?;
             items.push(
                 TransactWriteItem::builder()
                     .put(self.put(marker, Some("attribute_not_exists(pk)"))?)
@@ -552,60 +605,27 @@ impl EventStore for DynamoStore {
                     .build(),
             );
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Vec::new()),
-            Err(SdkError::ServiceError(ctx)) => match ctx.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancel) => {
-                    let seen: Vec<usize> = cancel
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, r)| {
-                            *i < keys.len() && r.code() == Some("ConditionalCheckFailed")
-                        })
-                        .map(|(i, _)| i)
-                        .collect();
-                    if seen.is_empty() {
-                        Err(StoreError::Request(format!(
-                            "transaction cancelled: {:?}",
-                            cancel.message()
-                        )))
-                    } else {
-                        Ok(seen)
-                    }
+        match self.transact(items).await? {
+            None => Ok(Vec::new()),
+            Some(why) => {
+                let seen: Vec<usize> = why
+                    .failed
+                    .iter()
+                    .copied()
+                    .filter(|&i| i < keys.len())
+                    .collect();
+                if seen.is_empty() {
+                    Err(why.unexplained())
+                } else {
+                    Ok(seen)
                 }
-                _ => Err(request_error(SdkError::ServiceError(ctx))),
-            },
-            Err(other) => Err(request_error(other)),
+            }
         }
     }
 
     async fn save_state(&self, write: StateWrite) -> Result<bool, StoreError> {
         let (item, condition, expected) = state_item(&write, Utc::now())?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(expected)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(ctx))
-                if ctx.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(false)
-            }
-            Err(other) => Err(request_error(other)),
-        }
+        self.conditional_put(item, condition, expected).await
     }
 
     async fn stored_reply(
@@ -665,23 +685,8 @@ impl EventStore for DynamoStore {
     }
 
     async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(alert_item(alert)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(ctx))
-                if ctx.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(false)
-            }
-            Err(other) => Err(request_error(other)),
-        }
+        self.conditional_put(alert_item(alert)?, "attribute_not_exists(pk)", None)
+            .await
     }
 }
 
