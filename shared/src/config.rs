@@ -39,6 +39,17 @@ pub fn seconds_or(name: &'static str, default: Duration) -> Result<Duration, Con
     }
 }
 
+/// Reads a number, with a default when absent.
+pub fn number_or<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match optional(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: "expected a number".into(),
+        }),
+    }
+}
+
 /// The account's IANA time zone (`ACCOUNT_TIMEZONE`, default `Asia/Kolkata`): the days
 /// that counters follow.
 pub fn account_timezone() -> Result<chrono_tz::Tz, ConfigError> {

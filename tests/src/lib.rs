@@ -4,6 +4,7 @@
 //! Used by `dialtone-local` (the local run) and by the end-to-end tests alike.
 
 pub mod aws;
+pub mod exotel;
 pub mod inbox;
 pub mod pump;
 pub mod stack;

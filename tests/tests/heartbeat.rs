@@ -379,6 +379,7 @@ async fn silence_is_late_then_down_and_the_next_heartbeat_recovers_it() {
             interval: chrono::Duration::minutes(5),
             grace: chrono::Duration::minutes(2),
         },
+        details: None,
     };
     let at = |m: i64| {
         "2026-11-01T10:01:00Z"

@@ -12,7 +12,6 @@ use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::exotel::metrics::{counter_keys, Metrics};
 use dialtone_shared::exotel::records::split_range;
 use dialtone_shared::exotel::records::CallRecord;
-use dialtone_shared::secret::Secret;
 use dialtone_shared::store::{CounterBump, DynamoStore, EventStore, StateWrite, StoreError};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -43,57 +42,17 @@ pub struct Config {
     pub answer_rate: AnswerRatePolicy,
 }
 
-fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
-    match config::optional(name) {
-        None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            reason: "expected a number".into(),
-        }),
-    }
-}
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let base = match (
-            config::optional("EXOTEL_API_BASE"),
-            config::optional("EXOTEL_REGION").as_deref(),
-        ) {
-            (Some(base), _) => base,
-            (None, None | Some("singapore")) => "https://api.exotel.com".into(),
-            (None, Some("mumbai")) => "https://api.in.exotel.com".into(),
-            (None, Some(other)) => {
-                return Err(ConfigError::Invalid {
-                    name: "EXOTEL_REGION",
-                    reason: format!("{other:?} is neither singapore nor mumbai"),
-                })
-            }
-        };
-        let per_minute: u64 = number("EXOTEL_REQUESTS_PER_MINUTE", 180)?;
-        let token = Secret::new(config::required("EXOTEL_API_TOKEN")?).map_err(|reason| {
-            ConfigError::Invalid {
-                name: "EXOTEL_API_TOKEN",
-                reason: reason.into(),
-            }
-        })?;
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
-            api: ExotelApi {
-                base,
-                account_sid: config::required("EXOTEL_ACCOUNT_SID")?,
-                api_key: config::required("EXOTEL_API_KEY")?,
-                api_token: token,
-                spacing: std::time::Duration::from_millis(60_000 / per_minute.max(1)),
-                budget: number("EXOTEL_REQUEST_BUDGET", 150)?,
-                retry_base: std::time::Duration::from_millis(500),
-                max_attempts: 4,
-            },
+            api: ExotelApi::from_env(150)?,
             tz: config::account_timezone()?,
-            overlap: Duration::seconds(number("OVERLAP_SECONDS", 4 * 3600)?),
+            overlap: Duration::seconds(config::number_or("OVERLAP_SECONDS", 4 * 3600)?),
             first_lookback: Duration::days(1),
             answer_rate: AnswerRatePolicy {
-                below_percent: number("ANSWER_RATE_ALERT_BELOW", 60.0)?,
-                min_calls: number("ANSWER_RATE_MIN_CALLS", 20)?,
+                below_percent: config::number_or("ANSWER_RATE_ALERT_BELOW", 60.0)?,
+                min_calls: config::number_or("ANSWER_RATE_MIN_CALLS", 20)?,
             },
         })
     }
@@ -237,6 +196,7 @@ pub async fn run<S: EventStore>(
     deps: &Deps<S>,
     now: DateTime<Utc>,
 ) -> Result<RunReport, AggregatorError> {
+    deps.client.begin_run();
     let stored = deps.store.load_state::<Cursor>(CURSOR_KEY).await?;
     let mut checkpoint = Checkpoint {
         version: stored.as_ref().map(|s| s.version),

@@ -1,11 +1,14 @@
 //! The heartbeat watchdog (EventBridge schedule): Exotel silent for longer than expected
-//! is an alert, LATE and then DOWN; the heartbeat receiver recovers it.
+//! is an alert, LATE and then DOWN; the heartbeat receiver recovers it. When Exotel's API
+//! is configured, it also learns the lines a PAYLOAD_TOO_LARGE heartbeat could not list
+//! from the ExoPhone details API, after the heartbeat's own write, within a request budget.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::heartbeat::watchdog::{check, WatchdogPolicy, WatchdogState};
-use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
+use dialtone_shared::heartbeat::{apply_details, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
 use dialtone_shared::store::{
     Commit, CommitOutcome, DynamoStore, EventStore, StateWrite, StoreError,
 };
@@ -13,10 +16,17 @@ use lambda_runtime::LambdaEvent;
 
 const SOURCE: &str = "heartbeat-watchdog";
 
+/// Requests one details sweep may make: 20 pages of 100 ExoPhones, with retries.
+const DETAILS_BUDGET: u32 = 30;
+
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
     pub policy: WatchdogPolicy,
+    /// Exotel's API, when configured: the details sweep runs only then.
+    pub exotel: Option<ExotelApi>,
+    /// How often a PAYLOAD_TOO_LARGE fleet's lines are asked for again.
+    pub details_refresh: Duration,
 }
 
 fn duration(name: &'static str, default_seconds: u64) -> Result<Duration, ConfigError> {
@@ -35,21 +45,38 @@ impl Config {
                 interval: duration("HEARTBEAT_INTERVAL_SECONDS", 300)?,
                 grace: duration("HEARTBEAT_GRACE_SECONDS", 120)?,
             },
+            exotel: ExotelApi::from_env_if_configured(DETAILS_BUDGET)?,
+            details_refresh: duration("DETAILS_REFRESH_SECONDS", 300)?,
         })
     }
+}
+
+/// The details sweep's client and pace.
+pub struct DetailsSweep {
+    pub client: ExotelClient,
+    pub refresh: Duration,
 }
 
 pub struct Deps<S> {
     pub store: S,
     pub policy: WatchdogPolicy,
+    pub details: Option<DetailsSweep>,
 }
 
 impl Deps<DynamoStore> {
-    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        Self {
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Result<Self, ExotelError> {
+        let details = match config.exotel {
+            Some(api) => Some(DetailsSweep {
+                client: ExotelClient::new(api)?,
+                refresh: config.details_refresh,
+            }),
+            None => None,
+        };
+        Ok(Self {
             store: DynamoStore::new(dynamodb, config.table_name),
             policy: config.policy,
-        }
+            details,
+        })
     }
 }
 
@@ -59,6 +86,8 @@ pub enum WatchdogError {
     Store(#[from] StoreError),
     #[error("watchdog state not serialisable: {0}")]
     State(#[from] serde_json::Error),
+    #[error(transparent)]
+    Exotel(#[from] ExotelError),
 }
 
 impl From<WatchdogError> for lambda_runtime::Diagnostic {
@@ -119,10 +148,100 @@ pub async fn check_silence<S: EventStore>(
     }
 }
 
+/// What a details sweep learned.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub pages: u32,
+    pub lines: usize,
+    /// Blocks Exotel answered without a readable line.
+    pub unreadable: u32,
+    pub alerts: usize,
+    /// False when the budget or Exotel ran out before the last page: the lines read still
+    /// count, the others keep what was known.
+    pub complete: bool,
+}
+
+/// Learns the lines of a PAYLOAD_TOO_LARGE fleet from the details API, at most once every
+/// `refresh`; the new state and its line alerts are one transaction on the monitor row's
+/// version, so a heartbeat arriving meanwhile wins and the next run tries again.
+pub async fn sweep_details<S: EventStore>(
+    deps: &Deps<S>,
+    now: DateTime<Utc>,
+) -> Result<Option<SweepReport>, WatchdogError> {
+    let Some(sweep) = &deps.details else {
+        return Ok(None);
+    };
+    let Some(stored) = deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await? else {
+        return Ok(None);
+    };
+    let HeartbeatRow::Monitor(monitor) = &stored.value else {
+        return Ok(None);
+    };
+    if !monitor.needs_details(now, sweep.refresh) {
+        return Ok(None);
+    }
+    sweep.client.begin_run();
+    let mut report = SweepReport::default();
+    let mut found = Vec::new();
+    let mut next = Some(sweep.client.exophones_url()?);
+    while let Some(url) = next.take() {
+        match sweep.client.exophones_page(&url).await {
+            Ok(page) => {
+                report.pages += 1;
+                report.unreadable += page.unreadable;
+                found.extend(page.lines);
+                next = page.next;
+            }
+            Err(err) if report.pages > 0 => {
+                tracing::warn!(error = %err, pages = report.pages, "details sweep cut short; applying what was read");
+                break;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    report.complete = next.is_none() && report.pages > 0;
+    report.lines = found.len();
+    let Some((state, alerts)) = apply_details(monitor, &found, now) else {
+        return Ok(None);
+    };
+    report.alerts = alerts.len();
+    let commit = Commit {
+        source: SOURCE,
+        dedup_key: format!("exophone-details@{}", now.to_rfc3339()),
+        received_at: now,
+        states: vec![StateWrite {
+            key: MONITOR_KEY.to_owned(),
+            index: None,
+            expected_version: Some(stored.version),
+            value: serde_json::to_value(HeartbeatRow::Monitor(state))?,
+        }],
+        history: None,
+        history_at: now,
+        alerts,
+        counters: Vec::new(),
+        reply: None,
+    };
+    match deps.store.commit(commit).await? {
+        CommitOutcome::Committed => {
+            tracing::info!(
+                pages = report.pages,
+                lines = report.lines,
+                alerts = report.alerts,
+                complete = report.complete,
+                "lines learned from ExoPhone details"
+            );
+            Ok(Some(report))
+        }
+        CommitOutcome::Duplicate | CommitOutcome::StateConflict => Ok(None),
+    }
+}
+
 pub async fn handler<S: EventStore>(
     deps: &Deps<S>,
     _event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<serde_json::Value, WatchdogError> {
-    let silence = check_silence(deps, Utc::now()).await?;
-    Ok(serde_json::json!({ "silence": silence }))
+    let now = Utc::now();
+    let silence = check_silence(deps, now).await?;
+    let details = sweep_details(deps, now).await?;
+    Ok(serde_json::json!({ "silence": silence, "details": details }))
 }

@@ -2,8 +2,11 @@
 //! on 429 and 5xx, a request budget per run, and credentials confined to the configured
 //! Exotel host (a `NextPageUri` that leads anywhere else is refused before anything is sent).
 
+use super::details::{read_blocks, ExoPhoneDetails};
 use super::records::CallRecord;
 use super::records::RecordError;
+use crate::config::{self, ConfigError};
+use crate::heartbeat::ExoPhoneSid;
 use crate::secret::Secret;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::NaiveDateTime;
@@ -15,6 +18,8 @@ use tokio::time::Instant;
 
 /// Exotel's page size limit.
 const PAGE_SIZE: u32 = 100;
+/// Lines per page of the ExoPhone list.
+const EXOPHONES_PAGE_SIZE: u32 = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExotelError {
@@ -52,16 +57,70 @@ pub struct ExotelApi {
     pub api_token: Secret,
     /// At least this long between two requests (Exotel allows ≈ 200 a minute).
     pub spacing: Duration,
-    /// Requests this client may make in all (retries included).
+    /// Requests a run may make (retries included); see `ExotelClient::begin_run`.
     pub budget: u32,
     pub retry_base: Duration,
     pub max_attempts: usize,
+}
+
+impl ExotelApi {
+    /// Exotel's API settings (`EXOTEL_*`), with `budget` requests a run unless
+    /// `EXOTEL_REQUEST_BUDGET` says otherwise.
+    pub fn from_env(budget: u32) -> Result<Self, ConfigError> {
+        let base = match (
+            config::optional("EXOTEL_API_BASE"),
+            config::optional("EXOTEL_REGION").as_deref(),
+        ) {
+            (Some(base), _) => base,
+            (None, None | Some("singapore")) => "https://api.exotel.com".into(),
+            (None, Some("mumbai")) => "https://api.in.exotel.com".into(),
+            (None, Some(other)) => {
+                return Err(ConfigError::Invalid {
+                    name: "EXOTEL_REGION",
+                    reason: format!("{other:?} is neither singapore nor mumbai"),
+                })
+            }
+        };
+        let per_minute: u64 = config::number_or("EXOTEL_REQUESTS_PER_MINUTE", 180)?;
+        let token = Secret::new(config::required("EXOTEL_API_TOKEN")?).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "EXOTEL_API_TOKEN",
+                reason: reason.into(),
+            }
+        })?;
+        Ok(Self {
+            base,
+            account_sid: config::required("EXOTEL_ACCOUNT_SID")?,
+            api_key: config::required("EXOTEL_API_KEY")?,
+            api_token: token,
+            spacing: Duration::from_millis(60_000 / per_minute.max(1)),
+            budget: config::number_or("EXOTEL_REQUEST_BUDGET", budget)?,
+            retry_base: Duration::from_millis(500),
+            max_attempts: 4,
+        })
+    }
+
+    /// The same, or `None` when no Exotel account is configured (`EXOTEL_ACCOUNT_SID` unset).
+    pub fn from_env_if_configured(budget: u32) -> Result<Option<Self>, ConfigError> {
+        match config::optional("EXOTEL_ACCOUNT_SID") {
+            None => Ok(None),
+            Some(_) => Self::from_env(budget).map(Some),
+        }
+    }
 }
 
 /// One page of calls: each record parsed or the reason it could not be, and the next page.
 #[derive(Debug)]
 pub struct CallsPage {
     pub calls: Vec<Result<CallRecord, RecordError>>,
+    pub next: Option<Url>,
+}
+
+/// One page of the ExoPhone list: the lines read, how many blocks were not, and the next page.
+#[derive(Debug)]
+pub struct ExoPhonesPage {
+    pub lines: Vec<ExoPhoneDetails>,
+    pub unreadable: u32,
     pub next: Option<Url>,
 }
 
@@ -108,13 +167,23 @@ impl ExotelClient {
         })
     }
 
-    /// Requests made so far (retries included).
+    /// Starts a run with the whole budget again. The client outlives a run (it is built
+    /// once per Lambda container, which serves one invocation at a time), the budget not.
+    pub fn begin_run(&self) {
+        self.spent.store(0, Ordering::SeqCst);
+    }
+
+    /// Requests made so far in this run (retries included).
     pub fn requests_made(&self) -> u32 {
         self.spent.load(Ordering::SeqCst)
     }
 
     fn account_path(&self) -> String {
         format!("/v1/Accounts/{}/", self.account_sid)
+    }
+
+    fn exophones_path(&self) -> String {
+        format!("/v2/accounts/{}/incoming-phone-numbers", self.account_sid)
     }
 
     /// The first page of calls created in `[from, to]` (the account's local time), oldest
@@ -138,9 +207,14 @@ impl ExotelClient {
         Ok(url)
     }
 
-    /// Resolves a `NextPageUri` against the base, and refuses it unless it stays on the
-    /// same scheme, host and port, under this account, with no credentials of its own.
+    /// Resolves a Bulk Call Details `NextPageUri` against the base, and refuses it unless it
+    /// stays on the same scheme, host and port, under this account, with no credentials of
+    /// its own.
     pub fn follow(&self, next_page_uri: &str) -> Result<Url, ExotelError> {
+        self.confine(next_page_uri, &self.account_path())
+    }
+
+    fn confine(&self, next_page_uri: &str, prefix: &str) -> Result<Url, ExotelError> {
         let foreign = || ExotelError::ForeignPage {
             uri: next_page_uri.to_owned(),
             base: self.base.origin().ascii_serialization(),
@@ -151,7 +225,7 @@ impl ExotelClient {
             .map_err(|_| foreign())?;
         let same_origin = url.origin() == self.base.origin();
         let no_userinfo = url.username().is_empty() && url.password().is_none();
-        if same_origin && no_userinfo && url.path().starts_with(&self.account_path()) {
+        if same_origin && no_userinfo && url.path().starts_with(prefix) {
             Ok(url)
         } else {
             Err(foreign())
@@ -159,9 +233,7 @@ impl ExotelClient {
     }
 
     pub async fn calls_page(&self, url: &Url) -> Result<CallsPage, ExotelError> {
-        let body = self.get(url).await?;
-        let page: serde_json::Value =
-            serde_json::from_str(&body).map_err(|e| ExotelError::Page(e.to_string()))?;
+        let page = self.get_json(url).await?;
         let calls = page
             .get("Calls")
             .and_then(|c| c.as_array())
@@ -177,6 +249,64 @@ impl ExotelClient {
             _ => None,
         };
         Ok(CallsPage { calls, next })
+    }
+
+    /// The first page of the account's ExoPhones with their connectivity.
+    pub fn exophones_url(&self) -> Result<Url, ExotelError> {
+        let mut url = self
+            .base
+            .join(&self.exophones_path())
+            .map_err(|e| ExotelError::Base(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("page_size", &EXOPHONES_PAGE_SIZE.to_string())
+            .append_pair("page", "0");
+        Ok(url)
+    }
+
+    /// One page of ExoPhones. The next page is the `metadata.next_page_uri` Exotel gives
+    /// (confined like `NextPageUri`), or else the following page number while pages are full.
+    pub async fn exophones_page(&self, url: &Url) -> Result<ExoPhonesPage, ExotelError> {
+        let body = self.get_json(url).await?;
+        let read =
+            read_blocks(&body).ok_or_else(|| ExotelError::Page("no response array".into()))?;
+        let given = body
+            .pointer("/metadata/next_page_uri")
+            .and_then(|n| n.as_str())
+            .filter(|n| !n.trim().is_empty());
+        let full = read.lines.len() + read.unreadable as usize >= EXOPHONES_PAGE_SIZE as usize;
+        let next = match given {
+            Some(uri) => Some(self.confine(uri, &self.exophones_path())?),
+            None if full => Some(following_page(url)),
+            None => None,
+        };
+        Ok(ExoPhonesPage {
+            lines: read.lines,
+            unreadable: read.unreadable,
+            next,
+        })
+    }
+
+    /// One ExoPhone's details; `None` when Exotel does not know it.
+    pub async fn exophone(
+        &self,
+        sid: &ExoPhoneSid,
+    ) -> Result<Option<ExoPhoneDetails>, ExotelError> {
+        let url = self
+            .base
+            .join(&format!("{}/{}", self.exophones_path(), sid.as_str()))
+            .map_err(|e| ExotelError::Base(e.to_string()))?;
+        let body = match self.get_json(&url).await {
+            Err(ExotelError::Status { status: 404 }) => return Ok(None),
+            other => other?,
+        };
+        let read =
+            read_blocks(&body).ok_or_else(|| ExotelError::Page("no response array".into()))?;
+        Ok(read.lines.into_iter().find(|line| &line.sid == sid))
+    }
+
+    async fn get_json(&self, url: &Url) -> Result<serde_json::Value, ExotelError> {
+        let body = self.get(url).await?;
+        serde_json::from_str(&body).map_err(|e| ExotelError::Page(e.to_string()))
     }
 
     async fn get(&self, url: &Url) -> Result<String, ExotelError> {
@@ -221,6 +351,26 @@ impl ExotelClient {
             .await
             .map_err(|e| ExotelError::Transport(e.without_url().to_string()))
     }
+}
+
+/// The same URL with its `page` number one higher.
+fn following_page(url: &Url) -> Url {
+    let page: u32 = url
+        .query_pairs()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut next = url.clone();
+    next.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("page", &(page + 1).to_string());
+    next
 }
 
 #[cfg(test)]

@@ -176,4 +176,109 @@ async fn the_request_budget_is_never_exceeded() {
         Err(ExotelError::BudgetSpent(2))
     ));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    client.begin_run();
+    assert!(matches!(
+        client.calls_page(&url).await,
+        Err(ExotelError::BudgetSpent(2))
+    ));
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4,
+        "the next run has its budget again (a warm Lambda keeps the client)"
+    );
+}
+
+fn exophone_block(sid: &str, incoming: &str) -> serde_json::Value {
+    json!({"code": 200, "status": "success", "error_data": null, "data": {
+    "sid": sid, "phone_number": format!("+91{sid}"),
+    "connectivity": {
+        "incoming_call": {"status": incoming, "last_check_time": "2026-11-20T10:00:00Z", "alternate_exophone": null},
+        "outgoing_call": {"status": "active", "last_check_time": "2026-11-20T10:00:00Z", "alternate_exophone": null}
+    }}})
+}
+
+#[tokio::test]
+async fn the_exophone_list_is_paged_while_pages_are_full() {
+    let server = MockServer::start().await;
+    let list = "/v2/accounts/acme1/incoming-phone-numbers";
+    let full: Vec<_> = (0..100)
+        .map(|i| exophone_block(&format!("80307{i:05}"), "active"))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path(list))
+        .and(query_param("page", "0"))
+        .and(query_param("page_size", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"http_code": 200, "metadata": {"page_size": 100, "page": 0}, "response": full}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(list))
+        .and(query_param("page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "http_code": 200, "metadata": {"page_size": 100, "page": 1},
+            "response": [exophone_block("7930061010", "major_outage")]})))
+        .mount(&server)
+        .await;
+    let client = client(&server, 10);
+    let first = client
+        .exophones_page(&client.exophones_url().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.lines.len(), 100);
+    let second = client
+        .exophones_page(first.next.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.lines[0].sid.as_str(), "7930061010");
+    assert!(second.next.is_none(), "a short page is the last");
+}
+
+#[tokio::test]
+async fn one_exophone_is_asked_for_by_sid_and_an_unknown_one_is_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/accounts/acme1/incoming-phone-numbers/7930061010"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"http_code": 200, "response": [exophone_block("7930061010", "major_outage")]}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let client = client(&server, 10);
+    let sid = |s: &str| crate::heartbeat::ExoPhoneSid::parse(s).unwrap();
+    let line = client.exophone(&sid("7930061010")).await.unwrap().unwrap();
+    assert_eq!(
+        line.health(crate::heartbeat::Direction::Incoming),
+        super::super::details::LineHealth::Affected
+    );
+    assert!(client.exophone(&sid("0000000000")).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_exophone_next_page_elsewhere_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "metadata": {"page": 0, "next_page_uri": "https://evil.example/v2/accounts/acme1/incoming-phone-numbers?page=1"},
+            "response": [exophone_block("7930061010", "active")]})))
+        .mount(&server)
+        .await;
+    let client = client(&server, 10);
+    let url = client.exophones_url().unwrap();
+    assert!(matches!(
+        client.exophones_page(&url).await,
+        Err(ExotelError::ForeignPage { .. })
+    ));
+    assert!(
+        matches!(
+            client.follow("/v2/accounts/acme1/incoming-phone-numbers?page=1"),
+            Err(ExotelError::ForeignPage { .. })
+        ),
+        "a calls cursor never leads to the ExoPhone list"
+    );
 }

@@ -2,5 +2,6 @@
 //! the client that pages through them without letting the credentials leave Exotel's host.
 
 pub mod client;
+pub mod details;
 pub mod metrics;
 pub mod records;

@@ -4,6 +4,7 @@ use super::model::{Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus};
 use crate::alert::{
     Alert, AlertKind, DedupKey, LineChange, LineImpact, Severity, Source, MAX_ALERT_LINES,
 };
+use crate::exotel::details::{ExoPhoneDetails, LineHealth};
 use crate::phone::E164;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,13 @@ impl LineState {
             Direction::Outgoing => self.outgoing_since = Some(at),
         }
     }
+
+    fn clear(&mut self, direction: Direction) {
+        match direction {
+            Direction::Incoming => self.incoming_since = None,
+            Direction::Outgoing => self.outgoing_since = None,
+        }
+    }
 }
 
 /// What the monitor remembers between heartbeats: the newest heartbeat applied, the
@@ -73,6 +81,18 @@ pub struct MonitorState {
     /// When an alert about the current outage was last emitted (for the repeat interval).
     #[serde(default)]
     pub last_notified_at: Option<DateTime<Utc>>,
+    /// When the lines were last learned from the ExoPhone details API (PAYLOAD_TOO_LARGE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_checked_at: Option<DateTime<Utc>>,
+}
+
+impl MonitorState {
+    /// A PAYLOAD_TOO_LARGE heartbeat lists no lines: they are to be learned from the details
+    /// API, at most once every `refresh`.
+    pub fn needs_details(&self, now: DateTime<Utc>, refresh: Duration) -> bool {
+        self.status == HeartbeatStatus::PayloadTooLarge
+            && self.details_checked_at.is_none_or(|t| now - t >= refresh)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -112,29 +132,7 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
     };
 
     let impacts = compare(prev_lines, &lines);
-    let alert = |kind, severity, mut listed: Vec<LineImpact>| {
-        let lines_affected = listed
-            .iter()
-            .filter(|l| l.change != LineChange::Recovered)
-            .map(|l| &l.sid)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let lines_omitted = listed.len().saturating_sub(MAX_ALERT_LINES);
-        listed.truncate(MAX_ALERT_LINES);
-        Alert {
-            dedup_key: DedupKey::fleet(SOURCE),
-            source: SOURCE,
-            kind,
-            severity,
-            status: status.as_str().to_owned(),
-            occurred_at: at,
-            lines: listed,
-            lines_omitted,
-            lines_affected,
-            outage_seconds: None,
-            notes: Vec::new(),
-        }
-    };
+    let alert = |kind, severity, listed| fleet_alert(kind, severity, status, at, listed);
 
     let mut alerts = Vec::new();
     match (prev_status, status) {
@@ -168,21 +166,7 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
             alerts.push(alert(AlertKind::FleetStatus, Severity::Warning, impacts));
         }
         (HeartbeatStatus::Warning, HeartbeatStatus::Warning) => {
-            alerts.extend(
-                impacts
-                    .into_iter()
-                    .filter(|i| i.change != LineChange::StillAffected)
-                    .map(|impact| {
-                        let (kind, severity) = match impact.change {
-                            LineChange::Recovered => (AlertKind::LineRecovered, Severity::Info),
-                            _ => (AlertKind::LineAffected, Severity::Warning),
-                        };
-                        Alert {
-                            dedup_key: DedupKey::line(SOURCE, &impact.sid, impact.direction),
-                            ..alert(kind, severity, vec![impact])
-                        }
-                    }),
-            );
+            alerts.extend(line_alerts(impacts, status, at));
         }
         // CRITICAL inhibits per-line noise: every line is down, the fleet alert said so.
         _ => {}
@@ -203,6 +187,7 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
         status,
         lines,
         outage_started_at,
+        details_checked_at: prev.and_then(|p| p.details_checked_at),
         last_notified_at: match status {
             HeartbeatStatus::Ok => None,
             _ if !alerts.is_empty() => Some(at),
@@ -210,6 +195,128 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
         },
     };
     Decision::Advance { state, alerts }
+}
+
+/// The lines of a PAYLOAD_TOO_LARGE state, learned from the ExoPhone details API as of `at`:
+/// the state they lead to and the line alerts that follow (carrying the alternate ExoPhones
+/// Exotel offers). Lines the details do not mention, or mention with a status of unknown
+/// meaning, keep what was known. `None` unless the state is PAYLOAD_TOO_LARGE: any other
+/// heartbeat listed the lines itself, and is newer news than a details sweep.
+pub fn apply_details(
+    prev: &MonitorState,
+    details: &[ExoPhoneDetails],
+    at: DateTime<Utc>,
+) -> Option<(MonitorState, Vec<Alert>)> {
+    if prev.status != HeartbeatStatus::PayloadTooLarge {
+        return None;
+    }
+    let mut lines = prev.lines.clone();
+    for found in details {
+        let mut line = lines.remove(&found.sid).unwrap_or_default();
+        if found.info.phone_number.is_some() {
+            line.phone_number = found.info.phone_number.clone();
+        }
+        let mut alternates = Vec::new();
+        for direction in Direction::ALL {
+            match found.health(direction) {
+                LineHealth::Active => line.clear(direction),
+                LineHealth::Affected => {
+                    if line.since(direction).is_none() {
+                        line.set_since(direction, at);
+                    }
+                    alternates.extend(found.info.alternates(direction));
+                }
+                LineHealth::Unknown => {}
+            }
+        }
+        alternates.dedup();
+        line.alternate_exophones = alternates;
+        if line.incoming_since.is_some() || line.outgoing_since.is_some() {
+            lines.insert(found.sid.clone(), line);
+        }
+    }
+    let impacts = compare(&prev.lines, &lines);
+    let status = HeartbeatStatus::PayloadTooLarge;
+    let changes = impacts
+        .iter()
+        .filter(|i| i.change != LineChange::StillAffected)
+        .count();
+    let mut alerts = if changes > MAX_LINE_ALERTS {
+        vec![fleet_alert(
+            AlertKind::PayloadTooLarge,
+            Severity::Warning,
+            status,
+            at,
+            impacts,
+        )]
+    } else {
+        line_alerts(impacts, status, at)
+    };
+    for alert in &mut alerts {
+        alert
+            .notes
+            .push("lines learned from Exotel's ExoPhone details API".into());
+    }
+    let state = MonitorState {
+        lines,
+        details_checked_at: Some(at),
+        last_notified_at: if alerts.is_empty() {
+            prev.last_notified_at
+        } else {
+            Some(at)
+        },
+        ..prev.clone()
+    };
+    Some((state, alerts))
+}
+
+/// One alert about the whole fleet, listing at most [`MAX_ALERT_LINES`] lines.
+fn fleet_alert(
+    kind: AlertKind,
+    severity: Severity,
+    status: HeartbeatStatus,
+    at: DateTime<Utc>,
+    mut listed: Vec<LineImpact>,
+) -> Alert {
+    let lines_affected = listed
+        .iter()
+        .filter(|l| l.change != LineChange::Recovered)
+        .map(|l| &l.sid)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let lines_omitted = listed.len().saturating_sub(MAX_ALERT_LINES);
+    listed.truncate(MAX_ALERT_LINES);
+    Alert {
+        dedup_key: DedupKey::fleet(SOURCE),
+        source: SOURCE,
+        kind,
+        severity,
+        status: status.as_str().to_owned(),
+        occurred_at: at,
+        lines: listed,
+        lines_omitted,
+        lines_affected,
+        outage_seconds: None,
+        notes: Vec::new(),
+    }
+}
+
+/// One alert per line and direction that started failing or recovered.
+fn line_alerts(impacts: Vec<LineImpact>, status: HeartbeatStatus, at: DateTime<Utc>) -> Vec<Alert> {
+    impacts
+        .into_iter()
+        .filter(|i| i.change != LineChange::StillAffected)
+        .map(|impact| {
+            let (kind, severity) = match impact.change {
+                LineChange::Recovered => (AlertKind::LineRecovered, Severity::Info),
+                _ => (AlertKind::LineAffected, Severity::Warning),
+            };
+            Alert {
+                dedup_key: DedupKey::line(SOURCE, &impact.sid, impact.direction),
+                ..fleet_alert(kind, severity, status, at, vec![impact])
+            }
+        })
+        .collect()
 }
 
 fn severity_of(status: HeartbeatStatus) -> Severity {

@@ -332,3 +332,111 @@ fn an_alert_lists_at_most_a_hundred_lines_and_counts_the_rest() {
     );
     assert!(alerts[0].text_body().contains("…and 50 more"));
 }
+
+fn details(sid: &str, incoming: &str, outgoing: &str, alternates: &[&str]) -> ExoPhoneDetails {
+    let body = serde_json::json!({"response": [{"code": 200, "data": {
+    "sid": sid, "phone_number": format!("+91{sid}"),
+    "connectivity": {
+        "incoming_call": {"status": incoming, "alternate_exophone": alternates},
+        "outgoing_call": {"status": outgoing, "alternate_exophone": null}
+    }}}]});
+    crate::exotel::details::read_blocks(&body)
+        .unwrap()
+        .lines
+        .remove(0)
+}
+
+fn at(ts: &str) -> DateTime<Utc> {
+    ts.parse().unwrap()
+}
+
+#[test]
+fn details_tell_the_lines_a_payload_too_large_heartbeat_could_not() {
+    let (warning, _) = advance(None, &hb(T0, "WARNING", &["1111111111"], &[]));
+    let (ptl, alerts) = advance(Some(&warning), &hb(T1, "PAYLOAD_TOO_LARGE", &[], &[]));
+    assert_eq!(kinds(&alerts)[0].0, AlertKind::PayloadTooLarge);
+    assert!(ptl.needs_details(at(T1), Duration::minutes(5)));
+
+    let found = [
+        details("1111111111", "active", "active", &[]),
+        details("2222222222", "major_outage", "active", &["+912222222200"]),
+        details("3333333333", "degraded", "active", &[]),
+    ];
+    let (learned, alerts) = apply_details(&ptl, &found, at(T2)).unwrap();
+    assert_eq!(
+        kinds(&alerts),
+        vec![
+            (
+                AlertKind::LineRecovered,
+                Severity::Info,
+                "exotel-heartbeat:line:1111111111:incoming"
+            ),
+            (
+                AlertKind::LineAffected,
+                Severity::Warning,
+                "exotel-heartbeat:line:2222222222:incoming"
+            ),
+        ]
+    );
+    assert_eq!(
+        alerts[1].lines[0].alternate_exophones,
+        vec!["+912222222200"]
+    );
+    assert_eq!(
+        alerts[1].lines[0].phone_number.as_ref().unwrap().as_str(),
+        "+912222222222"
+    );
+    assert_eq!(learned.status, HeartbeatStatus::PayloadTooLarge);
+    assert_eq!(
+        learned.last_heartbeat_at,
+        at(T1),
+        "a sweep is not a heartbeat"
+    );
+    assert_eq!(
+        learned.lines.keys().map(|s| s.as_str()).collect::<Vec<_>>(),
+        vec!["2222222222"]
+    );
+    assert!(
+        !learned.needs_details(at(T3), Duration::minutes(5)),
+        "paced"
+    );
+
+    let (again, none) = apply_details(&learned, &found, at(T3)).unwrap();
+    assert!(none.is_empty(), "the same details say nothing new");
+    assert_eq!(again.lines, learned.lines);
+
+    let (next_ptl, quiet) = advance(
+        Some(&again),
+        &hb("2026-11-22T10:04:00Z", "PAYLOAD_TOO_LARGE", &[], &[]),
+    );
+    assert!(
+        quiet.is_empty(),
+        "the next PAYLOAD_TOO_LARGE keeps the learned lines"
+    );
+    assert_eq!(next_ptl.lines, learned.lines);
+}
+
+#[test]
+fn details_never_overrule_a_heartbeat_that_listed_its_lines() {
+    let (warning, _) = advance(None, &hb(T0, "WARNING", &["1111111111"], &[]));
+    assert!(!warning.needs_details(at(T1), Duration::minutes(5)));
+    assert!(apply_details(
+        &warning,
+        &[details("1111111111", "active", "active", &[])],
+        at(T1)
+    )
+    .is_none());
+}
+
+#[test]
+fn a_storm_learned_from_details_is_one_alert() {
+    let (ptl, _) = advance(None, &hb(T0, "PAYLOAD_TOO_LARGE", &[], &[]));
+    let found: Vec<_> = (0..(MAX_LINE_ALERTS + 5))
+        .map(|i| details(&format!("80300{i:05}"), "major_outage", "active", &[]))
+        .collect();
+    let (state, alerts) = apply_details(&ptl, &found, at(T1)).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, AlertKind::PayloadTooLarge);
+    assert_eq!(alerts[0].lines_affected, MAX_LINE_ALERTS + 5);
+    assert_eq!(state.lines.len(), MAX_LINE_ALERTS + 5);
+}

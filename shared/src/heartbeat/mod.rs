@@ -4,7 +4,9 @@ mod decide;
 mod model;
 pub mod watchdog;
 
-pub use decide::{decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS};
+pub use decide::{
+    apply_details, decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS,
+};
 pub use model::{
     Connectivity, Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus, LineInfo, ParseError,
 };

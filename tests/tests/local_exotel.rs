@@ -1,0 +1,206 @@
+//! The functions that call Exotel, against the local Exotel (a real HTTP server serving the
+//! recorded pages in `events/exotel/`, with a 429 and a 503 on the way) and the local stack:
+//! the aggregator's metrics equal an independent count of what was served, and the
+//! heartbeat watchdog learns a PAYLOAD_TOO_LARGE fleet's lines, with their alternates.
+
+mod common;
+
+use call_log_aggregator::{run, AnswerRatePolicy, Deps as AggregatorDeps};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use common::*;
+use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::DynamoStore;
+use heartbeat_watchdog::{sweep_details, Deps as WatchdogDeps, DetailsSweep};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const PAYLOAD_TOO_LARGE: &str = include_str!("../../events/heartbeat-payload-too-large.json");
+
+fn client(exotel: &LocalExotel) -> ExotelClient {
+    ExotelClient::new(ExotelApi {
+        base: exotel.uri(),
+        account_sid: ACCOUNT_SID.into(),
+        api_key: API_KEY.into(),
+        api_token: Secret::new(API_TOKEN.into()).unwrap(),
+        spacing: Duration::from_millis(1),
+        budget: 20,
+        retry_base: Duration::from_millis(5),
+        max_attempts: 3,
+    })
+    .unwrap()
+}
+
+fn local(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+/// The tutorial's figures for one day, counted here from the served records.
+fn expected_day(served: &[Value], day: &str) -> Value {
+    let mut figures = json!({"total": 0, "answered": 0, "missed": 0, "busy": 0, "failed": 0, "answered_seconds": 0});
+    let mut bump = |k: &str, n: i64| figures[k] = json!(figures[k].as_i64().unwrap() + n);
+    for call in served.iter().filter(|c| {
+        c["DateCreated"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(day))
+    }) {
+        bump("total", 1);
+        match call["Status"].as_str().unwrap() {
+            "completed" => {
+                bump("answered", 1);
+                let seconds = match &call["Duration"] {
+                    Value::String(s) => s.parse().unwrap(),
+                    Value::Number(n) => n.as_i64().unwrap(),
+                    _ => 0,
+                };
+                bump("answered_seconds", seconds);
+            }
+            "no-answer" => bump("missed", 1),
+            "busy" => bump("busy", 1),
+            _ => bump("failed", 1),
+        }
+    }
+    figures
+}
+
+#[tokio::test]
+async fn the_aggregator_counts_the_served_day_exactly_through_throttling() {
+    let stack = stack("localexotel").await;
+    let recordings = Recordings::recorded().unwrap();
+    let exotel = LocalExotel::start(recordings.clone(), None).await;
+    let deps = AggregatorDeps {
+        client: client(&exotel),
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        tz: chrono_tz::Asia::Kolkata,
+        overlap: chrono::Duration::hours(4),
+        first_lookback: chrono::Duration::days(2),
+        answer_rate: AnswerRatePolicy {
+            below_percent: 10.0,
+            min_calls: 1000,
+        },
+    };
+    // 02:00 on the 21st in Kolkata: the first run reads from 02:00 on the 19th.
+    let now: DateTime<Utc> = "2026-11-20T20:30:00Z".parse().unwrap();
+    let report = run(&deps, now).await.unwrap();
+
+    let served =
+        recordings.calls_between(local("2026-11-19 02:00:00"), local("2026-11-21 02:00:00"));
+    let readable = served
+        .iter()
+        .filter(|c| {
+            c["DateCreated"]
+                .as_str()
+                .is_some_and(|d| d.len() == 19 && d.starts_with("2026-"))
+        })
+        .count();
+    assert!(
+        served.len() > 200,
+        "three pages: the 429 and the 503 are on the way"
+    );
+    assert_eq!(report.counted as usize, readable);
+    assert_eq!(
+        report.unreadable.values().sum::<u64>() as usize,
+        served.len() - readable
+    );
+
+    let items = scan(&stack).await;
+    let all = counter_json(&items, "metrics:2026-11-20:all");
+    let got = json!({"total": all["total"], "answered": all["answered"], "missed": all.get("missed").cloned().unwrap_or(json!(0)),
+        "busy": all.get("busy").cloned().unwrap_or(json!(0)), "failed": all.get("failed").cloned().unwrap_or(json!(0)),
+        "answered_seconds": all["answered_seconds"]});
+    assert_eq!(got, expected_day(&served, "2026-11-20"));
+
+    let pages: Vec<Option<String>> = exotel
+        .requests()
+        .await
+        .iter()
+        .map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "Page")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    let asked = |p: &str| pages.iter().filter(|q| q.as_deref() == Some(p)).count();
+    assert_eq!(
+        (asked("1"), asked("2")),
+        (2, 2),
+        "the 429 and the 503 were retried once each"
+    );
+}
+
+#[tokio::test]
+async fn a_payload_too_large_fleet_learns_its_lines_and_their_alternates() {
+    let stack = stack("details").await;
+    let exotel = LocalExotel::start(Recordings::recorded().unwrap(), None).await;
+    let heartbeats = heartbeat_deps(&stack);
+    let watchdog = WatchdogDeps {
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        policy: dialtone_shared::heartbeat::watchdog::WatchdogPolicy {
+            interval: chrono::Duration::minutes(5),
+            grace: chrono::Duration::minutes(2),
+        },
+        details: Some(DetailsSweep {
+            client: client(&exotel),
+            refresh: chrono::Duration::minutes(5),
+        }),
+    };
+    let now: DateTime<Utc> = "2026-11-01T10:07:00Z".parse().unwrap();
+    assert_eq!(
+        sweep_details(&watchdog, now).await.unwrap(),
+        None,
+        "no heartbeat yet: nothing to learn"
+    );
+    assert_eq!(exotel.requests().await.len(), 0);
+
+    assert_eq!(send(&heartbeats, PAYLOAD_TOO_LARGE).await.0, 200);
+    let report = sweep_details(&watchdog, now).await.unwrap().unwrap();
+    assert_eq!(
+        (report.pages, report.lines, report.alerts, report.complete),
+        (1, 3, 2, true)
+    );
+    assert_eq!(exotel.requests().await.len(), 2, "the 429 was retried");
+    assert_eq!(
+        sweep_details(&watchdog, now + chrono::Duration::minutes(1))
+            .await
+            .unwrap(),
+        None,
+        "paced by the refresh interval"
+    );
+
+    let received = publish_pending(&stack).await;
+    let lines: Vec<(String, String, String, Vec<String>)> = received
+        .iter()
+        .filter(|r| r.attributes["kind"] == "line_affected")
+        .map(|r| {
+            let line = &r.alert.lines[0];
+            (
+                line.sid.to_string(),
+                line.direction.as_str().to_owned(),
+                line.phone_number
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+                line.alternate_exophones.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                "02248906300".into(),
+                "outgoing".into(),
+                "+912248906300".into(),
+                vec![]
+            ),
+            (
+                "07930061010".into(),
+                "incoming".into(),
+                "+917930061010".into(),
+                vec!["+918030752522".to_owned()]
+            ),
+        ]
+    );
+}
