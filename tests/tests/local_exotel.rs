@@ -204,3 +204,76 @@ async fn a_payload_too_large_fleet_learns_its_lines_and_their_alternates() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_backfill_counts_what_the_schedule_missed_and_can_be_repeated() {
+    use call_log_aggregator::{backfill, AggregatorError, BackfillRange};
+    let stack = stack("backfill").await;
+    let recordings = Recordings {
+        faults: false,
+        ..Recordings::recorded().unwrap()
+    };
+    let exotel = LocalExotel::start(recordings.clone(), None).await;
+    let deps = AggregatorDeps {
+        client: client(&exotel),
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        tz: chrono_tz::Asia::Kolkata,
+        overlap: chrono::Duration::hours(4),
+        first_lookback: chrono::Duration::hours(6),
+        answer_rate: AnswerRatePolicy {
+            below_percent: 10.0,
+            min_calls: 1000,
+        },
+    };
+    // 18:00 on the 19th in Kolkata: the schedule's first run reads only from noon.
+    let now: DateTime<Utc> = "2026-11-19T12:30:00Z".parse().unwrap();
+    let scheduled = run(&deps, now).await.unwrap();
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    let range = BackfillRange {
+        from: day("2026-11-19"),
+        to: day("2026-11-19"),
+    };
+    let later = now + chrono::Duration::hours(8);
+    let filled = backfill(&deps, range, later).await.unwrap();
+    let served =
+        recordings.calls_between(local("2026-11-19 00:00:00"), local("2026-11-19 23:59:59"));
+    assert_eq!(
+        filled.already_counted, scheduled.counted,
+        "what the schedule counted is recognised"
+    );
+    let all = counter_json(&scan(&stack).await, "metrics:2026-11-19:all");
+    assert_eq!(all["total"], expected_day(&served, "2026-11-19")["total"]);
+    assert_eq!(
+        all["answered_seconds"],
+        expected_day(&served, "2026-11-19")["answered_seconds"]
+    );
+
+    let again = backfill(&deps, range, later).await.unwrap();
+    assert_eq!(again.counted, 0, "a repeated backfill changes nothing");
+    assert_eq!(
+        counter_json(&scan(&stack).await, "metrics:2026-11-19:all")["total"],
+        all["total"]
+    );
+
+    let reversed = BackfillRange {
+        from: day("2026-11-19"),
+        to: day("2026-11-18"),
+    };
+    let future = BackfillRange {
+        from: day("2026-11-25"),
+        to: day("2026-11-26"),
+    };
+    let ancient = BackfillRange {
+        from: day("2025-01-01"),
+        to: day("2025-01-31"),
+    };
+    for refused in [reversed, future, ancient] {
+        assert!(
+            matches!(
+                backfill(&deps, refused, later).await,
+                Err(AggregatorError::Backfill(_))
+            ),
+            "{refused:?}"
+        );
+    }
+}

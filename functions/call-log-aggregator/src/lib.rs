@@ -4,7 +4,7 @@
 //! page so a run cut short resumes where it stopped, and alerts on a low answer rate.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
 use dialtone_shared::config::{self, ConfigError};
@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 
 const SOURCE: &str = "call-log-aggregator";
 const CURSOR_KEY: &str = "call-log-aggregator";
+/// A backfill keeps a cursor of its own: it never moves the schedule's watermark.
+const BACKFILL_CURSOR_KEY: &str = "call-log-aggregator:backfill";
 /// Daily metrics are kept this long (the dashboard's horizon).
 const METRICS_DAYS: i64 = 400;
 
@@ -90,6 +92,25 @@ pub struct Cursor {
     pub next_page: Option<String>,
     /// The day whose low answer rate is alerted and not yet recovered.
     pub answer_rate_alert: Option<NaiveDate>,
+    /// The days a backfill cursor is reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillRange>,
+}
+
+/// Days to read again, in the account's zone, first and last included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// What invokes the aggregator: its schedule, or a person asking for days to be read again
+/// (`{"backfill": {"from": "2026-11-01", "to": "2026-11-03"}}`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AggregatorEvent {
+    Backfill { backfill: BackfillRange },
+    Schedule(Box<EventBridgeEvent<serde_json::Value>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +123,8 @@ pub enum AggregatorError {
     Overtaken,
     #[error("cursor not serialisable: {0}")]
     Cursor(#[from] serde_json::Error),
+    #[error("backfill refused: {0}")]
+    Backfill(String),
 }
 
 impl From<AggregatorError> for lambda_runtime::Diagnostic {
@@ -123,15 +146,25 @@ pub struct RunReport {
 }
 
 struct Checkpoint {
+    key: &'static str,
     cursor: Cursor,
     version: Option<u64>,
 }
 
 impl Checkpoint {
+    async fn load<S: EventStore>(store: &S, key: &'static str) -> Result<Self, AggregatorError> {
+        let stored = store.load_state::<Cursor>(key).await?;
+        Ok(Self {
+            key,
+            version: stored.as_ref().map(|s| s.version),
+            cursor: stored.map(|s| s.value).unwrap_or_default(),
+        })
+    }
+
     async fn save<S: EventStore>(&mut self, store: &S) -> Result<(), AggregatorError> {
         let saved = store
             .save_state(StateWrite {
-                key: CURSOR_KEY.into(),
+                key: self.key.into(),
                 index: None,
                 expected_version: self.version,
                 value: serde_json::to_value(&self.cursor)?,
@@ -197,11 +230,7 @@ pub async fn run<S: EventStore>(
     now: DateTime<Utc>,
 ) -> Result<RunReport, AggregatorError> {
     deps.client.begin_run();
-    let stored = deps.store.load_state::<Cursor>(CURSOR_KEY).await?;
-    let mut checkpoint = Checkpoint {
-        version: stored.as_ref().map(|s| s.version),
-        cursor: stored.map(|s| s.value).unwrap_or_default(),
-    };
+    let mut checkpoint = Checkpoint::load(&deps.store, CURSOR_KEY).await?;
     let now_local = now.with_timezone(&deps.tz).naive_local();
     if checkpoint.cursor.pending.is_empty() {
         let start = checkpoint
@@ -212,6 +241,62 @@ pub async fn run<S: EventStore>(
         checkpoint.cursor.pending = split_range(start, now_local, now_local);
         checkpoint.cursor.next_page = None;
     }
+    let report = read_pending(deps, &mut checkpoint, now).await?;
+    check_answer_rate(deps, &mut checkpoint, now_local.date(), now).await?;
+    Ok(report)
+}
+
+/// Reads the days of `range` again: calls missing from the counters (e.g. ones that ended
+/// after the overlap window) are counted, the others are recognised by their Sid and left
+/// as they are, so a backfill can be repeated. It resumes where an earlier invocation for
+/// the same range stopped. Days older than six months are not asked for (Exotel keeps no
+/// more), nor days after today.
+pub async fn backfill<S: EventStore>(
+    deps: &Deps<S>,
+    range: BackfillRange,
+    now: DateTime<Utc>,
+) -> Result<RunReport, AggregatorError> {
+    let today = now.with_timezone(&deps.tz).date_naive();
+    if range.from > range.to {
+        return Err(AggregatorError::Backfill(format!(
+            "from {} is after to {}",
+            range.from, range.to
+        )));
+    }
+    if range.from > today {
+        return Err(AggregatorError::Backfill(format!(
+            "{} is in the future (today is {today} in the account's zone)",
+            range.from
+        )));
+    }
+    deps.client.begin_run();
+    let mut checkpoint = Checkpoint::load(&deps.store, BACKFILL_CURSOR_KEY).await?;
+    if checkpoint.cursor.backfill != Some(range) || checkpoint.cursor.pending.is_empty() {
+        let now_local = now.with_timezone(&deps.tz).naive_local();
+        let start = range.from.and_time(NaiveTime::MIN);
+        let end = range.to.and_hms_opt(23, 59, 59).unwrap_or(start);
+        checkpoint.cursor = Cursor {
+            pending: split_range(start, end, now_local),
+            backfill: Some(range),
+            ..Cursor::default()
+        };
+        if checkpoint.cursor.pending.is_empty() {
+            return Err(AggregatorError::Backfill(format!(
+                "{} to {} lies wholly more than six months back",
+                range.from, range.to
+            )));
+        }
+    }
+    read_pending(deps, &mut checkpoint, now).await
+}
+
+/// Reads the cursor's pending ranges page by page, counting each call once and saving the
+/// cursor after every page.
+async fn read_pending<S: EventStore>(
+    deps: &Deps<S>,
+    checkpoint: &mut Checkpoint,
+    now: DateTime<Utc>,
+) -> Result<RunReport, AggregatorError> {
     let mut report = RunReport::default();
     while let Some(&(from, to)) = checkpoint.cursor.pending.first() {
         let url = match &checkpoint.cursor.next_page {
@@ -246,7 +331,6 @@ pub async fn run<S: EventStore>(
         }
         checkpoint.save(&deps.store).await?;
     }
-    check_answer_rate(deps, &mut checkpoint, now_local.date(), now).await?;
     tracing::info!(
         pages = report.pages,
         counted = report.counted,
@@ -355,7 +439,17 @@ async fn check_answer_rate<S: EventStore>(
 
 pub async fn handler<S: EventStore>(
     deps: &Deps<S>,
-    _event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+    event: LambdaEvent<AggregatorEvent>,
 ) -> Result<RunReport, AggregatorError> {
-    run(deps, Utc::now()).await
+    match event.payload {
+        AggregatorEvent::Backfill { backfill: range } => {
+            tracing::info!(from = %range.from, to = %range.to, "backfill");
+            backfill(deps, range, Utc::now()).await
+        }
+        AggregatorEvent::Schedule(_) => run(deps, Utc::now()).await,
+    }
 }
+
+#[cfg(test)]
+#[path = "lib_test.rs"]
+mod tests;
