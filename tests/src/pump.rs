@@ -37,12 +37,17 @@ impl EmulatorInvoke {
     }
 }
 
-impl Dispatch for EmulatorInvoke {
-    async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, LocalError> {
+impl EmulatorInvoke {
+    /// Invokes the function with `payload` and returns what it answered; a function error
+    /// is an error.
+    pub async fn invoke<P: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        payload: &P,
+    ) -> Result<R, LocalError> {
         let response = self
             .http
             .post(&self.url)
-            .json(&event)
+            .json(payload)
             .send()
             .await
             .map_err(|e| LocalError::Invoke(e.to_string()))?;
@@ -55,6 +60,12 @@ impl Dispatch for EmulatorInvoke {
             return Err(LocalError::Invoke(format!("{status}: {body}")));
         }
         serde_json::from_str(&body).map_err(|e| LocalError::Invoke(format!("{e}: {body}")))
+    }
+}
+
+impl Dispatch for EmulatorInvoke {
+    async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, LocalError> {
+        self.invoke(&event).await
     }
 }
 

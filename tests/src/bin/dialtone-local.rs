@@ -9,10 +9,13 @@
 //!   auto-reply) and failed delivery to the Telerivet function, through `cargo lambda
 //!   watch`, pumps, and prints the alerts that arrived on the inbox queue.
 //! - `inbox`: prints (and removes) the alerts waiting on the inbox queue.
+//! - `exotel [PORT]`: serves the recorded Exotel pages (`events/exotel/`) on loopback until
+//!   stopped: Bulk Call Details and ExoPhone details, with a 429 and a 503 on the way.
 //!
 //! Settings: `DIALTONE_PREFIX` (resource names, default `dialtone`), `LAMBDA_EMULATOR`
 //! (default `http://127.0.0.1:9000`), `EXOTEL_HEARTBEAT_TOKEN`, and the `AWS_*` variables.
 
+use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY};
 use dialtone_local::inbox::{self, Received};
 use dialtone_local::pump::{EmulatorInvoke, StreamPump};
 use dialtone_local::stack::Stack;
@@ -21,7 +24,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const SEQUENCE: [(&str, &str); 6] = [
+const SEQUENCE: [(&str, &str); 7] = [
     ("OK", include_str!("../../../events/heartbeat-ok.json")),
     (
         "WARNING",
@@ -43,6 +46,10 @@ const SEQUENCE: [(&str, &str); 6] = [
         "OK",
         include_str!("../../../events/heartbeat-recovered.json"),
     ),
+    (
+        "PAYLOAD_TOO_LARGE (no lines)",
+        include_str!("../../../events/heartbeat-payload-too-large.json"),
+    ),
 ];
 
 #[tokio::main]
@@ -53,8 +60,9 @@ async fn main() -> ExitCode {
         Some("pump") => pump(args.iter().any(|a| a == "--follow")).await,
         Some("demo") => demo().await,
         Some("inbox") => show_inbox().await,
+        Some("exotel") => serve_exotel(args.get(1).map(String::as_str)).await,
         _ => Err(LocalError::Invoke(
-            "usage: dialtone-local up | pump [--follow] | demo | inbox".into(),
+            "usage: dialtone-local up | pump [--follow] | demo | inbox | exotel [PORT]".into(),
         )),
     };
     match result {
@@ -158,6 +166,7 @@ async fn demo() -> Result<(), LocalError> {
     }
 
     telerivet_demo(&http).await?;
+    exotel_demo().await?;
 
     let dispatcher = EmulatorInvoke::new(&emulator(), "alert-dispatcher");
     let report = StreamPump::new(&stack).await?.drain(&dispatcher).await?;
@@ -171,6 +180,40 @@ async fn demo() -> Result<(), LocalError> {
 
 /// One Telerivet incoming message (the auto-reply comes back in the response) and the
 /// failed delivery of a reply, through the Telerivet function.
+/// The functions that call Exotel, against the local Exotel: the heartbeat watchdog learns
+/// the PAYLOAD_TOO_LARGE fleet's lines, the aggregator reads the last day's calls.
+async fn exotel_demo() -> Result<(), LocalError> {
+    let schedule: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/eventbridge-schedule.json"))
+            .map_err(|e| LocalError::Invoke(e.to_string()))?;
+    say("\nScheduled functions, against the local Exotel (a 429 and a 503 on the way):");
+    for function in ["heartbeat-watchdog", "call-log-aggregator"] {
+        let answer: serde_json::Value = EmulatorInvoke::new(&emulator(), function)
+            .invoke(&schedule)
+            .await?;
+        say(format!("  {function:<22} -> {answer}"));
+    }
+    Ok(())
+}
+
+/// Serves the recordings until the process is stopped.
+async fn serve_exotel(port: Option<&str>) -> Result<(), LocalError> {
+    let port: u16 = port
+        .unwrap_or("9101")
+        .parse()
+        .map_err(|_| LocalError::Invoke("exotel: PORT must be a number".into()))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| LocalError::Invoke(format!("exotel: port {port}: {e}")))?;
+    let recordings = Recordings::recorded().map_err(|e| LocalError::Invoke(e.to_string()))?;
+    let exotel = LocalExotel::start(recordings, Some(listener)).await;
+    say(format!(
+        "local Exotel on {} (account {ACCOUNT_SID}, key {API_KEY})",
+        exotel.uri()
+    ));
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
 async fn telerivet_demo(http: &reqwest::Client) -> Result<(), LocalError> {
     let url = format!(
         "{}/lambda-url/telerivet-webhook/telerivet/webhook",
