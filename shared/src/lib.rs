@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod calls;
 pub mod config;
+pub mod dashboard;
 pub mod exotel;
 pub mod heartbeat;
 pub mod http;

@@ -1,5 +1,6 @@
 //! Secrets that are compared in constant time and never printed.
 
+use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::ConstantTimeEq;
 
@@ -25,6 +26,13 @@ impl Secret {
 }
 
 impl Secret {
+    /// A secret of its own for `purpose`, derived from this one (SHA-256, hex): it can be
+    /// handed out (a session cookie, say) without handing out this one, and changes with it.
+    pub fn derive(&self, purpose: &str) -> Secret {
+        let digest = Sha256::digest(format!("{purpose}\0{}", self.0));
+        Secret(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// The value itself, for the one place it must be sent (an `Authorization` header).
     pub fn expose(&self) -> &str {
         &self.0

@@ -9,7 +9,9 @@
 //! | alert | `ALERT#<alert id>` | `ALERT` | 90 days |
 //! | quarantined body | `QUARANTINE#<source>` | `<UTC time>#<request id>` | 30 days |
 //!
-//! Alerts are also indexed by time (`gsi1pk = ALERTS`, `gsi1sk = <time>#<id>`). The stream
+//! Alerts are also indexed by time (`gsi1pk = ALERTS`, `gsi1sk = <time>#<id>`), daily
+//! counters by day (`gsi1pk = COUNTERS#<day>`, `gsi1sk = <key>`) so a day's figures are one
+//! query, and owed callbacks while open (`gsi1pk = CALLBACKS#open`). The stream
 //! carries new alert rows to the dispatcher; every row names its `entity` so the event
 //! source mapping can filter on it.
 
@@ -32,6 +34,8 @@ pub const COUNTER_TOTAL: &str = "total";
 /// e.g. an error message).
 const COUNTER_FIELD_PREFIX: &str = "c:";
 pub const ALERTS_INDEX: &str = "gsi1";
+/// The index partition of alert rows.
+const ALERTS_PARTITION: &str = "ALERTS";
 const DEDUP_TTL_DAYS: i64 = 30;
 const HISTORY_TTL_DAYS: i64 = 90;
 const QUARANTINE_TTL_DAYS: i64 = 30;
@@ -95,6 +99,8 @@ pub struct CounterBump {
     pub key: String,
     pub adds: BTreeMap<String, i64>,
     pub keep_days: i64,
+    /// The day a daily counter belongs to: it is indexed under it.
+    pub day: Option<String>,
 }
 
 impl CounterBump {
@@ -103,7 +109,14 @@ impl CounterBump {
             key: key.into(),
             adds: BTreeMap::from([(COUNTER_TOTAL.to_owned(), 1)]),
             keep_days,
+            day: None,
         }
+    }
+
+    /// A counter of one day (`YYYY-MM-DD`), found with the day's others by `day_counters`.
+    pub fn on_day(mut self, day: impl std::fmt::Display) -> Self {
+        self.day = Some(day.to_string());
+        self
     }
 
     pub fn add(mut self, field: impl Into<String>, n: i64) -> Self {
@@ -192,6 +205,28 @@ pub trait CallbackStore: Send + Sync {
         &self,
         alert: &Alert,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What the dashboard reads (it never writes).
+pub trait DashboardStore: Send + Sync {
+    fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
+    /// Every daily counter of `day` (`YYYY-MM-DD`), by key.
+    fn day_counters(
+        &self,
+        day: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError>> + Send;
+    /// Alerts that occurred at or after `since`, oldest first.
+    fn alerts_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+    /// Callbacks still owed.
+    fn open_callbacks(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::calls::CallbackState>, StoreError>> + Send;
 }
 
 /// What the alert dispatcher needs from storage: has this alert gone out already?
@@ -452,7 +487,7 @@ fn alert_item(alert: &Alert) -> Result<HashMap<String, AttributeValue>, StoreErr
         "entity": "alert",
         "alert_id": id,
         "alert": alert,
-        "gsi1pk": "ALERTS",
+        "gsi1pk": ALERTS_PARTITION,
         "gsi1sk": format!("{}#{id}", alert.occurred_at.to_rfc3339()),
         TTL_ATTRIBUTE: expiry(alert.occurred_at.max(Utc::now()), HISTORY_TTL_DAYS),
     }))?)
@@ -481,8 +516,18 @@ fn counter_expression(
         values.insert(format!(":c{i}"), AttributeValue::N(n.to_string()));
         adds.push(format!("#c{i} :c{i}"));
     }
-    let expression = format!("SET entity = :entity, #ttl = :ttl ADD {}", adds.join(", "));
+    let mut sets = "entity = :entity, #ttl = :ttl".to_owned();
+    if let Some(day) = &bump.day {
+        values.insert(":gpk".into(), AttributeValue::S(day_index_pk(day)));
+        values.insert(":gsk".into(), AttributeValue::S(bump.key.clone()));
+        sets.push_str(", gsi1pk = :gpk, gsi1sk = :gsk");
+    }
+    let expression = format!("SET {sets} ADD {}", adds.join(", "));
     (expression, names, values)
+}
+
+fn day_index_pk(day: &str) -> String {
+    format!("COUNTERS#{day}")
 }
 
 fn counter_fields(item: Option<HashMap<String, AttributeValue>>) -> BTreeMap<String, i64> {
@@ -730,6 +775,76 @@ impl CallbackStore for DynamoStore {
 
     async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
         EventStore::put_alert_once(self, alert).await
+    }
+}
+
+impl DynamoStore {
+    /// Every item of one `gsi1` partition whose sort key is at least `from`.
+    async fn index_partition(
+        &self,
+        pk: String,
+        from: Option<String>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .expression_attribute_values(":pk", AttributeValue::S(pk));
+        let query = match from {
+            Some(from) => query
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk >= :from")
+                .expression_attribute_values(":from", AttributeValue::S(from)),
+            None => query.key_condition_expression("gsi1pk = :pk"),
+        };
+        query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)
+    }
+}
+
+impl DashboardStore for DynamoStore {
+    async fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        EventStore::load_state(self, key).await
+    }
+
+    async fn day_counters(
+        &self,
+        day: &str,
+    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
+        let items = self.index_partition(day_index_pk(day), None).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|mut item| {
+                let key = match item.remove("gsi1sk") {
+                    Some(AttributeValue::S(key)) => key,
+                    _ => return None,
+                };
+                Some((key, counter_fields(Some(item))))
+            })
+            .collect())
+    }
+
+    async fn alerts_since(&self, since: DateTime<Utc>) -> Result<Vec<Alert>, StoreError> {
+        let items = self
+            .index_partition(ALERTS_PARTITION.into(), Some(since.to_rfc3339()))
+            .await?;
+        items
+            .into_iter()
+            .map(|item| Ok(dynamo::from_item::<AlertRow>(item)?.alert))
+            .collect()
+    }
+
+    async fn open_callbacks(&self) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
+        self.open_callbacks_before(Utc::now() + Duration::days(1))
+            .await
     }
 }
 

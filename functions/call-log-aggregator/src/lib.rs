@@ -21,8 +21,8 @@ const SOURCE: &str = "call-log-aggregator";
 const CURSOR_KEY: &str = "call-log-aggregator";
 /// A backfill keeps a cursor of its own: it never moves the schedule's watermark.
 const BACKFILL_CURSOR_KEY: &str = "call-log-aggregator:backfill";
-/// Daily metrics are kept this long (the dashboard's horizon).
-const METRICS_DAYS: i64 = 400;
+/// Daily metrics are kept as long as the dashboard looks back.
+const METRICS_DAYS: i64 = dialtone_shared::dashboard::METRICS_HORIZON_DAYS;
 
 /// When a day's answer rate is worth an alert.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -198,7 +198,7 @@ async fn count_page<S: EventStore>(
                 let fields = Metrics::fields(call);
                 for key in counter_keys(call) {
                     let bump = bumps.remove(&key).map_or_else(
-                        || CounterBump::new(key.clone(), METRICS_DAYS),
+                        || CounterBump::new(key.clone(), METRICS_DAYS).on_day(call.created.date()),
                         |b| b.add(dialtone_shared::store::COUNTER_TOTAL, 1),
                     );
                     let bump = fields.iter().fold(bump, |b, (f, n)| b.add(f.clone(), *n));

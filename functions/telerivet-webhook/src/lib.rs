@@ -251,21 +251,22 @@ impl Receiver for TelerivetReceiver {
         verdict.outcome = decision.outcome;
         verdict.states = vec![decision.state];
 
-        let day = format!(
-            "telerivet:sms:{}:{}",
-            project(event),
-            now.format("%Y-%m-%d")
-        );
+        let today = now.format("%Y-%m-%d").to_string();
+        let day = format!("telerivet:sms:{}:{today}", project(event));
         if let EventKind::IncomingMessage(message) = &event.kind {
-            verdict
-                .counters
-                .push(CounterBump::new(day.clone(), DAILY_COUNTER_DAYS).add("incoming", 1));
+            verdict.counters.push(
+                CounterBump::new(day.clone(), DAILY_COUNTER_DAYS)
+                    .on_day(&today)
+                    .add("incoming", 1),
+            );
             verdict.reply = self.auto_replies.reply_for(message);
         }
         if let Some(status) = &decision.settled_status {
-            verdict
-                .counters
-                .push(CounterBump::new(day, DAILY_COUNTER_DAYS).add(status.as_str(), 1));
+            verdict.counters.push(
+                CounterBump::new(day, DAILY_COUNTER_DAYS)
+                    .on_day(&today)
+                    .add(status.as_str(), 1),
+            );
         }
         if let (true, EventKind::SendStatus(s)) = (decision.newly_failed, &event.kind) {
             let (key, _) = self.failure_window(project(event), now);

@@ -136,7 +136,7 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
                 .or_else(|| call.and_then(|c| c.line.clone()));
             for key in call_counter_keys(event.provider.as_str(), line.as_deref(), day) {
                 let bump = decision.counts.iter().fold(
-                    CounterBump::new(key, DAILY_COUNTER_DAYS),
+                    CounterBump::new(key, DAILY_COUNTER_DAYS).on_day(day),
                     |b, (field, n)| b.add(*field, *n),
                 );
                 verdict.counters.push(bump);

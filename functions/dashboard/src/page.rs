@@ -1,0 +1,221 @@
+//! The page a person opens: server-rendered HTML with inline CSS and an inline SVG chart, no
+//! script and nothing fetched from elsewhere. It refreshes itself every minute.
+//!
+//! Every figure that comes from `/api/dashboard` is marked with `data-figure="<JSON
+//! pointer>"` and shows the API's value as is (`—` for none), so a browser test can check
+//! the page against the API.
+
+use dialtone_shared::alert::human_duration;
+use dialtone_shared::dashboard::{Dashboard, TutorialMetrics};
+use lambda_http::http::StatusCode;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+const STYLE: &str = r#"
+:root{--ok:#1a7f37;--warn:#9a6700;--crit:#cf222e;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:var(--bg)}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:1rem;background:#fff;border-bottom:1px solid var(--line)}
+header h1{font-size:1.15rem;margin:0}
+main{max-width:1100px;margin:0 auto;padding:1rem;display:grid;gap:1rem}
+.badge{display:inline-block;padding:.2rem .6rem;border-radius:1rem;font-weight:600;color:#fff;background:var(--muted)}
+.badge.OK{background:var(--ok)}.badge.WARNING,.badge.PAYLOAD_TOO_LARGE{background:var(--warn)}.badge.CRITICAL{background:var(--crit)}
+.muted{color:var(--muted)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr));gap:.75rem}
+.card,section{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.8rem}
+.card .n{display:block;font-size:1.6rem;font-weight:650}
+.card .l{color:var(--muted);font-size:.85rem}
+section h2{font-size:1rem;margin:0 0 .5rem}
+table{width:100%;border-collapse:collapse;font-size:.9rem}
+th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
+.affected{color:var(--crit);font-weight:600}.ok{color:var(--ok)}
+.critical{border-left:4px solid var(--crit)}.warning{border-left:4px solid var(--warn)}.info{border-left:4px solid var(--muted)}
+ul.alerts{list-style:none;margin:0;padding:0;display:grid;gap:.4rem}
+ul.alerts li{padding:.3rem .6rem;background:var(--bg)}
+svg{width:100%;height:auto}
+svg rect{fill:#0969da}svg text{font-size:10px;fill:var(--muted)}
+.scroll{overflow-x:auto}
+"#;
+
+/// A figure from the API, shown as the API has it.
+fn figure(pointer: &str, value: Option<String>) -> Markup {
+    html! { span data-figure=(pointer) { (value.unwrap_or_else(|| "—".into())) } }
+}
+
+fn card(label: &str, pointer: &str, value: Option<String>) -> Markup {
+    html! { div.card { span.n { (figure(pointer, value)) } span.l { (label) } } }
+}
+
+fn ago(seconds: Option<i64>) -> String {
+    match seconds {
+        Some(s) if s >= 0 => format!("{} ago", human_duration(s)),
+        Some(_) => "just now".into(),
+        None => "never".into(),
+    }
+}
+
+fn chart(metrics: &TutorialMetrics) -> Markup {
+    let max = metrics
+        .hourly_distribution
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (width, height, bar) = (720.0, 170.0, 26.0);
+    html! {
+        svg viewBox="0 0 720 190" role="img" aria-label="Calls by hour of the day" {
+            @for (hour, count) in metrics.hourly_distribution.iter().enumerate() {
+                @let h = height * (*count as f64) / (max as f64);
+                @let x = hour as f64 * width / 24.0 + 2.0;
+                rect x=(format!("{x:.1}")) y=(format!("{:.1}", height - h)) width=(bar) height=(format!("{h:.1}"))
+                    data-hour=(hour) data-count=(count) {
+                    title { (format!("{hour}:00 — {count} calls")) }
+                }
+                @if hour % 3 == 0 {
+                    text x=(format!("{x:.1}")) y="185" { (format!("{hour}:00")) }
+                }
+            }
+        }
+    }
+}
+
+pub fn dashboard(view: &Dashboard) -> Markup {
+    let m = &view.metrics;
+    let health = &view.health;
+    let sms = |name: &str| view.sms.totals.get(name).map(i64::to_string);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="refresh" content="60";
+                title { "dialtone — " (health.status) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { "dialtone" }
+                    span class={ "badge " (health.status) } { (figure("/health/status", Some(health.status.clone()))) }
+                    span.muted { "last heartbeat " (ago(health.last_heartbeat_age_seconds)) }
+                    @if health.silence != "HEARD" {
+                        span.badge.CRITICAL { "heartbeats " (figure("/health/silence", Some(health.silence.to_owned()))) }
+                    }
+                    span.muted { (view.day) " · " (view.time_zone) }
+                }
+                main {
+                    div.cards {
+                        (card("calls today", "/metrics/totalCalls", Some(m.total_calls.to_string())))
+                        (card("answer rate", "/metrics/answerRate", Some(m.answer_rate.clone())))
+                        (card("average talk time", "/metrics/avgDuration", Some(m.avg_duration.clone())))
+                        (card("peak hour", "/metrics/peakHour", m.peak_hour.clone()))
+                        (card("missed", "/metrics/missed", Some(m.missed.to_string())))
+                        (card("busy", "/metrics/busy", Some(m.busy.to_string())))
+                        (card("failed", "/metrics/failed", Some(m.failed.to_string())))
+                        (card("SMS failed", "/sms/totals/failed", sms("failed")))
+                        (card("SMS not delivered", "/sms/totals/not_delivered", sms("not_delivered")))
+                        div.card { span.n { (view.callbacks.len()) } span.l { "callbacks owed" } }
+                    }
+                    section {
+                        h2 { "Calls by hour" }
+                        (chart(m))
+                    }
+                    section {
+                        h2 { "Open alerts" }
+                        @if view.open_alerts.is_empty() {
+                            p.muted { "None." }
+                        } @else {
+                            ul.alerts {
+                                @for (i, alert) in view.open_alerts.iter().enumerate() {
+                                    li class=(alert.severity) {
+                                        (figure(&format!("/openAlerts/{i}/subject"), Some(alert.subject.clone())))
+                                        br;
+                                        span.muted { (alert.occurred_at.format("%Y-%m-%d %H:%M UTC")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    section {
+                        h2 { "Lines" }
+                        @if health.details.is_empty() {
+                            p.muted { "No line is affected." }
+                        } @else {
+                            div.scroll { table {
+                                tr { th { "ExoPhone" } th { "number" } th { "incoming" } th { "outgoing" } th { "alternate" } }
+                                @for (i, line) in health.details.iter().enumerate() {
+                                    tr {
+                                        td { (figure(&format!("/health/details/{i}/sid"), Some(line.sid.clone()))) }
+                                        td { (figure(&format!("/health/details/{i}/phoneNumber"), line.phone_number.clone())) }
+                                        td class=(line.incoming) { (figure(&format!("/health/details/{i}/incoming"), Some(line.incoming.to_owned()))) }
+                                        td class=(line.outgoing) { (figure(&format!("/health/details/{i}/outgoing"), Some(line.outgoing.to_owned()))) }
+                                        td { (line.alternate_exophones.join(", ")) }
+                                    }
+                                }
+                            } }
+                        }
+                    }
+                    section {
+                        h2 { "Callbacks owed" }
+                        @if view.callbacks.is_empty() {
+                            p.muted { "Everyone who called has been called back." }
+                        } @else {
+                            div.scroll { table {
+                                tr { th { "caller" } th { "missed calls" } th { "waiting" } }
+                                @for (i, callback) in view.callbacks.iter().enumerate() {
+                                    tr {
+                                        td { (figure(&format!("/callbacks/{i}/customer"), Some(callback.customer.clone()))) }
+                                        td { (figure(&format!("/callbacks/{i}/missedCalls"), Some(callback.missed_calls.to_string()))) }
+                                        td { (human_duration(callback.waiting_seconds)) }
+                                    }
+                                }
+                            } }
+                        }
+                    }
+                    section {
+                        h2 { "By direction and line" }
+                        div.scroll { table {
+                            tr { th { "" } th { "calls" } th { "answer rate" } th { "missed" } th { "average" } }
+                            @for (name, metrics, base) in view.by_direction.iter().map(|(k, v)| (k, v, "byDirection")).chain(view.by_line.iter().map(|(k, v)| (k, v, "byLine"))) {
+                                tr {
+                                    td { (name) }
+                                    td { (figure(&format!("/{base}/{}/totalCalls", pointer_escape(name)), Some(metrics.total_calls.to_string()))) }
+                                    td { (figure(&format!("/{base}/{}/answerRate", pointer_escape(name)), Some(metrics.answer_rate.clone()))) }
+                                    td { (metrics.missed) }
+                                    td { (metrics.avg_duration) }
+                                }
+                            }
+                        } }
+                    }
+                    p.muted { "Generated " (view.generated_at.format("%Y-%m-%d %H:%M:%S UTC")) "; refreshes every minute." }
+                }
+            }
+        }
+    }
+}
+
+/// A key inside a JSON pointer (RFC 6901).
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+pub fn error(status: StatusCode, message: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "dialtone — " (status.as_u16()) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main { section {
+                h2 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
+                p { (message) }
+                @if status == StatusCode::UNAUTHORIZED {
+                    p.muted { "Open the dashboard link with its token (…/?token=…) once; this browser then stays signed in." }
+                }
+            } } }
+        }
+    }
+}

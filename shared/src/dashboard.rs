@@ -1,0 +1,423 @@
+//! The dashboard's view of stored data: pure functions from rows to the JSON the Exotel
+//! tutorial's consumers read (`health`, `metrics`, `generatedAt`), plus dialtone's own
+//! additions (per line and direction, SMS, callbacks owed, open alerts).
+
+use crate::alert::{Alert, AlertKind, Severity, Source};
+use crate::calls::CallbackState;
+use crate::exotel::metrics::Metrics;
+use crate::heartbeat::watchdog::{Silence, WatchdogState};
+use crate::heartbeat::{HeartbeatStatus, MonitorState};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Alerts older than this are not looked at for the open ones.
+pub const OPEN_ALERT_HORIZON_DAYS: i64 = 7;
+/// An alert about an event rather than a condition (SMS failures, a misconfigured webhook,
+/// a low answer rate for the day) stays open this long.
+const EVENT_ALERT_OPEN_HOURS: i64 = 24;
+/// Daily metrics are kept this long: the range endpoint's horizon.
+pub const METRICS_HORIZON_DAYS: i64 = 400;
+/// Days one range request may span.
+pub const MAX_RANGE_DAYS: i64 = 93;
+
+/// A day's call figures as the tutorial formats them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TutorialMetrics {
+    pub total_calls: u64,
+    pub answered: u64,
+    pub missed: u64,
+    pub busy: u64,
+    pub failed: u64,
+    /// `"78.3%"`; `"0.0%"` with no calls.
+    pub answer_rate: String,
+    /// Average talk time of answered calls, `"2m 14s"`.
+    pub avg_duration: String,
+    /// `"11:00"`; `null` with no calls (where the tutorial would say `"0:00"`).
+    pub peak_hour: Option<String>,
+    pub hourly_distribution: [u64; 24],
+}
+
+impl From<&Metrics> for TutorialMetrics {
+    fn from(m: &Metrics) -> Self {
+        let seconds = m.average_answered_seconds().unwrap_or(0);
+        Self {
+            total_calls: m.total,
+            answered: m.answered,
+            missed: m.missed,
+            busy: m.busy,
+            failed: m.failed,
+            answer_rate: format!("{:.1}%", m.answer_rate().unwrap_or(0.0)),
+            avg_duration: format!("{}m {}s", seconds / 60, seconds % 60),
+            peak_hour: m.peak_hour().map(|h| format!("{h}:00")),
+            hourly_distribution: m.hourly,
+        }
+    }
+}
+
+/// Adds one bucket to another (a range is the sum of its days).
+pub fn sum_metrics(into: &mut Metrics, day: &Metrics) {
+    into.total += day.total;
+    into.answered += day.answered;
+    into.missed += day.missed;
+    into.busy += day.busy;
+    into.failed += day.failed;
+    into.answered_seconds += day.answered_seconds;
+    for (slot, n) in into.hourly.iter_mut().zip(day.hourly) {
+        *slot += n;
+    }
+}
+
+/// One affected line as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineHealth {
+    pub sid: String,
+    pub phone_number: Option<String>,
+    pub incoming: &'static str,
+    pub outgoing: &'static str,
+    pub incoming_since: Option<DateTime<Utc>>,
+    pub outgoing_since: Option<DateTime<Utc>>,
+    pub alternate_exophones: Vec<String>,
+}
+
+/// The ExoPhone health snapshot (`health` in the tutorial's shape, and `/api/health`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `OK`, `WARNING`, `CRITICAL`, `PAYLOAD_TOO_LARGE`, or `UNKNOWN` before any heartbeat.
+    pub status: String,
+    /// When the newest heartbeat was generated (Exotel's clock).
+    pub last_updated: Option<DateTime<Utc>>,
+    /// The affected lines.
+    pub details: Vec<LineHealth>,
+    pub last_heartbeat_age_seconds: Option<i64>,
+    /// `HEARD`, `LATE` or `DOWN`: whether Exotel's heartbeats are arriving.
+    pub silence: &'static str,
+    pub outage_started_at: Option<DateTime<Utc>>,
+}
+
+pub fn health(
+    monitor: Option<&MonitorState>,
+    watchdog: Option<&WatchdogState>,
+    now: DateTime<Utc>,
+) -> Health {
+    let state = |since: Option<DateTime<Utc>>| if since.is_some() { "affected" } else { "ok" };
+    Health {
+        status: monitor.map_or("UNKNOWN", |m| m.status.as_str()).to_owned(),
+        last_updated: monitor.map(|m| m.last_heartbeat_at),
+        details: monitor
+            .map(|m| {
+                m.lines
+                    .iter()
+                    .map(|(sid, line)| LineHealth {
+                        sid: sid.to_string(),
+                        phone_number: line.phone_number.as_ref().map(|p| p.as_str().to_owned()),
+                        incoming: state(line.incoming_since),
+                        outgoing: state(line.outgoing_since),
+                        incoming_since: line.incoming_since,
+                        outgoing_since: line.outgoing_since,
+                        alternate_exophones: line.alternate_exophones.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        last_heartbeat_age_seconds: monitor.map(|m| (now - m.last_heartbeat_at).num_seconds()),
+        silence: watchdog.map_or(Silence::Heard, |w| w.silence).as_str(),
+        outage_started_at: monitor
+            .filter(|m| m.status != HeartbeatStatus::Ok)
+            .and_then(|m| m.outage_started_at),
+    }
+}
+
+/// An alert still firing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenAlert {
+    pub key: String,
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub subject: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+fn closes(kind: AlertKind) -> bool {
+    matches!(
+        kind,
+        AlertKind::Resolved
+            | AlertKind::LineRecovered
+            | AlertKind::HeartbeatRecovered
+            | AlertKind::AnswerRateRecovered
+    )
+}
+
+fn is_event(kind: AlertKind) -> bool {
+    matches!(
+        kind,
+        AlertKind::SmsFailures
+            | AlertKind::WebhookMisconfigured
+            | AlertKind::CallbackOverdue
+            | AlertKind::AnswerRateLow
+    )
+}
+
+/// The alerts still firing, most severe first, then newest: the newest alert of each
+/// condition (dedup key) unless it was a recovery; the fleet's RESOLVED also closes its
+/// lines; alerts about events stay open for a day. `alerts` is oldest first.
+pub fn open_alerts(alerts: &[Alert], now: DateTime<Utc>) -> Vec<OpenAlert> {
+    let mut newest: BTreeMap<&str, &Alert> = BTreeMap::new();
+    for alert in alerts {
+        if alert.kind == AlertKind::Resolved && alert.source == Source::ExotelHeartbeat {
+            newest.retain(|_, a| {
+                a.source != Source::ExotelHeartbeat || a.kind == AlertKind::HeartbeatMissing
+            });
+        }
+        newest.insert(alert.dedup_key.as_str(), alert);
+    }
+    let mut open: Vec<&Alert> = newest
+        .into_values()
+        .filter(|a| !closes(a.kind))
+        .filter(|a| {
+            !is_event(a.kind) || now - a.occurred_at < Duration::hours(EVENT_ALERT_OPEN_HOURS)
+        })
+        .collect();
+    let rank = |s: Severity| match s {
+        Severity::Critical => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+    };
+    open.sort_by(|a, b| {
+        rank(a.severity)
+            .cmp(&rank(b.severity))
+            .then(b.occurred_at.cmp(&a.occurred_at))
+    });
+    open.into_iter()
+        .map(|a| OpenAlert {
+            key: a.dedup_key.to_string(),
+            kind: a.kind.as_str(),
+            severity: a.severity.as_str(),
+            subject: a.subject(),
+            occurred_at: a.occurred_at,
+        })
+        .collect()
+}
+
+/// A caller who missed us and has not been called back.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackOwed {
+    pub customer: String,
+    pub missed_calls: usize,
+    pub waiting_since: DateTime<Utc>,
+    pub waiting_seconds: i64,
+}
+
+/// Callbacks owed, longest waiting first.
+pub fn callbacks_owed(callbacks: &[CallbackState], now: DateTime<Utc>) -> Vec<CallbackOwed> {
+    let mut owed: Vec<CallbackOwed> = callbacks
+        .iter()
+        .filter(|c| c.is_open())
+        .map(|c| CallbackOwed {
+            customer: c.customer.as_str().to_owned(),
+            missed_calls: c.missed.len(),
+            waiting_since: c.first_missed_at,
+            waiting_seconds: (now - c.first_missed_at).num_seconds(),
+        })
+        .collect();
+    owed.sort_by_key(|c| c.waiting_since);
+    owed
+}
+
+/// SMS figures of a day, per Telerivet project and in all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsFigures {
+    pub day: String,
+    pub totals: BTreeMap<String, i64>,
+    pub projects: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+/// A day's figures read from its daily counters (see `DashboardStore::day_counters`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DayFigures {
+    pub all: Metrics,
+    pub by_direction: BTreeMap<String, Metrics>,
+    pub by_line: BTreeMap<String, Metrics>,
+    /// Live call events per provider (`calls:<provider>:all:<day>`), fields as counted.
+    pub call_events: BTreeMap<String, BTreeMap<String, i64>>,
+    pub sms: SmsFigures,
+}
+
+/// Sorts a day's counters by what they count. `day` is the account's day for the call
+/// metrics; SMS counters follow the UTC day, read from `sms_counters`.
+pub fn day_figures(
+    day: NaiveDate,
+    counters: &BTreeMap<String, BTreeMap<String, i64>>,
+    sms_day: NaiveDate,
+    sms_counters: &BTreeMap<String, BTreeMap<String, i64>>,
+) -> DayFigures {
+    let mut figures = DayFigures::default();
+    let metrics_prefix = format!("metrics:{day}:");
+    let calls_suffix = format!(":all:{day}");
+    for (key, fields) in counters {
+        if let Some(bucket) = key.strip_prefix(&metrics_prefix) {
+            let metrics = Metrics::from_fields(fields);
+            if bucket == "all" {
+                figures.all = metrics;
+            } else if let Some(direction) = bucket.strip_prefix("direction:") {
+                figures.by_direction.insert(direction.to_owned(), metrics);
+            } else if let Some(line) = bucket.strip_prefix("exophone:") {
+                figures.by_line.insert(line.to_owned(), metrics);
+            }
+        } else if let Some(provider) = key
+            .strip_prefix("calls:")
+            .and_then(|k| k.strip_suffix(&calls_suffix))
+        {
+            figures
+                .call_events
+                .insert(provider.to_owned(), without_bump_count(fields));
+        }
+    }
+    let sms_suffix = format!(":{sms_day}");
+    figures.sms.day = sms_day.to_string();
+    for (key, fields) in sms_counters {
+        if let Some(project) = key
+            .strip_prefix("telerivet:sms:")
+            .and_then(|k| k.strip_suffix(&sms_suffix))
+        {
+            let fields = without_bump_count(fields);
+            for (name, n) in &fields {
+                *figures.sms.totals.entry(name.clone()).or_default() += n;
+            }
+            figures.sms.projects.insert(project.to_owned(), fields);
+        }
+    }
+    figures
+}
+
+/// Counter rows also count how often they were bumped (`total`), which means nothing here.
+fn without_bump_count(fields: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
+    fields
+        .iter()
+        .filter(|(name, _)| name.as_str() != crate::store::COUNTER_TOTAL)
+        .map(|(name, n)| (name.clone(), *n))
+        .collect()
+}
+
+/// `GET /api/dashboard`: the tutorial's `health`, `metrics` and `generatedAt`, then
+/// dialtone's additions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    pub health: Health,
+    pub metrics: TutorialMetrics,
+    pub generated_at: DateTime<Utc>,
+    /// The account's day the metrics are of, and its zone.
+    pub day: NaiveDate,
+    pub time_zone: String,
+    pub by_direction: BTreeMap<String, TutorialMetrics>,
+    pub by_line: BTreeMap<String, TutorialMetrics>,
+    pub call_events: BTreeMap<String, BTreeMap<String, i64>>,
+    pub sms: SmsFigures,
+    pub callbacks: Vec<CallbackOwed>,
+    pub open_alerts: Vec<OpenAlert>,
+}
+
+impl Dashboard {
+    pub fn new(
+        health: Health,
+        day: NaiveDate,
+        time_zone: String,
+        figures: DayFigures,
+        callbacks: Vec<CallbackOwed>,
+        open_alerts: Vec<OpenAlert>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let formatted = |buckets: &BTreeMap<String, Metrics>| {
+            buckets
+                .iter()
+                .map(|(k, m)| (k.clone(), TutorialMetrics::from(m)))
+                .collect()
+        };
+        Self {
+            health,
+            metrics: TutorialMetrics::from(&figures.all),
+            generated_at: now,
+            day,
+            time_zone,
+            by_direction: formatted(&figures.by_direction),
+            by_line: formatted(&figures.by_line),
+            call_events: figures.call_events,
+            sms: figures.sms,
+            callbacks,
+            open_alerts,
+        }
+    }
+}
+
+/// `GET /api/dashboard/range`: the days' metrics summed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeMetrics {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub metrics: TutorialMetrics,
+    pub by_direction: BTreeMap<String, TutorialMetrics>,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// Why a range was refused: the text is the 400's message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RangeError {
+    #[error("start and end are required, as YYYY-MM-DD")]
+    Missing,
+    #[error("{0:?} is not a date of the form YYYY-MM-DD")]
+    Malformed(String),
+    #[error("start {start} is after end {end}")]
+    Reversed { start: NaiveDate, end: NaiveDate },
+    #[error("{0} is after today ({1}) in the account's time zone")]
+    Future(NaiveDate, NaiveDate),
+    #[error("{0} is older than the {METRICS_HORIZON_DAYS} days of stored metrics")]
+    BeyondHorizon(NaiveDate),
+    #[error("at most {MAX_RANGE_DAYS} days per request")]
+    TooLong,
+}
+
+/// Reads `start` and `end` of a range request against `today` (the account's day).
+pub fn parse_range(
+    start: Option<&str>,
+    end: Option<&str>,
+    today: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), RangeError> {
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(RangeError::Missing);
+    };
+    let date = |raw: &str| {
+        let raw = raw.trim();
+        // Exactly the documented form: chrono would also take `2026-1-5`.
+        if raw.len() != 10 {
+            return Err(RangeError::Malformed(raw.to_owned()));
+        }
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| RangeError::Malformed(raw.to_owned()))
+    };
+    let (start, end) = (date(start)?, date(end)?);
+    if start > end {
+        return Err(RangeError::Reversed { start, end });
+    }
+    if end > today {
+        return Err(RangeError::Future(end, today));
+    }
+    if start < today - Duration::days(METRICS_HORIZON_DAYS - 1) {
+        return Err(RangeError::BeyondHorizon(start));
+    }
+    if (end - start).num_days() + 1 > MAX_RANGE_DAYS {
+        return Err(RangeError::TooLong);
+    }
+    Ok((start, end))
+}
+
+#[cfg(test)]
+#[path = "dashboard_test.rs"]
+mod tests;

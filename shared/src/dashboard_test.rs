@@ -1,0 +1,218 @@
+use super::*;
+use crate::alert::{DedupKey, LineChange, LineImpact};
+use crate::heartbeat::{Direction, ExoPhoneSid};
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+#[test]
+fn metrics_are_formatted_as_the_tutorial_does() {
+    let mut m = Metrics {
+        total: 3,
+        answered: 2,
+        missed: 1,
+        answered_seconds: 269,
+        ..Metrics::default()
+    };
+    m.hourly[9] = 1;
+    m.hourly[11] = 2;
+    let t = TutorialMetrics::from(&m);
+    assert_eq!(t.answer_rate, "66.7%");
+    assert_eq!(t.avg_duration, "2m 15s");
+    assert_eq!(t.peak_hour.as_deref(), Some("11:00"));
+    let none = TutorialMetrics::from(&Metrics::default());
+    assert_eq!(
+        (
+            none.answer_rate.as_str(),
+            none.avg_duration.as_str(),
+            none.peak_hour
+        ),
+        ("0.0%", "0m 0s", None)
+    );
+}
+
+fn alert(key: DedupKey, kind: AlertKind, severity: Severity, when: &str) -> Alert {
+    Alert {
+        dedup_key: key,
+        source: Source::ExotelHeartbeat,
+        kind,
+        severity,
+        status: "WARNING".into(),
+        occurred_at: at(when),
+        lines: vec![LineImpact {
+            sid: ExoPhoneSid::parse("07930061010").unwrap(),
+            phone_number: None,
+            direction: Direction::Incoming,
+            change: LineChange::NewlyAffected,
+            alternate_exophones: vec![],
+        }],
+        lines_omitted: 0,
+        lines_affected: 1,
+        outage_seconds: None,
+        notes: vec![],
+    }
+}
+
+#[test]
+fn open_alerts_are_the_newest_of_each_condition_that_did_not_recover() {
+    let fleet = DedupKey::fleet(Source::ExotelHeartbeat);
+    let line = DedupKey::line(
+        Source::ExotelHeartbeat,
+        &ExoPhoneSid::parse("07930061010").unwrap(),
+        Direction::Incoming,
+    );
+    let silence = DedupKey::scoped(Source::ExotelHeartbeat, "silence");
+    let sms = DedupKey::scoped(Source::Telerivet, "sms-failures:PJ1");
+    let mut history = vec![
+        alert(
+            fleet.clone(),
+            AlertKind::FleetStatus,
+            Severity::Warning,
+            "2026-11-22T08:00:00Z",
+        ),
+        alert(
+            line.clone(),
+            AlertKind::LineAffected,
+            Severity::Warning,
+            "2026-11-22T08:01:00Z",
+        ),
+        alert(
+            silence.clone(),
+            AlertKind::HeartbeatMissing,
+            Severity::Critical,
+            "2026-11-22T08:30:00Z",
+        ),
+        alert(
+            sms.clone(),
+            AlertKind::SmsFailures,
+            Severity::Warning,
+            "2026-11-20T08:00:00Z",
+        ),
+    ];
+    let now = at("2026-11-22T09:00:00Z");
+    let keys = |open: Vec<OpenAlert>| open.into_iter().map(|a| a.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(open_alerts(&history, now)),
+        vec![silence.to_string(), line.to_string(), fleet.to_string()],
+        "critical first, then newest; the two-day-old SMS burst is no longer open"
+    );
+    history.push(alert(
+        fleet.clone(),
+        AlertKind::Resolved,
+        Severity::Info,
+        "2026-11-22T08:40:00Z",
+    ));
+    assert_eq!(
+        keys(open_alerts(&history, now)),
+        vec![silence.to_string()],
+        "RESOLVED closes the fleet and its lines, not the silence"
+    );
+    history.push(alert(
+        silence,
+        AlertKind::HeartbeatRecovered,
+        Severity::Info,
+        "2026-11-22T08:41:00Z",
+    ));
+    assert!(open_alerts(&history, now).is_empty());
+}
+
+#[test]
+fn a_days_counters_are_sorted_by_what_they_count() {
+    let fields = |pairs: &[(&str, i64)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let counters = BTreeMap::from([
+        (
+            "metrics:2026-11-22:all".to_owned(),
+            fields(&[("total", 3), ("answered", 2), ("h10", 3)]),
+        ),
+        (
+            "metrics:2026-11-22:direction:inbound".to_owned(),
+            fields(&[("total", 2)]),
+        ),
+        (
+            "metrics:2026-11-22:exophone:08030752522".to_owned(),
+            fields(&[("total", 1)]),
+        ),
+        (
+            "calls:voipstudio:all:2026-11-22".to_owned(),
+            fields(&[("total", 9), ("calls", 4), ("missed", 1)]),
+        ),
+        (
+            "calls:voipstudio:+912248906300:2026-11-22".to_owned(),
+            fields(&[("calls", 4)]),
+        ),
+    ]);
+    let sms = BTreeMap::from([
+        (
+            "telerivet:sms:PJ1:2026-11-21".to_owned(),
+            fields(&[("total", 5), ("incoming", 2), ("failed", 3)]),
+        ),
+        (
+            "telerivet:sms:PJ2:2026-11-21".to_owned(),
+            fields(&[("total", 1), ("failed", 1)]),
+        ),
+    ]);
+    let f = day_figures(day("2026-11-22"), &counters, day("2026-11-21"), &sms);
+    assert_eq!((f.all.total, f.all.answered, f.all.hourly[10]), (3, 2, 3));
+    assert_eq!(f.by_direction["inbound"].total, 2);
+    assert_eq!(f.by_line["08030752522"].total, 1);
+    assert_eq!(
+        f.call_events["voipstudio"],
+        fields(&[("calls", 4), ("missed", 1)])
+    );
+    assert_eq!(f.sms.totals, fields(&[("failed", 4), ("incoming", 2)]));
+    assert_eq!(f.sms.projects.len(), 2);
+}
+
+#[test]
+fn ranges_are_refused_with_a_reason() {
+    let today = day("2026-11-22");
+    let parse = |s: Option<&str>, e: Option<&str>| parse_range(s, e, today);
+    assert_eq!(
+        parse(Some("2026-11-01"), Some("2026-11-22")),
+        Ok((day("2026-11-01"), today))
+    );
+    assert_eq!(parse(None, Some("2026-11-22")), Err(RangeError::Missing));
+    assert_eq!(
+        parse(Some("2026-11-1"), Some("2026-11-22")),
+        Err(RangeError::Malformed("2026-11-1".into()))
+    );
+    assert_eq!(
+        parse(Some("2026-02-30"), Some("2026-11-22")),
+        Err(RangeError::Malformed("2026-02-30".into()))
+    );
+    assert!(matches!(
+        parse(Some("2026-11-22"), Some("2026-11-01")),
+        Err(RangeError::Reversed { .. })
+    ));
+    assert!(matches!(
+        parse(Some("2026-11-22"), Some("2026-11-23")),
+        Err(RangeError::Future(..))
+    ));
+    assert!(matches!(
+        parse(Some("2025-01-01"), Some("2025-01-02")),
+        Err(RangeError::BeyondHorizon(_))
+    ));
+    assert_eq!(
+        parse(Some("2026-06-01"), Some("2026-11-22")),
+        Err(RangeError::TooLong)
+    );
+}
+
+#[test]
+fn health_before_any_heartbeat_is_unknown() {
+    let h = health(None, None, at("2026-11-22T09:00:00Z"));
+    assert_eq!(
+        (h.status.as_str(), h.silence, h.details.len()),
+        ("UNKNOWN", "HEARD", 0)
+    );
+}
