@@ -1,0 +1,307 @@
+//! The dashboard against the local stack, seeded by the other functions (a WARNING
+//! heartbeat, Telerivet deliveries, VoIPstudio calls, an aggregator run against the local
+//! Exotel): every endpoint, its figures against an independent count, and the 400s.
+
+mod common;
+
+use call_log_aggregator::{run, AnswerRatePolicy, Deps as AggregatorDeps};
+use chrono::{Duration, Utc};
+use common::*;
+use dashboard::{handler, Deps as DashboardDeps};
+use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
+use dialtone_shared::calls::receiver::Voipstudio;
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::DynamoStore;
+use serde_json::{json, Value};
+
+const DASHBOARD_TOKEN: &str = "local-dashboard-token-0123456789";
+const API: &str = include_str!("../../events/dashboard-api.json");
+const RANGE: &str = include_str!("../../events/dashboard-range.json");
+const HEALTH: &str = include_str!("../../events/dashboard-health.json");
+const WARNING: &str = include_str!("../../events/heartbeat-warning.json");
+const INCOMING: &str = include_str!("../../events/telerivet-incoming-message.json");
+const NOT_DELIVERED: &str = include_str!("../../events/telerivet-send-status-not-delivered.json");
+const CALLS: [&str; 4] = [
+    include_str!("../../events/voipstudio-missed-initial.json"),
+    include_str!("../../events/voipstudio-missed-ringing.json"),
+    include_str!("../../events/voipstudio-call-missed.json"),
+    include_str!("../../events/voipstudio-queue-missed.json"),
+];
+
+async fn get(deps: &DashboardDeps<DynamoStore>, envelope: &str) -> (u16, String) {
+    let response = handler(deps, request(envelope))
+        .await
+        .expect("handler answers");
+    let body = match response.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (response.status().as_u16(), body)
+}
+
+async fn get_json(deps: &DashboardDeps<DynamoStore>, envelope: &str) -> (u16, Value) {
+    let (status, body) = get(deps, envelope).await;
+    (status, serde_json::from_str(&body).expect("JSON"))
+}
+
+fn range(start: &str, end: &str) -> String {
+    RANGE
+        .replace(
+            "\"start\": \"2026-11-01\"",
+            &format!("\"start\": \"{start}\""),
+        )
+        .replace("\"end\": \"2026-11-21\"", &format!("\"end\": \"{end}\""))
+        .replace(
+            "start=2026-11-01&end=2026-11-21",
+            &format!("start={start}&end={end}"),
+        )
+}
+
+/// The tutorial's loop over the served records of `day`, written out here.
+fn tutorial(served: &[Value], day: &str) -> Value {
+    let calls: Vec<&Value> = served
+        .iter()
+        .filter(|c| {
+            c["DateCreated"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(day))
+        })
+        .collect();
+    let count = |s: &str| calls.iter().filter(|c| c["Status"] == s).count();
+    let mut hourly = [0u64; 24];
+    let mut seconds = 0;
+    for c in &calls {
+        let hour: usize = c["DateCreated"].as_str().unwrap()[11..13].parse().unwrap();
+        hourly[hour] += 1;
+        if c["Status"] == "completed" {
+            seconds += match &c["Duration"] {
+                Value::String(s) => s.parse::<u64>().unwrap(),
+                Value::Number(n) => n.as_u64().unwrap(),
+                _ => 0,
+            };
+        }
+    }
+    let answered = count("completed");
+    let average = if answered > 0 {
+        (seconds as f64 / answered as f64).round() as u64
+    } else {
+        0
+    };
+    let peak = hourly
+        .iter()
+        .enumerate()
+        .max_by_key(|(h, n)| (**n, std::cmp::Reverse(*h)))
+        .map(|(h, _)| h)
+        .unwrap();
+    json!({
+        "totalCalls": calls.len(), "answered": answered, "missed": count("no-answer"),
+        "busy": count("busy"), "failed": count("failed"),
+        "answerRate": format!("{:.1}%", if calls.is_empty() { 0.0 } else { answered as f64 * 100.0 / calls.len() as f64 }),
+        "avgDuration": format!("{}m {}s", average / 60, average % 60),
+        "peakHour": if calls.is_empty() { Value::Null } else { json!(format!("{peak}:00")) },
+        "hourlyDistribution": hourly,
+    })
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_what_the_other_functions_stored() {
+    let stack = stack("dashboard").await;
+    // A heartbeat of a minute ago: open alerts are looked for among the last week's.
+    let heard = (Utc::now() - Duration::minutes(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let warning = WARNING.replace("2026-11-01T10:01:00Z", &heard);
+    assert_eq!(send(&heartbeat_deps(&stack), &warning).await.0, 200);
+    let telerivet = telerivet_deps(&stack, None);
+    for envelope in [INCOMING, NOT_DELIVERED] {
+        assert_eq!(send_telerivet(&telerivet, request(envelope)).await.0, 200);
+    }
+    let calls = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
+    for envelope in CALLS {
+        assert_eq!(send_call(&calls, envelope).await.0, 200);
+    }
+    let recordings = Recordings {
+        faults: false,
+        ..Recordings::recorded().unwrap()
+    };
+    let exotel = LocalExotel::start(recordings.clone(), None).await;
+    let tz = chrono_tz::Asia::Kolkata;
+    let aggregator = AggregatorDeps {
+        client: ExotelClient::new(ExotelApi {
+            base: exotel.uri(),
+            account_sid: ACCOUNT_SID.into(),
+            api_key: API_KEY.into(),
+            api_token: Secret::new(API_TOKEN.into()).unwrap(),
+            spacing: std::time::Duration::from_millis(1),
+            budget: 50,
+            retry_base: std::time::Duration::from_millis(5),
+            max_attempts: 2,
+        })
+        .unwrap(),
+        store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        tz,
+        overlap: Duration::hours(4),
+        first_lookback: Duration::days(1),
+        answer_rate: AnswerRatePolicy {
+            below_percent: 10.0,
+            min_calls: 100_000,
+        },
+    };
+    let now = Utc::now();
+    run(&aggregator, now).await.unwrap();
+    let now_local = now.with_timezone(&tz).naive_local();
+    let served = recordings.calls_between(now_local - Duration::days(1), now_local);
+    let today = now_local.date().to_string();
+    let yesterday = (now_local.date() - Duration::days(1)).to_string();
+
+    let deps = DashboardDeps::with_store(
+        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        Secret::new(DASHBOARD_TOKEN.into()).unwrap(),
+        tz,
+    );
+    let (status, view) = get_json(&deps, API).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        view["metrics"],
+        tutorial(&served, &today),
+        "today's calls, as the tutorial counts them"
+    );
+    assert_eq!(view["day"], today);
+    assert_eq!(view["health"]["status"], "WARNING");
+    assert_eq!(view["health"]["details"][0]["sid"], "07930061010");
+    assert_eq!(view["health"]["details"][0]["incoming"], "affected");
+    assert!(view["generatedAt"].is_string());
+    assert_eq!(
+        view["health"]["lastUpdated"]
+            .as_str()
+            .map(|t| t.starts_with(&heard[..19])),
+        Some(true)
+    );
+    let directions: u64 = view["byDirection"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|m| m["totalCalls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(directions, view["metrics"]["totalCalls"].as_u64().unwrap());
+    assert_eq!(view["sms"]["totals"]["not_delivered"], 1);
+    assert_eq!(view["sms"]["totals"]["incoming"], 1);
+    let owed: Vec<(&str, u64)> = view["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["customer"].as_str().unwrap(),
+                c["missedCalls"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owed,
+        [("+919876500011", 1), ("+919876500022", 1)],
+        "longest waiting first"
+    );
+    let open: Vec<&str> = view["openAlerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["fleet_status"]);
+
+    let (status, mut health) = get_json(&deps, HEALTH).await;
+    let mut shown = view["health"].clone();
+    // Read a moment apart: the heartbeat's age may differ by a second.
+    for h in [&mut health, &mut shown] {
+        h.as_object_mut().unwrap().remove("lastHeartbeatAgeSeconds");
+    }
+    assert_eq!((status, health), (200, shown));
+
+    let (status, two_days) = get_json(&deps, &range(&yesterday, &today)).await;
+    assert_eq!(status, 200);
+    let mut expected = tutorial(&served, &today);
+    let before = tutorial(&served, &yesterday);
+    for field in ["totalCalls", "answered", "missed", "busy", "failed"] {
+        expected[field] =
+            json!(expected[field].as_u64().unwrap() + before[field].as_u64().unwrap());
+    }
+    for field in ["totalCalls", "answered", "missed", "busy", "failed"] {
+        assert_eq!(two_days["metrics"][field], expected[field], "{field}");
+    }
+    let hourly: u64 = two_days["metrics"]["hourlyDistribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(hourly, expected["totalCalls"].as_u64().unwrap());
+
+    let (status, page) = get(&deps, API.replace("/api/dashboard", "/").as_str()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!(
+        "<span data-figure=\"/metrics/totalCalls\">{}</span>",
+        view["metrics"]["totalCalls"]
+    )));
+    assert!(page.contains("data-hour=\"23\""));
+    assert!(!page.contains("<script"), "no script on the page");
+}
+
+#[tokio::test]
+async fn bad_ranges_are_400s_that_say_what_is_wrong() {
+    let stack = stack("dashrange").await;
+    let deps = DashboardDeps::with_store(
+        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        Secret::new(DASHBOARD_TOKEN.into()).unwrap(),
+        chrono_tz::Asia::Kolkata,
+    );
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Kolkata)
+        .date_naive();
+    let day = |d: i64| (today + Duration::days(d)).to_string();
+    let missing = RANGE
+        .replace("\"end\": \"2026-11-21\"", "\"other\": \"x\"")
+        .replace("&end=2026-11-21", "");
+    let cases = [
+        (missing, "start and end are required".to_owned()),
+        (
+            range("2026-11-1", &day(0)),
+            "\\\"2026-11-1\\\" is not a date".to_owned(),
+        ),
+        (
+            range("yesterday", &day(0)),
+            "\\\"yesterday\\\" is not a date".to_owned(),
+        ),
+        (
+            range(&day(0), &day(-3)),
+            format!("start {} is after end {}", day(0), day(-3)),
+        ),
+        (
+            range(&day(0), &day(1)),
+            format!("{} is after today", day(1)),
+        ),
+        (
+            range(&day(-500), &day(-480)),
+            "older than the 400 days of stored metrics".to_owned(),
+        ),
+        (
+            range(&day(-100), &day(0)),
+            "at most 93 days per request".to_owned(),
+        ),
+    ];
+    for (envelope, reason) in cases {
+        let (status, body) = get(&deps, &envelope).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains(&reason), "{body} should say {reason}");
+    }
+    let (status, empty) = get_json(&deps, &range(&day(-2), &day(0))).await;
+    assert_eq!(
+        (
+            status,
+            &empty["metrics"]["totalCalls"],
+            &empty["metrics"]["peakHour"]
+        ),
+        (200, &json!(0), &Value::Null)
+    );
+}
