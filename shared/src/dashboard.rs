@@ -11,8 +11,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Alerts older than this are not looked at for the open ones.
-pub const OPEN_ALERT_HORIZON_DAYS: i64 = 7;
+/// Alerts older than this are not looked at for the open ones (a condition still firing is
+/// announced again every `AlertRepeatSeconds`, so its newest alert is recent).
+pub const OPEN_ALERT_HORIZON_DAYS: i64 = 30;
 /// An alert about an event rather than a condition (SMS failures, a misconfigured webhook,
 /// a low answer rate for the day) stays open this long.
 const EVENT_ALERT_OPEN_HOURS: i64 = 24;

@@ -107,7 +107,7 @@ fn tutorial(served: &[Value], day: &str) -> Value {
 #[tokio::test]
 async fn the_dashboard_shows_what_the_other_functions_stored() {
     let stack = stack("dashboard").await;
-    // A heartbeat of a minute ago: open alerts are looked for among the last week's.
+    // A heartbeat of a minute ago: open alerts are looked for among the last month's.
     let heard = (Utc::now() - Duration::minutes(1))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();

@@ -16,12 +16,12 @@ const STYLE: &str = r#"
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:var(--bg)}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;padding:1rem;background:#fff;border-bottom:1px solid var(--line)}
 header h1{font-size:1.15rem;margin:0}
-main{max-width:1100px;margin:0 auto;padding:1rem;display:grid;gap:1rem}
+main{max-width:1100px;margin:0 auto;padding:1rem;display:grid;grid-template-columns:minmax(0,1fr);gap:1rem}
 .badge{display:inline-block;padding:.2rem .6rem;border-radius:1rem;font-weight:600;color:#fff;background:var(--muted)}
 .badge.OK{background:var(--ok)}.badge.WARNING,.badge.PAYLOAD_TOO_LARGE{background:var(--warn)}.badge.CRITICAL{background:var(--crit)}
 .muted{color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr));gap:.75rem}
-.card,section{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.8rem}
+.card,section{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.8rem;min-width:0}
 .card .n{display:block;font-size:1.6rem;font-weight:650}
 .card .l{color:var(--muted);font-size:.85rem}
 section h2{font-size:1rem;margin:0 0 .5rem}
@@ -30,7 +30,7 @@ th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);ve
 .affected{color:var(--crit);font-weight:600}.ok{color:var(--ok)}
 .critical{border-left:4px solid var(--crit)}.warning{border-left:4px solid var(--warn)}.info{border-left:4px solid var(--muted)}
 ul.alerts{list-style:none;margin:0;padding:0;display:grid;gap:.4rem}
-ul.alerts li{padding:.3rem .6rem;background:var(--bg)}
+ul.alerts li{padding:.3rem .6rem;background:var(--bg);overflow-wrap:anywhere}
 svg{width:100%;height:auto}
 svg rect{fill:#0969da}svg text{font-size:10px;fill:var(--muted)}
 .scroll{overflow-x:auto}
