@@ -3,8 +3,7 @@
 //! Exotel host (a `NextPageUri` that leads anywhere else is refused before anything is sent).
 
 use super::details::{read_blocks, ExoPhoneDetails};
-use super::records::CallRecord;
-use super::records::RecordError;
+use super::records::{read_page, CallRecord, RecordError};
 use crate::config::{self, ConfigError};
 use crate::heartbeat::ExoPhoneSid;
 use crate::secret::Secret;
@@ -233,22 +232,16 @@ impl ExotelClient {
     }
 
     pub async fn calls_page(&self, url: &Url) -> Result<CallsPage, ExotelError> {
-        let page = self.get_json(url).await?;
-        let calls = page
-            .get("Calls")
-            .and_then(|c| c.as_array())
-            .ok_or_else(|| ExotelError::Page("no Calls array".into()))?
-            .iter()
-            .map(CallRecord::from_value)
-            .collect();
-        let next = match page
-            .pointer("/Metadata/NextPageUri")
-            .and_then(|n| n.as_str())
-        {
-            Some(uri) if !uri.trim().is_empty() => Some(self.follow(uri)?),
-            _ => None,
+        let body = self.get(url).await?;
+        let page = read_page(body.as_bytes()).map_err(|e| ExotelError::Page(e.to_string()))?;
+        let next = match page.next_page_uri {
+            Some(uri) => Some(self.follow(&uri)?),
+            None => None,
         };
-        Ok(CallsPage { calls, next })
+        Ok(CallsPage {
+            calls: page.calls,
+            next,
+        })
     }
 
     /// The first page of the account's ExoPhones with their connectivity.

@@ -131,20 +131,27 @@ impl Aggregate {
     pub fn add(&mut self, call: &CallRecord) {
         let day = self.days.entry(call.created.date()).or_default();
         day.all.add(call);
-        day.by_direction
-            .entry(call.direction.clone())
-            .or_default()
-            .add(call);
+        add_to(&mut day.by_direction, &call.direction, call);
         if let Some(exophone) = &call.exophone {
-            day.by_exophone
-                .entry(exophone.clone())
-                .or_default()
-                .add(call);
+            add_to(&mut day.by_exophone, exophone, call);
         }
     }
 
     pub fn add_unreadable(&mut self, error: &RecordError) {
         *self.unreadable.entry(error.label()).or_default() += 1;
+    }
+}
+
+/// Adds the call to the bucket of `key`, made on first use: keys are few and calls many,
+/// so a key is copied once, not once a call.
+fn add_to(buckets: &mut BTreeMap<String, Metrics>, key: &str, call: &CallRecord) {
+    match buckets.get_mut(key) {
+        Some(bucket) => bucket.add(call),
+        None => {
+            let mut bucket = Metrics::default();
+            bucket.add(call);
+            buckets.insert(key.to_owned(), bucket);
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 use chrono::{Months, NaiveDateTime};
 use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// One call, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,46 +40,105 @@ impl RecordError {
     }
 }
 
+/// Only the fields dialtone reads are decoded, borrowed from the page where they can be;
+/// every other field is skipped without being built.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Wire {
-    sid: String,
-    date_created: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    direction: Option<String>,
-    #[serde(default)]
-    phone_number_sid: Option<String>,
-    #[serde(default)]
-    duration: Option<serde_json::Value>,
+struct Wire<'a> {
+    #[serde(borrow)]
+    sid: Cow<'a, str>,
+    #[serde(default, borrow)]
+    date_created: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    direction: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    phone_number_sid: Option<Cow<'a, str>>,
+    /// A string, a number or null: read as written.
+    #[serde(default, borrow)]
+    duration: Option<&'a RawValue>,
 }
 
-fn seconds(value: Option<&serde_json::Value>) -> Option<u64> {
-    match value? {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    }
-    .filter(|f| f.is_finite() && *f >= 0.0)
-    .map(|f| f as u64)
+fn seconds(raw: Option<&RawValue>) -> Option<u64> {
+    let text = raw?.get();
+    let number = if text.starts_with('"') {
+        serde_json::from_str::<Cow<str>>(text)
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+    } else {
+        text.parse::<f64>().ok()
+    };
+    number
+        .filter(|f| f.is_finite() && *f >= 0.0)
+        .map(|f| f as u64)
 }
 
 impl CallRecord {
-    pub fn from_value(value: &serde_json::Value) -> Result<Self, RecordError> {
-        let wire = Wire::deserialize(value).map_err(|e| RecordError::Shape(e.to_string()))?;
-        let raw = wire.date_created.unwrap_or_default();
-        let created = NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S")
-            .map_err(|_| RecordError::DateCreated(raw.clone()))?;
+    /// One record, from its JSON text.
+    pub fn from_json(raw: &str) -> Result<Self, RecordError> {
+        let wire: Wire =
+            serde_json::from_str(raw).map_err(|e| RecordError::Shape(e.to_string()))?;
+        let created = match wire.date_created.as_deref().map(str::trim) {
+            Some(text) => NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .map_err(|_| RecordError::DateCreated(text.to_owned()))?,
+            None => return Err(RecordError::DateCreated(String::new())),
+        };
         Ok(Self {
-            sid: wire.sid,
+            sid: wire.sid.into_owned(),
             created,
-            status: wire.status.unwrap_or_default(),
-            direction: wire.direction.unwrap_or_else(|| "unknown".into()),
-            exophone: wire.phone_number_sid.filter(|s| !s.is_empty()),
-            duration_seconds: seconds(wire.duration.as_ref()),
+            status: wire.status.map(Cow::into_owned).unwrap_or_default(),
+            direction: wire
+                .direction
+                .map_or_else(|| "unknown".into(), Cow::into_owned),
+            exophone: wire
+                .phone_number_sid
+                .filter(|s| !s.is_empty())
+                .map(Cow::into_owned),
+            duration_seconds: seconds(wire.duration),
         })
     }
+}
+
+/// One Bulk Call Details page, read: each record or why it cannot be counted (one bad
+/// record never loses the page), and the `NextPageUri` as Exotel wrote it.
+#[derive(Debug)]
+pub struct PageRecords {
+    pub calls: Vec<Result<CallRecord, RecordError>>,
+    pub next_page_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WirePage<'a> {
+    #[serde(rename = "Calls", borrow)]
+    calls: Vec<&'a RawValue>,
+    #[serde(rename = "Metadata", default, borrow)]
+    metadata: Option<WireMetadata<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireMetadata<'a> {
+    #[serde(rename = "NextPageUri", default, borrow)]
+    next_page_uri: Option<Cow<'a, str>>,
+}
+
+/// Reads a page's body; an error says why it is not a Bulk Call Details page.
+pub fn read_page(body: &[u8]) -> Result<PageRecords, serde_json::Error> {
+    let page: WirePage = serde_json::from_slice(body)?;
+    Ok(PageRecords {
+        calls: page
+            .calls
+            .iter()
+            .map(|raw| CallRecord::from_json(raw.get()))
+            .collect(),
+        next_page_uri: page
+            .metadata
+            .and_then(|m| m.next_page_uri)
+            .filter(|uri| !uri.trim().is_empty())
+            .map(Cow::into_owned),
+    })
 }
 
 /// Bulk Call Details answers at most one month per request and nothing older than six
