@@ -191,3 +191,76 @@ fn overdue_alerts_are_one_per_callback() {
         "+919876500033 waiting 35m 0s after 1 missed call(s)"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    /// The events of one call in any order, some delivered more than once: the pipeline
+    /// drops a redelivery by its idempotency key; what is left must settle the same.
+    fn delivered(order: &[usize], events: &[CallEvent]) -> Vec<CallEvent> {
+        let mut seen = HashSet::new();
+        order
+            .iter()
+            .map(|i| &events[*i % events.len()])
+            .filter(|e| seen.insert(e.dedup_key.clone()))
+            .cloned()
+            .collect()
+    }
+
+    fn missed_then_called_back() -> Vec<CallEvent> {
+        vec![
+            exotel(
+                "incoming_call",
+                "m1",
+                "2026-11-01T11:10:00Z",
+                r#","from":"+919876500033","exophone":"+918030752522""#,
+            ),
+            exotel(
+                "call_missed",
+                "m1",
+                "2026-11-01T11:10:31Z",
+                r#","ring_time":30"#,
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_order_and_multiplicity_of_a_calls_events_settle_the_same(
+            sequence in proptest::collection::vec(0usize..4, 0..12)
+                .prop_map(|extra| (0..4).chain(extra).collect::<Vec<_>>())
+                .prop_shuffle(),
+        ) {
+            let events = answered_call();
+            let (forward, _, forward_counts) = run(&events);
+            let (call, _, counts) = run(&delivered(&sequence, &events));
+            prop_assert_eq!(call.outcome(), forward.outcome());
+            prop_assert_eq!(
+                (call.started_at, call.answered_at, call.ended_at, call.ring_seconds, call.talk_seconds),
+                (forward.started_at, forward.answered_at, forward.ended_at, forward.ring_seconds, forward.talk_seconds)
+            );
+            // A late event may move a count and move it back: what matters is the sum.
+            let moved: std::collections::BTreeMap<_, _> = counts.into_iter().filter(|(_, n)| *n != 0).collect();
+            prop_assert_eq!(moved, forward_counts);
+        }
+
+        #[test]
+        fn a_missed_call_owes_one_callback_whatever_the_order(
+            reversed in any::<bool>(), repeats in 1usize..4,
+        ) {
+            let mut events = missed_then_called_back();
+            if reversed {
+                events.reverse();
+            }
+            let order: Vec<usize> = (0..events.len() * repeats).collect();
+            let (call, callback, counts) = run(&delivered(&order, &events));
+            prop_assert_eq!(call.outcome(), Some(Outcome::Missed));
+            prop_assert_eq!(counts.get("missed"), Some(&1));
+            let callback = callback.expect("a callback is owed");
+            prop_assert!(callback.is_open());
+            prop_assert_eq!(callback.missed.len(), 1);
+        }
+    }
+}

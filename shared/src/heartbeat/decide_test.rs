@@ -440,3 +440,97 @@ fn a_storm_learned_from_details_is_one_alert() {
     assert_eq!(alerts[0].lines_affected, MAX_LINE_ALERTS + 5);
     assert_eq!(state.lines.len(), MAX_LINE_ALERTS + 5);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeSet, HashSet};
+
+    const LINES: [&str; 4] = ["1111111111", "2222222222", "3333333333", "4444444444"];
+
+    /// A heartbeat at minute `minute` whose affected lines are given by the bits of `mask`
+    /// (incoming: low four bits, outgoing: high four).
+    fn heartbeat(minute: u32, mask: u8) -> Heartbeat {
+        let pick = |shift: u32| -> Vec<&str> {
+            LINES
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask >> (shift + *i as u32) & 1 == 1)
+                .map(|(_, s)| *s)
+                .collect()
+        };
+        let (incoming, outgoing) = (pick(0), pick(4));
+        let status = match (incoming.len() + outgoing.len(), mask) {
+            (0, _) => "OK",
+            (_, 0xFF) => "CRITICAL",
+            _ => "WARNING",
+        };
+        hb(
+            &format!("2026-11-22T10:{minute:02}:00Z"),
+            status,
+            &incoming,
+            &outgoing,
+        )
+    }
+
+    fn affected(state: &MonitorState) -> BTreeSet<(String, Direction)> {
+        state
+            .lines
+            .iter()
+            .flat_map(|(sid, l)| {
+                [
+                    (Direction::Incoming, l.incoming_since),
+                    (Direction::Outgoing, l.outgoing_since),
+                ]
+                .into_iter()
+                .filter(|(_, since)| since.is_some())
+                .map(move |(d, _)| (sid.to_string(), d))
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Heartbeats in any order, some redelivered (same instant: dropped by the
+        /// idempotency key): the state ends as the newest heartbeat says, and no alert is
+        /// raised twice for one transition.
+        #[test]
+        fn any_order_ends_in_the_newest_heartbeats_state_without_repeated_alerts(
+            (masks, arrivals) in proptest::collection::vec(any::<u8>(), 1..8).prop_flat_map(|masks| {
+                let n = masks.len();
+                // Every heartbeat once, some again, in any order.
+                let arrivals = proptest::collection::vec(0..n, 0..16)
+                    .prop_map(move |extra| (0..n).chain(extra).collect::<Vec<_>>())
+                    .prop_shuffle();
+                (Just(masks), arrivals)
+            }),
+        ) {
+            let heartbeats: Vec<Heartbeat> = masks
+                .iter()
+                .enumerate()
+                .map(|(i, m)| heartbeat(i as u32, *m))
+                .collect();
+            let mut state: Option<MonitorState> = None;
+            let mut instants = HashSet::new();
+            let mut alert_ids = HashSet::new();
+            for i in arrivals {
+                let h = &heartbeats[i];
+                if !instants.insert(h.at_utc()) {
+                    continue;
+                }
+                if let Decision::Advance { state: next, alerts } = decide(state.as_ref(), h, &AlertPolicy::default()) {
+                    for alert in alerts {
+                        prop_assert!(alert_ids.insert(alert.id()), "alert {} raised twice", alert.id());
+                    }
+                    state = Some(next);
+                }
+            }
+            let newest = heartbeats.last().map(|h| advance(None, h).0);
+            let (Some(state), Some(newest)) = (state, newest) else {
+                return Err(TestCaseError::fail("no state"));
+            };
+            prop_assert_eq!(state.status, newest.status);
+            prop_assert_eq!(state.last_heartbeat_at, newest.last_heartbeat_at);
+            prop_assert_eq!(affected(&state), affected(&newest));
+        }
+    }
+}

@@ -114,3 +114,42 @@ fn failure_windows_are_aligned() {
     let start = failure_window_start(now(), Duration::minutes(15));
     assert_eq!(start.to_rfc3339(), "2026-11-01T10:00:00+00:00");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    const PATHS: [&[&str]; 3] = [
+        &["queued", "sent", "delivered"],
+        &["queued", "failed_queued", "sent", "failed"],
+        &["queued", "sent", "not_delivered"],
+    ];
+
+    proptest! {
+        /// A message's statuses in any order, each possibly redelivered (dropped by the
+        /// pipeline's idempotency key): the message settles on the furthest one, and a
+        /// failure raises at most one failure count.
+        #[test]
+        fn statuses_in_any_order_and_multiplicity_settle_on_the_furthest(
+            (statuses, arrivals) in (0usize..3).prop_flat_map(|path| {
+                let statuses = PATHS[path];
+                let arrivals = proptest::collection::vec(proptest::sample::select(statuses), 0..12)
+                    .prop_map(move |extra| statuses.iter().copied().chain(extra).collect::<Vec<_>>())
+                    .prop_shuffle();
+                (Just(statuses), arrivals)
+            }),
+        ) {
+            let mut seen = HashSet::new();
+            let delivered: Vec<&str> = arrivals.into_iter().filter(|s| seen.insert(*s)).collect();
+            let (state, failures) = settle(&delivered);
+            let Some(TelerivetState::Message(message)) = state else {
+                return Err(TestCaseError::fail("no message state"));
+            };
+            let furthest = statuses.last().copied().unwrap_or_default();
+            prop_assert_eq!(message.status.as_str(), furthest);
+            let expected = usize::from(FAILED_STATUSES.contains(&furthest));
+            prop_assert_eq!(failures.iter().filter(|f| **f).count(), expected);
+        }
+    }
+}
