@@ -20,6 +20,8 @@ pub enum WebhookError {
     UnsupportedMediaType(String),
     #[error("invalid payload: {0}")]
     InvalidPayload(String),
+    #[error("payload too large: at most {limit} bytes")]
+    PayloadTooLarge { limit: usize },
     #[error("storage unavailable: {0}")]
     Storage(#[from] StoreError),
     /// Concurrent deliveries kept changing the state; the provider's retry will settle it.
@@ -35,6 +37,7 @@ impl WebhookError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Storage(_) | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

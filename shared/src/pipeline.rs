@@ -10,7 +10,7 @@ use crate::http::{json_response, WebhookError};
 use crate::store::{
     Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -46,6 +46,24 @@ pub enum Verification {
 pub enum Rejection {
     Invalid(String),
     UnsupportedMediaType(String),
+    TooLarge { size: usize, limit: usize },
+}
+
+/// How far ahead of this server's clock a provider's timestamp may be. A heartbeat from
+/// the future would make every real one after it look stale, so it is refused.
+pub const MAX_CLOCK_SKEW: Duration = Duration::hours(1);
+
+/// Refuses an event timestamp further ahead of `now` than [`MAX_CLOCK_SKEW`].
+pub fn not_from_the_future(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Rejection> {
+    if at > now + MAX_CLOCK_SKEW {
+        Err(Rejection::Invalid(format!(
+            "timestamp {} is more than an hour ahead of this server's clock ({})",
+            at.to_rfc3339(),
+            now.to_rfc3339()
+        )))
+    } else {
+        Ok(())
+    }
 }
 
 /// A counter row and the alert it raises, once, when it reaches `at_least`.
@@ -72,11 +90,14 @@ pub trait Receiver: Send + Sync {
     type State: Serialize + DeserializeOwned + Clone + Send + Sync;
     /// The name rows and alerts are filed under, e.g. `exotel-heartbeat`.
     const SOURCE: &'static str;
+    /// Larger bodies are refused (413) before they are parsed; their first bytes are kept.
+    const MAX_BODY_BYTES: usize = 256 * 1024;
 
     /// Is this request from the provider?
     fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification;
     /// Turns the request's body into a typed event, or says, for the caller, what is wrong.
-    fn parse(&self, request: &Request) -> Result<Self::Event, Rejection>;
+    /// `now` is when it was received.
+    fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<Self::Event, Rejection>;
     /// The provider's idempotency key: equal for a retry or a redelivery.
     fn dedup_key(&self, event: &Self::Event) -> String;
     /// The state rows this event reads and moves, one at a time: given the rows loaded so
@@ -207,7 +228,16 @@ async fn run<R: Receiver, S: EventStore>(
     if request.method() != Method::POST {
         return Err(WebhookError::MethodNotAllowed);
     }
-    let event = match receiver.parse(request) {
+    let size = request.body().len();
+    let parsed = if size > R::MAX_BODY_BYTES {
+        Err(Rejection::TooLarge {
+            size,
+            limit: R::MAX_BODY_BYTES,
+        })
+    } else {
+        receiver.parse(request, received_at)
+    };
+    let event = match parsed {
         Ok(event) => event,
         Err(rejection) => {
             return Err(quarantine(store, R::SOURCE, request, received_at, rejection).await?)
@@ -295,6 +325,10 @@ async fn quarantine<S: EventStore>(
         Rejection::UnsupportedMediaType(reason) => {
             (reason.clone(), WebhookError::UnsupportedMediaType(reason))
         }
+        Rejection::TooLarge { size, limit } => (
+            format!("body of {size} bytes is over the limit of {limit}"),
+            WebhookError::PayloadTooLarge { limit },
+        ),
     };
     let body = request.body().as_ref();
     store

@@ -6,7 +6,9 @@ use dialtone_shared::heartbeat::watchdog::{self, WatchdogState};
 use dialtone_shared::heartbeat::{
     decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY,
 };
-use dialtone_shared::pipeline::{self, Deps, Receiver, Rejection, Verdict, Verification};
+use dialtone_shared::pipeline::{
+    self, not_from_the_future, Deps, Receiver, Rejection, Verdict, Verification,
+};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
 use lambda_http::Request;
@@ -57,14 +59,20 @@ impl Receiver for HeartbeatReceiver {
     type Event = Heartbeat;
     type State = HeartbeatRow;
     const SOURCE: &'static str = "exotel-heartbeat";
+    /// Exotel sends every affected line (up to 10 MB before it says PAYLOAD_TOO_LARGE);
+    /// Lambda takes at most 6 MB, so that is the only limit here.
+    const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
     /// Exotel signs nothing: the secret is the URL's last segment.
     fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
         pipeline::verify_url_token(request, &self.token)
     }
 
-    fn parse(&self, request: &Request) -> Result<Heartbeat, Rejection> {
-        Heartbeat::parse(request.body().as_ref()).map_err(|e| Rejection::Invalid(e.to_string()))
+    fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<Heartbeat, Rejection> {
+        let hb = Heartbeat::parse(request.body().as_ref())
+            .map_err(|e| Rejection::Invalid(e.to_string()))?;
+        not_from_the_future(hb.at_utc(), now)?;
+        Ok(hb)
     }
 
     /// Exotel: "the timestamp field ... can be used to uniquely identify" a heartbeat. The

@@ -48,7 +48,7 @@ fn incoming_message(c: &mut Criterion) {
                     receiver.verify(black_box(&request), now),
                     Verification::Genuine
                 ));
-                let event = receiver.parse(black_box(&request)).expect("parses");
+                let event = receiver.parse(black_box(&request), now).expect("parses");
                 let verdict = receiver.decide(&[None], &event, now);
                 black_box(serde_json::to_string(&verdict.history).expect("serialises"));
                 black_box((receiver.dedup_key(&event), verdict.reply))

@@ -204,7 +204,7 @@ impl Receiver for TelerivetReceiver {
         }
     }
 
-    fn parse(&self, request: &Request) -> Result<TelerivetEvent, Rejection> {
+    fn parse(&self, request: &Request, _now: DateTime<Utc>) -> Result<TelerivetEvent, Rejection> {
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)

@@ -212,8 +212,9 @@ fn line_of(raw: Option<&str>) -> Option<String> {
 impl CallEvent {
     pub fn parse_voipstudio(body: &[u8]) -> Result<Self, ParseError> {
         let raw = raw_json(body)?;
+        // From the bytes, not from `raw`: a field given twice is refused, not last-wins.
         let wire: VoipstudioWire =
-            serde_json::from_value(raw.clone()).map_err(|e| ParseError::Json(e.to_string()))?;
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
         let at = voipstudio_time("event_time", &wire.event_time)?;
         let optional_time = |field, v: &Option<String>| match v.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
@@ -290,7 +291,7 @@ impl CallEvent {
     pub fn parse_exotel(body: &[u8]) -> Result<Self, ParseError> {
         let raw = raw_json(body)?;
         let wire: ExotelWire =
-            serde_json::from_value(raw.clone()).map_err(|e| ParseError::Json(e.to_string()))?;
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
         let at = rfc3339("timestamp", &wire.timestamp)?;
         if wire.call_sid.trim().is_empty() {
             return Err(ParseError::Missing("call_sid"));

@@ -3,7 +3,9 @@
 
 use super::decide::{callback_index, decide, CallsState};
 use super::model::{CallEvent, ParseError};
-use crate::pipeline::{verify_url_token, Receiver, Rejection, Verdict, Verification};
+use crate::pipeline::{
+    not_from_the_future, verify_url_token, Receiver, Rejection, Verdict, Verification,
+};
 use crate::secret::Secret;
 use crate::store::CounterBump;
 use chrono::{DateTime, Utc};
@@ -74,8 +76,11 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
         verify_url_token(request, &self.token)
     }
 
-    fn parse(&self, request: &Request) -> Result<CallEvent, Rejection> {
-        P::parse(request.body().as_ref()).map_err(|e| Rejection::Invalid(e.to_string()))
+    fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<CallEvent, Rejection> {
+        let event =
+            P::parse(request.body().as_ref()).map_err(|e| Rejection::Invalid(e.to_string()))?;
+        not_from_the_future(event.at, now)?;
+        Ok(event)
     }
 
     fn dedup_key(&self, event: &CallEvent) -> String {
