@@ -25,3 +25,12 @@ pub async fn unreachable() -> SdkConfig {
         .load()
         .await
 }
+
+/// A DynamoDB client with the configuration the functions load, talking to `endpoint`
+/// (a fault proxy) instead of the local stack.
+pub async fn dynamodb_through(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&from_env().await)
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}

@@ -5,7 +5,9 @@
 
 pub mod aws;
 pub mod exotel;
+pub mod faults;
 pub mod inbox;
+pub mod load;
 pub mod pump;
 pub mod stack;
 pub mod template;

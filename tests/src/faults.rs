@@ -1,0 +1,197 @@
+//! A fault-injecting HTTP proxy for the local stack: it forwards every request to moto
+//! unchanged, except the next N, which it answers itself the way DynamoDB does when it
+//! throttles or fails. Put in front of moto (as the SDK's endpoint), it shows what the
+//! functions do when the real service pushes back, with the real SDK and its retries.
+
+use crate::LocalError;
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How DynamoDB refuses a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// 400 `ProvisionedThroughputExceededException`: the table's capacity is exhausted.
+    Throttled,
+    /// 500 `InternalServerError`: the service failed.
+    InternalError,
+}
+
+impl Fault {
+    fn response(self) -> Response {
+        let (status, kind, message) = match self {
+            Fault::Throttled => (
+                StatusCode::BAD_REQUEST,
+                "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded.",
+            ),
+            Fault::InternalError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Internal server error",
+            ),
+        };
+        let body = serde_json::json!({
+            "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"),
+            "message": message,
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
+        response
+    }
+}
+
+#[derive(Default)]
+struct Plan {
+    fault: Option<Fault>,
+    remaining: usize,
+}
+
+struct Shared {
+    upstream: String,
+    http: reqwest::Client,
+    plan: Mutex<Plan>,
+    refused: AtomicUsize,
+    forwarded: AtomicUsize,
+}
+
+/// The proxy, listening on loopback until dropped.
+pub struct FaultProxy {
+    url: String,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of `upstream` (moto's URL) on a free loopback port.
+    pub async fn start(upstream: &str) -> Result<Self, LocalError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| LocalError::Invoke(format!("fault proxy: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| LocalError::Invoke(format!("fault proxy: {e}")))?;
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            plan: Mutex::new(Plan::default()),
+            refused: AtomicUsize::new(0),
+            forwarded: AtomicUsize::new(0),
+        });
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            // The server ends with the test's runtime; an accept error ends it early, and
+            // the test then sees its requests fail.
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            url: format!("http://{address}"),
+            shared,
+            server,
+        })
+    }
+
+    /// The endpoint to give the SDK.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The next `count` requests get `fault`; the ones after go through again.
+    pub fn fail_next(&self, count: usize, fault: Fault) {
+        let mut plan = self.shared.plan.lock().unwrap_or_else(|p| p.into_inner());
+        *plan = Plan {
+            fault: Some(fault),
+            remaining: count,
+        };
+    }
+
+    /// Every request goes through from now on.
+    pub fn heal(&self) {
+        self.fail_next(0, Fault::Throttled);
+    }
+
+    /// Requests answered with a fault so far.
+    pub fn refused(&self) -> usize {
+        self.shared.refused.load(Ordering::SeqCst)
+    }
+
+    /// Requests passed to moto so far.
+    pub fn forwarded(&self) -> usize {
+        self.shared.forwarded.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn take_fault(shared: &Shared) -> Option<Fault> {
+    let mut plan = shared.plan.lock().unwrap_or_else(|p| p.into_inner());
+    if plan.remaining == 0 {
+        return None;
+    }
+    plan.remaining -= 1;
+    plan.fault
+}
+
+async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    if let Some(fault) = take_fault(&shared) {
+        shared.refused.fetch_add(1, Ordering::SeqCst);
+        return fault.response();
+    }
+    shared.forwarded.fetch_add(1, Ordering::SeqCst);
+    match relay(&shared, request).await {
+        Ok(response) => response,
+        Err(error) => {
+            let mut response = Response::new(Body::from(format!("fault proxy: {error}")));
+            *response.status_mut() = StatusCode::BAD_GATEWAY;
+            response
+        }
+    }
+}
+
+/// Sends the request to moto as it came (moto does not check signatures, so the changed
+/// host does not matter) and returns moto's answer as it came.
+async fn relay(shared: &Shared, request: Request) -> Result<Response, String> {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = shared
+        .http
+        .request(parts.method, format!("{}{path}", shared.upstream))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let answer = outgoing.send().await.map_err(|e| e.to_string())?;
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != "content-length" && name != "transfer-encoding" {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    Ok(response)
+}
