@@ -9,6 +9,9 @@
 //!   auto-reply) and failed delivery to the Telerivet function, through `cargo lambda
 //!   watch`, pumps, and prints the alerts that arrived on the inbox queue.
 //! - `inbox`: prints (and removes) the alerts waiting on the inbox queue.
+//! - `load [REQUESTS] [CONCURRENCY]`: mixed webhook traffic through `cargo lambda watch`
+//!   (default 10 000 requests, 16 at a time, a tenth of them redelivered), then every row
+//!   and alert accounted for; exits non-zero on any difference.
 //! - `exotel [PORT]`: serves the recorded Exotel pages (`events/exotel/`) on loopback until
 //!   stopped: Bulk Call Details and ExoPhone details, with a 429 and a 503 on the way.
 //!
@@ -17,6 +20,7 @@
 
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY};
 use dialtone_local::inbox::{self, Received};
+use dialtone_local::load;
 use dialtone_local::pump::{EmulatorInvoke, StreamPump};
 use dialtone_local::stack::Stack;
 use dialtone_local::{aws, LocalError};
@@ -61,8 +65,9 @@ async fn main() -> ExitCode {
         Some("demo") => demo().await,
         Some("inbox") => show_inbox().await,
         Some("exotel") => serve_exotel(args.get(1).map(String::as_str)).await,
+        Some("load") => load(args.get(1), args.get(2)).await,
         _ => Err(LocalError::Invoke(
-            "usage: dialtone-local up | pump [--follow] | demo | inbox | exotel [PORT]".into(),
+            "usage: dialtone-local up | pump [--follow] | demo | inbox | load [REQUESTS] [CONCURRENCY] | exotel [PORT]".into(),
         )),
     };
     match result {
@@ -193,6 +198,73 @@ async fn exotel_demo() -> Result<(), LocalError> {
             .await?;
         say(format!("  {function:<22} -> {answer}"));
     }
+    Ok(())
+}
+
+fn setting(name: &str, local_default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| local_default.to_owned())
+}
+
+async fn load(requests: Option<&String>, concurrency: Option<&String>) -> Result<(), LocalError> {
+    let number = |raw: Option<&String>, default: usize| match raw {
+        None => Ok(default),
+        Some(n) => n
+            .parse::<usize>()
+            .map_err(|_| LocalError::Invoke(format!("load: {n:?} is not a number"))),
+    };
+    let (requests, concurrency) = (number(requests, 10_000)?, number(concurrency, 16)?);
+    let secrets = load::Secrets {
+        telerivet: setting(
+            "TELERIVET_WEBHOOK_SECRET",
+            "local-telerivet-secret-0123456789",
+        ),
+        voipstudio_token: setting(
+            "VOIPSTUDIO_WEBHOOK_TOKEN",
+            "local-voipstudio-token-0123456789",
+        ),
+        heartbeat_token: setting("EXOTEL_HEARTBEAT_TOKEN", "local-dev-token-0123456789"),
+    };
+    let seed = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64;
+    let stack = stack().await?;
+    let stored = load::heartbeats_stored(&stack).await?;
+    let plan = load::fresh_plan(requests, seed, &secrets, chrono::Utc::now(), &stored);
+    say(format!(
+        "load: {} requests ({} redelivered), {concurrency} at a time, through {}",
+        plan.expected.requests,
+        plan.expected.duplicates,
+        emulator()
+    ));
+    let sent = load::send(&emulator(), &plan, concurrency).await;
+    say(format!(
+        "sent in {:.1} s ({:.0} requests/s); answers by status: {:?}; no answer: {}",
+        sent.seconds,
+        plan.expected.requests as f64 / sent.seconds.max(0.001),
+        sent.statuses,
+        sent.errors.len()
+    ));
+    // The stream pump publishes each second; what it publishes arrives on the inbox queue.
+    let published = inbox::drain(&stack.sqs, &stack.queue_url, Duration::from_secs(5)).await?;
+    let lines = load::account(&stack, &plan, &sent, &published).await?;
+    let mut wrong = 0;
+    for line in &lines {
+        let mark = if line.expected == line.found {
+            "ok"
+        } else {
+            "DIFFERS"
+        };
+        wrong += usize::from(line.expected != line.found);
+        say(format!(
+            "  {:<45} expected {:>6}  found {:>6}  {mark}",
+            line.what, line.expected, line.found
+        ));
+    }
+    let lost = plan.expected.requests as i64 - lines.first().map_or(0, |l| l.found);
+    if wrong > 0 {
+        return Err(LocalError::Invoke(format!("load: {wrong} count(s) differ")));
+    }
+    say(format!(
+        "load: {lost} lost, 0 duplicated, every row and alert accounted for"
+    ));
     Ok(())
 }
 
