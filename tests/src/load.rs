@@ -327,6 +327,14 @@ pub struct Line {
     pub found: i64,
 }
 
+fn line(what: &str, expected: i64, found: i64) -> Line {
+    Line {
+        what: what.into(),
+        expected,
+        found,
+    }
+}
+
 /// Counts the run's rows in the table, and the run's alerts that arrived on the inbox
 /// queue (`published`), and sets them against the plan.
 pub async fn account(
@@ -406,70 +414,62 @@ pub async fn account(
     let count = |f: &str| e.events.get(f).copied().unwrap_or(0) as i64;
     let answered = sent.statuses.get(&200).copied().unwrap_or(0) as i64;
     Ok(vec![
-        Line {
-            what: "requests answered 200 (the rest are lost)".into(),
-            expected: e.requests as i64,
-            found: answered,
-        },
-        Line {
-            what: "telerivet events stored once".into(),
-            expected: count("telerivet-webhook"),
-            found: dedup(TelerivetReceiver::SOURCE, &|k| k.contains(run)),
-        },
-        Line {
-            what: "voipstudio events stored once".into(),
-            expected: count("voipstudio-webhook"),
-            found: dedup(<CallReceiver<Voipstudio>>::SOURCE, &|k| k.contains(run)),
-        },
-        Line {
-            what: "heartbeats stored once".into(),
-            expected: count("exotel-heartbeat"),
-            found: dedup(HeartbeatReceiver::SOURCE, &|k| {
+        line(
+            "requests answered 200 (the rest are lost)",
+            e.requests as i64,
+            answered,
+        ),
+        line(
+            "telerivet events stored once",
+            count("telerivet-webhook"),
+            dedup(TelerivetReceiver::SOURCE, &|k| k.contains(run)),
+        ),
+        line(
+            "voipstudio events stored once",
+            count("voipstudio-webhook"),
+            dedup(<CallReceiver<Voipstudio>>::SOURCE, &|k| k.contains(run)),
+        ),
+        line(
+            "heartbeats stored once",
+            count("exotel-heartbeat"),
+            dedup(HeartbeatReceiver::SOURCE, &|k| {
                 instants.iter().any(|t| t == k)
             }),
-        },
-        Line {
-            what: "messages settled on their furthest status".into(),
-            expected: e.final_status.len() as i64,
-            found: statuses_right,
-        },
-        Line {
-            what: "incoming SMS counted".into(),
-            expected: e.incoming,
-            found: counter(&sms, "incoming"),
-        },
-        Line {
-            what: "deliveries counted".into(),
-            expected: e.delivered,
-            found: counter(&sms, "delivered"),
-        },
-        Line {
-            what: "failures counted".into(),
-            expected: e.failed,
-            found: counter(&sms, "failed"),
-        },
-        Line {
-            what: "calls counted".into(),
-            expected: e.calls,
-            found: counter(&calls, "calls"),
-        },
-        Line {
-            what: "calls counted answered".into(),
-            expected: e.calls,
-            found: counter(&calls, "answered"),
-        },
-        Line {
-            what: "heartbeat alerts stored = alerts answered".into(),
-            expected: sent.alerts_reported,
-            found: alerts_stored,
-        },
-        Line {
-            what: "heartbeat alerts published once each".into(),
-            expected: alerts_stored,
-            found: published
+        ),
+        line(
+            "messages settled on their furthest status",
+            e.final_status.len() as i64,
+            statuses_right,
+        ),
+        line(
+            "incoming SMS counted",
+            e.incoming,
+            counter(&sms, "incoming"),
+        ),
+        line(
+            "deliveries counted",
+            e.delivered,
+            counter(&sms, "delivered"),
+        ),
+        line("failures counted", e.failed, counter(&sms, "failed")),
+        line("calls counted", e.calls, counter(&calls, "calls")),
+        line(
+            "calls counted answered",
+            e.calls,
+            counter(&calls, "answered"),
+        ),
+        line(
+            "heartbeat alerts stored = alerts answered",
+            sent.alerts_reported,
+            alerts_stored,
+        ),
+        line(
+            "heartbeat alerts published once each",
+            alerts_stored,
+            published
                 .iter()
                 .filter(|r| e.heartbeat_instants.contains(&r.alert.occurred_at))
                 .count() as i64,
-        },
+        ),
     ])
 }

@@ -86,13 +86,7 @@ pub fn dashboard(view: &Dashboard) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta http-equiv="refresh" content="60";
-                title { "dialtone — " (health.status) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&health.status.to_string(), true))
             body {
                 header {
                     h1 { "dialtone" }
@@ -199,16 +193,26 @@ fn pointer_escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// The head every page shares; the dashboard refreshes itself each minute.
+fn head(title: &str, refreshes: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            @if refreshes {
+                meta http-equiv="refresh" content="60";
+            }
+            title { "dialtone — " (title) }
+            style { (PreEscaped(STYLE)) }
+        }
+    }
+}
+
 pub fn error(status: StatusCode, message: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "dialtone — " (status.as_u16()) }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&status.as_u16().to_string(), false))
             body { main { section {
                 h2 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
                 p { (message) }
