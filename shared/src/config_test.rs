@@ -14,3 +14,11 @@ fn absent_duration_takes_default() {
     let d = seconds_or("DIALTONE_TEST_SURELY_UNSET_TOO", Duration::from_secs(7)).unwrap();
     assert_eq!(d, Duration::from_secs(7));
 }
+
+#[test]
+fn only_the_built_in_time_zones_are_known() {
+    for known in ["Asia/Kolkata", "Asia/Singapore", "Asia/Dubai", "Etc/GMT-4", "UTC"] {
+        assert!(known.parse::<chrono_tz::Tz>().is_ok(), "{known}");
+    }
+    assert!("Europe/London".parse::<chrono_tz::Tz>().is_err());
+}
