@@ -206,12 +206,7 @@ pub fn plan(n: usize, seed: u64, secrets: &Secrets, heartbeats_end: DateTime<Utc
     }
 }
 
-/// The heartbeat instants the table already holds (their idempotency rows): a plan whose
-/// heartbeats meet one of them would see its own deliveries as duplicates.
-pub async fn heartbeats_stored(
-    stack: &Stack,
-) -> Result<std::collections::HashSet<String>, LocalError> {
-    let prefix = format!("DEDUP#{}#", HeartbeatReceiver::SOURCE);
+async fn scan_all(stack: &Stack) -> Result<Vec<HashMap<String, AttributeValue>>, LocalError> {
     stack
         .dynamodb
         .scan()
@@ -222,18 +217,26 @@ pub async fn heartbeats_stored(
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(LocalError::aws)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| {
-                    i.get("pk")?
-                        .as_s()
-                        .ok()?
-                        .strip_prefix(&prefix)
-                        .map(str::to_owned)
-                })
-                .collect()
-        })
+}
+
+/// The heartbeat instants the table already holds (their idempotency rows): a plan whose
+/// heartbeats meet one of them would see its own deliveries as duplicates.
+pub async fn heartbeats_stored(
+    stack: &Stack,
+) -> Result<std::collections::HashSet<String>, LocalError> {
+    let prefix = format!("DEDUP#{}#", HeartbeatReceiver::SOURCE);
+    scan_all(stack).await.map(|items| {
+        items
+            .iter()
+            .filter_map(|i| {
+                i.get("pk")?
+                    .as_s()
+                    .ok()?
+                    .strip_prefix(&prefix)
+                    .map(str::to_owned)
+            })
+            .collect()
+    })
 }
 
 /// A plan whose heartbeats are all new to the table: each earlier run in the same stack
@@ -343,16 +346,7 @@ pub async fn account(
     sent: &Sent,
     published: &[Received],
 ) -> Result<Vec<Line>, LocalError> {
-    let items: Vec<HashMap<String, AttributeValue>> = stack
-        .dynamodb
-        .scan()
-        .table_name(&stack.table)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(LocalError::aws)?;
+    let items = scan_all(stack).await?;
     let text = |item: &HashMap<String, AttributeValue>, name: &str| {
         item.get(name)
             .and_then(|v| v.as_s().ok())
