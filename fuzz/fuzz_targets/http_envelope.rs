@@ -1,89 +1,21 @@
 //! The HTTP envelope: arbitrary bytes read as an API Gateway event
 //! (`lambda_http::request::from_str`, as the runtime does), then the whole pipeline
 //! (`pipeline::ingest`: verify, parse, decide, commit, answer) of each webhook receiver,
-//! against a store that keeps nothing. Whatever arrives must be answered with a definite
+//! against an offline store. Whatever arrives must be answered with a definite
 //! status: with a store that never fails, never a 5xx.
 #![no_main]
 
-use chrono::{DateTime, Duration, Utc};
-use dialtone_shared::alert::Alert;
+use chrono::Duration;
 use dialtone_shared::calls::receiver::{CallReceiver, ExotelCalls, Voipstudio};
 use dialtone_shared::heartbeat::AlertPolicy;
+use dialtone_shared::offline::{run_to_end, OfflineStore};
 use dialtone_shared::pipeline::{ingest, Receiver};
 use dialtone_shared::secret::Secret;
-use dialtone_shared::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError, Versioned,
-    COUNTER_TOTAL,
-};
 use dialtone_shared::telerivet::AutoReplies;
 use exotel_heartbeat::HeartbeatReceiver;
 use libfuzzer_sys::fuzz_target;
-use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::OnceLock;
-use std::task::{Context, Poll, Waker};
 use telerivet_webhook::{Burst, TelerivetReceiver};
-
-/// Remembers nothing and always succeeds: every request reaches its receiver's decision and
-/// answer, and nothing a run does changes the next one.
-struct NullStore;
-
-impl EventStore for NullStore {
-    async fn load_state<T: DeserializeOwned + Send>(
-        &self,
-        _key: &str,
-    ) -> Result<Option<Versioned<T>>, StoreError> {
-        Ok(None)
-    }
-    async fn commit(&self, _commit: Commit) -> Result<CommitOutcome, StoreError> {
-        Ok(CommitOutcome::Committed)
-    }
-    async fn quarantine(&self, _item: Quarantine) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn count_once(
-        &self,
-        _source: &'static str,
-        _keys: &[String],
-        _counters: &[CounterBump],
-        _now: DateTime<Utc>,
-    ) -> Result<Vec<usize>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn save_state(&self, _write: StateWrite) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    async fn stored_reply(
-        &self,
-        _source: &'static str,
-        _dedup_key: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
-        Ok(None)
-    }
-    /// Every bump reaches its threshold, so the alert it raises is built too.
-    async fn bump(&self, _bump: &CounterBump) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(BTreeMap::from([(COUNTER_TOTAL.to_owned(), i64::MAX)]))
-    }
-    async fn read_counter(&self, _key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(BTreeMap::from([(COUNTER_TOTAL.to_owned(), i64::MAX)]))
-    }
-    async fn put_alert_once(&self, _alert: &Alert) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-}
-
-/// The store's futures are ready at once, so one poll finishes the pipeline.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the pipeline waited on something other than the store"),
-    }
-}
 
 fn secret(value: &str) -> Secret {
     Secret::new(value.into()).unwrap()
@@ -134,7 +66,10 @@ fn receivers() -> &'static Receivers {
 }
 
 fn answer<R: Receiver>(receiver: &R, request: lambda_http::Request) {
-    let status = ready(ingest(receiver, &NullStore, request))
+    // Every counter at its maximum, so each threshold's alert is built too; a fresh store
+    // each time, so nothing a run does changes the next one.
+    let store = OfflineStore::new(Vec::new()).with_counters_at(i64::MAX);
+    let status = run_to_end(ingest(receiver, &store, request))
         .status()
         .as_u16();
     assert!(
@@ -147,8 +82,8 @@ fn answer<R: Receiver>(receiver: &R, request: lambda_http::Request) {
 /// The request lambda_http makes of an event, or `None` where it refuses it or panics.
 /// lambda_http (1.3.2) panics, before any project code runs, on an event whose host, path
 /// and query make no valid URI (`failed to build request: InvalidUriChar`, a space or a `"`
-/// in `rawQueryString`, say) or whose base64 body does not decode: its own bugs, reported
-/// upstream, not this project's. They are caught here, silently, so the fuzzer goes on to
+/// in `rawQueryString`, say) or whose base64 body does not decode: its own bugs,
+/// not this project's. They are caught here, silently, so the fuzzer goes on to
 /// the receivers; a panic anywhere else still stops the run.
 fn request(text: &str) -> Option<lambda_http::Request> {
     let hook = std::panic::take_hook();

@@ -17,7 +17,13 @@ fn absent_duration_takes_default() {
 
 #[test]
 fn only_the_built_in_time_zones_are_known() {
-    for known in ["Asia/Kolkata", "Asia/Singapore", "Asia/Dubai", "Etc/GMT-4", "UTC"] {
+    for known in [
+        "Asia/Kolkata",
+        "Asia/Singapore",
+        "Asia/Dubai",
+        "Etc/GMT-4",
+        "UTC",
+    ] {
         assert!(known.parse::<chrono_tz::Tz>().is_ok(), "{known}");
     }
     assert!("Europe/London".parse::<chrono_tz::Tz>().is_err());

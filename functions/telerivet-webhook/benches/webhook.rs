@@ -8,31 +8,10 @@
 #[path = "../../exotel-heartbeat/benches/support/mod.rs"]
 mod support;
 
-use dialtone_shared::secret::Secret;
-use dialtone_shared::telerivet::AutoReplies;
-use support::{handle, iterations, report, request, time_each};
-use telerivet_webhook::{Burst, TelerivetReceiver};
+mod common;
 
-fn receiver() -> TelerivetReceiver {
-    TelerivetReceiver {
-        secrets: (
-            Secret::new("local-telerivet-secret-0123456789".into()).expect("secret"),
-            Some(Secret::new("old-telerivet-secret-0123456789".into()).expect("secret")),
-        ),
-        auto_replies: AutoReplies::from_json(
-            r#"{"rules":[{"keyword":"hours","reply":"Open 9-6"}],"default":{"reply":"Thanks!"}}"#,
-        )
-        .expect("auto-replies"),
-        sms_failures: Burst {
-            at_least: 10,
-            window: chrono::Duration::minutes(15),
-        },
-        auth_failures: Burst {
-            at_least: 5,
-            window: chrono::Duration::hours(1),
-        },
-    }
-}
+use common::receiver;
+use support::{handle, iterations, report, request, time_each};
 
 fn main() {
     let request = request(include_str!(

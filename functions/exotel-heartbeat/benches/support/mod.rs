@@ -6,17 +6,11 @@
 
 #![allow(dead_code)]
 
-use dialtone_shared::alert::Alert;
+use dialtone_shared::offline::{run_to_end, OfflineStore};
 use dialtone_shared::pipeline::{ingest, Receiver};
-use dialtone_shared::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError, Versioned,
-};
+use dialtone_shared::store::Commit;
 use lambda_http::Request;
-use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// An API Gateway v2 event from `events/`, as the runtime hands it to the handler.
@@ -24,99 +18,21 @@ pub fn request(event_json: &str) -> Request {
     lambda_http::request::from_str(event_json).expect("an API Gateway v2 event")
 }
 
-/// The store side of a bench, without the network: the i-th state read gets the i-th of
-/// the given rows (decoded from JSON, as the real store decodes its items), and the commit
-/// is kept, not sent. Everything before and around it is the real pipeline.
-struct Preloaded {
-    states: Mutex<Vec<Option<serde_json::Value>>>,
-    reads: AtomicUsize,
-    committed: Mutex<Option<Commit>>,
-}
-
-impl EventStore for Preloaded {
-    async fn load_state<T: DeserializeOwned + Send>(
-        &self,
-        _key: &str,
-    ) -> Result<Option<Versioned<T>>, StoreError> {
-        let read = self.reads.fetch_add(1, Ordering::Relaxed);
-        let stored = self
-            .states
-            .lock()
-            .expect("states")
-            .get_mut(read)
-            .and_then(Option::take);
-        match stored {
-            None => Ok(None),
-            Some(value) => serde_json::from_value(value)
-                .map(|value| Some(Versioned { version: 1, value }))
-                .map_err(|e| StoreError::Request(e.to_string())),
-        }
-    }
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        *self.committed.lock().expect("commit") = Some(commit);
-        Ok(CommitOutcome::Committed)
-    }
-    async fn quarantine(&self, _item: Quarantine) -> Result<(), StoreError> {
-        panic!("the bench's request was refused")
-    }
-    async fn count_once(
-        &self,
-        _source: &'static str,
-        _keys: &[String],
-        _counters: &[CounterBump],
-        _now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<usize>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn save_state(&self, _write: StateWrite) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    async fn stored_reply(
-        &self,
-        _source: &'static str,
-        _dedup_key: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
-        Ok(None)
-    }
-    async fn bump(&self, bump: &CounterBump) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(bump.adds.clone())
-    }
-    async fn read_counter(&self, _key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(BTreeMap::new())
-    }
-    async fn put_alert_once(&self, _alert: &Alert) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-}
-
-thread_local! {
-    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a runtime");
-}
-
 /// One delivery through the real pipeline (`pipeline::ingest`: verify, parse, read the
-/// state rows, decide, build the commit, answer), with `stored` as the state rows it reads
-/// (as JSON: it decodes them as the store decodes its items); returns the commit it would
-/// have written. The request is cloned for it, as the runtime hands each invocation its own.
+/// state rows, decide, build the commit, answer) against an [`OfflineStore`] holding
+/// `stored` as the state rows it reads (as JSON: they are decoded as the DynamoDB store
+/// decodes its items); returns the commit it would have written. The request is cloned for
+/// it, as the runtime hands each invocation its own.
 pub fn handle<R: Receiver>(
     receiver: &R,
     request: &Request,
     stored: Vec<Option<serde_json::Value>>,
 ) -> Commit {
-    let store = Preloaded {
-        states: Mutex::new(stored),
-        reads: AtomicUsize::new(0),
-        committed: Mutex::new(None),
-    };
-    let response = RUNTIME.with(|rt| rt.block_on(ingest(receiver, &store, request.clone())));
+    let store = OfflineStore::new(stored);
+    let response = run_to_end(ingest(receiver, &store, request.clone()));
     assert_eq!(response.status(), 200, "the bench's request was accepted");
     black_box(response);
-    store
-        .committed
-        .into_inner()
-        .expect("commit")
-        .expect("the pipeline committed")
+    store.into_commit().expect("the pipeline committed")
 }
 
 /// Percentiles of individually timed iterations, in nanoseconds.

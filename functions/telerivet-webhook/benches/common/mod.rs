@@ -1,0 +1,27 @@
+//! The receiver both Telerivet benches run: two secrets (one rotated out), a keyword rule
+//! and a default auto-reply, as a deployment configures it.
+
+use dialtone_shared::secret::Secret;
+use dialtone_shared::telerivet::AutoReplies;
+use telerivet_webhook::{Burst, TelerivetReceiver};
+
+pub fn receiver() -> TelerivetReceiver {
+    TelerivetReceiver {
+        secrets: (
+            Secret::new("local-telerivet-secret-0123456789".into()).expect("secret"),
+            Some(Secret::new("old-telerivet-secret-0123456789".into()).expect("secret")),
+        ),
+        auto_replies: AutoReplies::from_json(
+            r#"{"rules":[{"keyword":"hours","reply":"Open 9-6"}],"default":{"reply":"Thanks!"}}"#,
+        )
+        .expect("auto-replies"),
+        sms_failures: Burst {
+            at_least: 10,
+            window: chrono::Duration::minutes(15),
+        },
+        auth_failures: Burst {
+            at_least: 5,
+            window: chrono::Duration::hours(1),
+        },
+    }
+}
