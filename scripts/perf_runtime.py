@@ -3,9 +3,9 @@
   perf_runtime.py init NAME BINARY ENV_FILE RUNS
       Starts BINARY RUNS times, one after the other, with AWS_LAMBDA_RUNTIME_API pointing
       here; for each, the time from just before exec to the arrival of its first
-      `GET /2018-06-01/runtime/invocation/next` (monotonic clock), then kills it. Any
-      connection to AWS_ENDPOINT_URL (a loopback listener of this script) during that time
-      is counted: building the SDK clients must not touch the network.
+      `GET /2018-06-01/runtime/invocation/next` (monotonic clock), then kills it. Init
+      includes reading the function's secret from AWS_ENDPOINT_URL (the local stack, named
+      in ENV_FILE), as a cold start in AWS reads it from Secrets Manager.
 
   perf_runtime.py rss NAME BINARY ENV_FILE INVOCATIONS
       Serves INVOCATIONS API Gateway v2 heartbeat events (each with a timestamp of its own,
@@ -13,7 +13,7 @@
       every response, then reads VmHWM and VmRSS from /proc/<pid>/status and kills it.
 
 Each prints one JSON object on stdout; progress goes to stderr. ENV_FILE holds KEY=VALUE
-lines (a value may be single-quoted); the endpoint variables are set here.
+lines (a value may be single-quoted), AWS_ENDPOINT_URL among them.
 """
 
 import collections
@@ -21,7 +21,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -149,27 +148,6 @@ def serve():
     return server, runtime
 
 
-class Tripwire:
-    """A loopback listener standing for AWS_ENDPOINT_URL: counts the connections it gets."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.count = 0
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.count += 1
-            conn.close()
-
-
 def lambda_env(name, env_file, runtime_port, endpoint):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp"}
     env.update(read_env(env_file))
@@ -199,11 +177,10 @@ def stop(proc):
 
 
 def init(name, binary, env_file, runs):
-    tripwire = Tripwire()
     times_ms = []
     for i in range(runs):
         server, rt = serve()
-        env = lambda_env(name, env_file, server.server_address[1], f"http://127.0.0.1:{tripwire.port}")
+        env = lambda_env(name, env_file, server.server_address[1], read_env(env_file)["AWS_ENDPOINT_URL"])
         start = time.monotonic_ns()
         proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         arrived = rt.first_next.wait(timeout=30)
@@ -225,7 +202,6 @@ def init(name, binary, env_file, runs):
             "p95_ms": round(percentile(times_ms, 95), 2),
             "min_ms": round(min(times_ms), 2),
             "max_ms": round(max(times_ms), 2),
-            "endpoint_connections": tripwire.count,
         },
         sys.stdout,
     )

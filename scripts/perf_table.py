@@ -55,13 +55,12 @@ def main(directory):
     if init:
         worst = max(r["p50_ms"] for r in init)
         each = ", ".join(f"{r['name']} {r['p50_ms']:.1f} / {r['p95_ms']:.1f}" for r in init)
-        network = sum(r["endpoint_connections"] for r in init)
         row(
-            "init: exec → first `/next`, SDK client built (p50 / p95 ms, native x86_64, "
-            f"{init[0]['runs']} runs each)",
-            f"max p50 {worst:.1f} ms ({each}); connections to the AWS endpoint during init: {network}",
+            "init: exec → first `/next`, SDK clients built, the secret read from the local "
+            f"Secrets Manager (p50 / p95 ms, native x86_64, {init[0]['runs']} runs each)",
+            f"max p50 {worst:.1f} ms ({each})",
             "≤ 35 ms p50",
-            worst <= 35 and network == 0,
+            worst <= 35,
         )
     else:
         row("init", "not measured", "≤ 35 ms p50", False)

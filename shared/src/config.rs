@@ -9,6 +9,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("the secret that {name} names could not be read: {reason}")]
+    SecretUnreadable { name: &'static str, reason: String },
 }
 
 /// Reads a required variable; empty counts as missing.

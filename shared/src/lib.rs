@@ -14,6 +14,7 @@ pub mod phone;
 pub mod pipeline;
 pub mod publish;
 pub mod secret;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod telerivet;

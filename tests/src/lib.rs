@@ -9,6 +9,7 @@ pub mod faults;
 pub mod inbox;
 pub mod load;
 pub mod pump;
+pub mod secrets;
 pub mod stack;
 pub mod template;
 

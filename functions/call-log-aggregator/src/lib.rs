@@ -12,6 +12,7 @@ use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::exotel::metrics::{counter_keys, Metrics};
 use dialtone_shared::exotel::records::split_range;
 use dialtone_shared::exotel::records::CallRecord;
+use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{CounterBump, DynamoStore, EventStore, StateWrite, StoreError};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -45,10 +46,10 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
-            api: ExotelApi::from_env(150)?,
+            api: ExotelApi::load(secrets, 150).await?,
             tz: config::account_timezone()?,
             overlap: Duration::seconds(config::number_or("OVERLAP_SECONDS", 4 * 3600)?),
             first_lookback: Duration::days(1),

@@ -17,6 +17,7 @@ use dialtone_shared::exotel::metrics::Metrics;
 use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
 use dialtone_shared::http::json_response;
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{DashboardStore, DynamoStore, StoreError};
 use lambda_http::http::header::{
     HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
@@ -39,13 +40,9 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let token = Secret::new(config::required("DASHBOARD_TOKEN")?).map_err(|reason| {
-            ConfigError::Invalid {
-                name: "DASHBOARD_TOKEN",
-                reason: reason.into(),
-            }
-        })?;
+    /// The environment, and the token from the secret `DASHBOARD_TOKEN_SECRET_ID` names.
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
+        let token = secrets.current("DASHBOARD_TOKEN_SECRET_ID").await?;
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             token,

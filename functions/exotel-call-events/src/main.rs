@@ -2,13 +2,15 @@
 
 use dialtone_shared::calls::receiver::{deps, CallsConfig, ExotelCalls};
 use dialtone_shared::pipeline::handler;
+use dialtone_shared::secrets::SecretsManager;
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
-    let config = CallsConfig::from_env("EXOTEL_CALLS_TOKEN")?;
     let aws = aws_config::load_from_env().await;
+    let secrets = SecretsManager::new(&aws);
+    let config = CallsConfig::load(&secrets, "EXOTEL_CALLS_TOKEN").await?;
     let deps = deps::<ExotelCalls>(config, aws_sdk_dynamodb::Client::new(&aws));
     run(service_fn(|request| handler(&deps, request))).await
 }

@@ -10,6 +10,7 @@ use dialtone_shared::pipeline::{
     self, not_from_the_future, Deps, Receiver, Rejection, Verdict, Verification,
 };
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::DynamoStore;
 use lambda_http::Request;
 use serde_json::json;
@@ -24,13 +25,9 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let token = Secret::new(config::required("EXOTEL_HEARTBEAT_TOKEN")?).map_err(|reason| {
-            ConfigError::Invalid {
-                name: "EXOTEL_HEARTBEAT_TOKEN",
-                reason: reason.into(),
-            }
-        })?;
+    /// The environment, and the URL token from the secret `EXOTEL_HEARTBEAT_TOKEN_SECRET_ID` names.
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
+        let token = secrets.current("EXOTEL_HEARTBEAT_TOKEN_SECRET_ID").await?;
         let repeat = config::seconds_or(
             "ALERT_REPEAT_SECONDS",
             std::time::Duration::from_secs(4 * 3600),

@@ -9,6 +9,7 @@ use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::heartbeat::watchdog::{check, WatchdogPolicy, WatchdogState};
 use dialtone_shared::heartbeat::{apply_details, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
+use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
     Commit, CommitOutcome, DynamoStore, EventStore, StateWrite, StoreError,
 };
@@ -38,14 +39,14 @@ fn duration(name: &'static str, default_seconds: u64) -> Result<Duration, Config
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             policy: WatchdogPolicy {
                 interval: duration("HEARTBEAT_INTERVAL_SECONDS", 300)?,
                 grace: duration("HEARTBEAT_GRACE_SECONDS", 120)?,
             },
-            exotel: ExotelApi::from_env_if_configured(DETAILS_BUDGET)?,
+            exotel: ExotelApi::load_if_configured(secrets, DETAILS_BUDGET).await?,
             details_refresh: duration("DETAILS_REFRESH_SECONDS", 300)?,
         })
     }

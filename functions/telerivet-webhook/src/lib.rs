@@ -7,6 +7,7 @@ use dialtone_shared::pipeline::{
     Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict, Verification,
 };
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::{Rotating, SecretsManager};
 use dialtone_shared::store::{CounterBump, DynamoStore};
 use dialtone_shared::telerivet::alerts::{self, ERROR_FIELD_PREFIX};
 use dialtone_shared::telerivet::{
@@ -38,13 +39,6 @@ pub struct Config {
     pub auto_replies: AutoReplies,
     pub sms_failures: Burst,
     pub auth_failures: Burst,
-}
-
-fn secret(name: &'static str, value: String) -> Result<Secret, ConfigError> {
-    Secret::new(value).map_err(|reason| ConfigError::Invalid {
-        name,
-        reason: reason.into(),
-    })
 }
 
 fn burst(
@@ -81,14 +75,17 @@ fn burst(
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let current = secret(
-            "TELERIVET_WEBHOOK_SECRET",
-            config::required("TELERIVET_WEBHOOK_SECRET")?,
+    /// The environment, and the webhook secret from the secret `TELERIVET_WEBHOOK_SECRET_ID`
+    /// names: its previous value too for `TELERIVET_PREVIOUS_SECRET_SECONDS` (default a day,
+    /// as long as Telerivet retries) after a rotation.
+    pub async fn load(secrets: &SecretsManager, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+        let overlap = config::seconds_or(
+            "TELERIVET_PREVIOUS_SECRET_SECONDS",
+            std::time::Duration::from_secs(24 * 3600),
         )?;
-        let previous = config::optional("TELERIVET_WEBHOOK_SECRET_PREVIOUS")
-            .map(|s| secret("TELERIVET_WEBHOOK_SECRET_PREVIOUS", s))
-            .transpose()?;
+        let Rotating { current, previous } = secrets
+            .rotating("TELERIVET_WEBHOOK_SECRET_ID", overlap, now)
+            .await?;
         let auto_replies = match config::optional("TELERIVET_AUTO_REPLIES") {
             None => AutoReplies::default(),
             Some(json) => AutoReplies::from_json(&json).map_err(|reason| ConfigError::Invalid {

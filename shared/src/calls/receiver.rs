@@ -164,16 +164,14 @@ pub struct CallsConfig {
 }
 
 impl CallsConfig {
-    /// `token_var` names the variable holding this provider's URL token.
-    pub fn from_env(token_var: &'static str) -> Result<Self, crate::config::ConfigError> {
-        use crate::config::{required, ConfigError};
-        let token = Secret::new(required(token_var)?).map_err(|reason| ConfigError::Invalid {
-            name: token_var,
-            reason: reason.into(),
-        })?;
+    /// `token_var` names the variable naming the secret that holds this provider's URL token.
+    pub async fn load(
+        secrets: &crate::secrets::SecretsManager,
+        token_var: &'static str,
+    ) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            token,
+            table_name: crate::config::required("TABLE_NAME")?,
+            token: secrets.current(token_var).await?,
             tz: crate::config::account_timezone()?,
         })
     }

@@ -7,6 +7,7 @@ use super::records::{read_page, CallRecord, RecordError};
 use crate::config::{self, ConfigError};
 use crate::heartbeat::ExoPhoneSid;
 use crate::secret::Secret;
+use crate::secrets::SecretsManager;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::NaiveDateTime;
 use reqwest::Url;
@@ -62,10 +63,21 @@ pub struct ExotelApi {
     pub max_attempts: usize,
 }
 
+/// The variable naming the secret with the API key and token, as Exotel's API settings
+/// page shows them: `{"api_key": "...", "api_token": "..."}`.
+const API_SECRET_VAR: &str = "EXOTEL_API_SECRET_ID";
+
+#[derive(serde::Deserialize)]
+struct ApiCredentials {
+    api_key: String,
+    api_token: String,
+}
+
 impl ExotelApi {
-    /// Exotel's API settings (`EXOTEL_*`), with `budget` requests a run unless
+    /// Exotel's API settings (`EXOTEL_*`; the key and token from the secret
+    /// `EXOTEL_API_SECRET_ID` names), with `budget` requests a run unless
     /// `EXOTEL_REQUEST_BUDGET` says otherwise.
-    pub fn from_env(budget: u32) -> Result<Self, ConfigError> {
+    pub async fn load(secrets: &SecretsManager, budget: u32) -> Result<Self, ConfigError> {
         let base = match (
             config::optional("EXOTEL_API_BASE"),
             config::optional("EXOTEL_REGION").as_deref(),
@@ -81,17 +93,18 @@ impl ExotelApi {
             }
         };
         let per_minute: u64 = config::number_or("EXOTEL_REQUESTS_PER_MINUTE", 180)?;
-        let token = Secret::new(config::required("EXOTEL_API_TOKEN")?).map_err(|reason| {
-            ConfigError::Invalid {
-                name: "EXOTEL_API_TOKEN",
-                reason: reason.into(),
-            }
-        })?;
+        let account_sid = config::required("EXOTEL_ACCOUNT_SID")?;
+        let credentials: ApiCredentials = secrets.json(API_SECRET_VAR).await?;
+        let api_token =
+            Secret::new(credentials.api_token).map_err(|reason| ConfigError::SecretUnreadable {
+                name: API_SECRET_VAR,
+                reason: format!("its api_token {reason}"),
+            })?;
         Ok(Self {
             base,
-            account_sid: config::required("EXOTEL_ACCOUNT_SID")?,
-            api_key: config::required("EXOTEL_API_KEY")?,
-            api_token: token,
+            account_sid,
+            api_key: credentials.api_key,
+            api_token,
             spacing: Duration::from_millis(60_000 / per_minute.max(1)),
             budget: config::number_or("EXOTEL_REQUEST_BUDGET", budget)?,
             retry_base: Duration::from_millis(500),
@@ -100,10 +113,13 @@ impl ExotelApi {
     }
 
     /// The same, or `None` when no Exotel account is configured (`EXOTEL_ACCOUNT_SID` unset).
-    pub fn from_env_if_configured(budget: u32) -> Result<Option<Self>, ConfigError> {
+    pub async fn load_if_configured(
+        secrets: &SecretsManager,
+        budget: u32,
+    ) -> Result<Option<Self>, ConfigError> {
         match config::optional("EXOTEL_ACCOUNT_SID") {
             None => Ok(None),
-            Some(_) => Self::from_env(budget).map(Some),
+            Some(_) => Self::load(secrets, budget).await.map(Some),
         }
     }
 }

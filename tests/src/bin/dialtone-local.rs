@@ -1,7 +1,7 @@
 //! `dialtone-local`: the local stack's command line.
 //!
-//! - `up`: creates the template's table, topic and an alert inbox queue on moto server and
-//!   prints the environment the functions need (KEY=VALUE lines).
+//! - `up`: creates the template's table, topic, secrets and an alert inbox queue on moto
+//!   server and prints the environment the functions need (KEY=VALUE lines).
 //! - `pump [--follow]`: plays the DynamoDB stream → alert-dispatcher event source mapping,
 //!   invoking the dispatcher through `cargo lambda watch`.
 //! - `demo`: sends the heartbeat sequence OK → WARNING → CRITICAL → duplicate → stale → OK
@@ -16,12 +16,14 @@
 //!   stopped: Bulk Call Details and ExoPhone details, with a 429 and a 503 on the way.
 //!
 //! Settings: `DIALTONE_PREFIX` (resource names, default `dialtone`), `LAMBDA_EMULATOR`
-//! (default `http://127.0.0.1:9000`), `EXOTEL_HEARTBEAT_TOKEN`, and the `AWS_*` variables.
+//! (default `http://127.0.0.1:9000`), the secrets' local values (`EXOTEL_HEARTBEAT_TOKEN`,
+//! `TELERIVET_WEBHOOK_SECRET`, ...: see `dialtone_local::secrets`), and the `AWS_*` variables.
 
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY};
 use dialtone_local::inbox::{self, Received};
 use dialtone_local::load;
 use dialtone_local::pump::{EmulatorInvoke, StreamPump};
+use dialtone_local::secrets;
 use dialtone_local::stack::Stack;
 use dialtone_local::{aws, LocalError};
 use std::io::Write;
@@ -100,6 +102,9 @@ async fn up() -> Result<(), LocalError> {
     say(format!("TABLE_NAME={}", stack.table));
     say(format!("ALERT_TOPIC_ARN={}", stack.topic_arn));
     say(format!("ALERT_INBOX_URL={}", stack.queue_url));
+    for (id_var, name) in secrets::put_all(&aws::from_env().await, &prefix()).await? {
+        say(format!("{id_var}={name}"));
+    }
     Ok(())
 }
 
@@ -136,8 +141,7 @@ async fn pump_until_error(dispatcher: &EmulatorInvoke, follow: bool) -> Result<(
 
 async fn demo() -> Result<(), LocalError> {
     let stack = stack().await?;
-    let token = std::env::var("EXOTEL_HEARTBEAT_TOKEN")
-        .map_err(|_| LocalError::Invoke("EXOTEL_HEARTBEAT_TOKEN is not set".into()))?;
+    let token = secrets::local_value("EXOTEL_HEARTBEAT_TOKEN");
     let url = format!(
         "{}/lambda-url/exotel-heartbeat/exotel/heartbeat/{token}",
         emulator()
@@ -201,10 +205,6 @@ async fn exotel_demo() -> Result<(), LocalError> {
     Ok(())
 }
 
-fn setting(name: &str, local_default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| local_default.to_owned())
-}
-
 async fn load(requests: Option<&String>, concurrency: Option<&String>) -> Result<(), LocalError> {
     let number = |raw: Option<&String>, default: usize| match raw {
         None => Ok(default),
@@ -214,15 +214,9 @@ async fn load(requests: Option<&String>, concurrency: Option<&String>) -> Result
     };
     let (requests, concurrency) = (number(requests, 10_000)?, number(concurrency, 16)?);
     let secrets = load::Secrets {
-        telerivet: setting(
-            "TELERIVET_WEBHOOK_SECRET",
-            "local-telerivet-secret-0123456789",
-        ),
-        voipstudio_token: setting(
-            "VOIPSTUDIO_WEBHOOK_TOKEN",
-            "local-voipstudio-token-0123456789",
-        ),
-        heartbeat_token: setting("EXOTEL_HEARTBEAT_TOKEN", "local-dev-token-0123456789"),
+        telerivet: secrets::local_value("TELERIVET_WEBHOOK_SECRET"),
+        voipstudio_token: secrets::local_value("VOIPSTUDIO_WEBHOOK_TOKEN"),
+        heartbeat_token: secrets::local_value("EXOTEL_HEARTBEAT_TOKEN"),
     };
     let seed = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64;
     let stack = stack().await?;
