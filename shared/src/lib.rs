@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod exotel;
 pub mod heartbeat;
 pub mod http;
+pub mod metrics;
 pub mod offline;
 pub mod phone;
 pub mod pipeline;

@@ -3,10 +3,12 @@
 //!
 //! A provider is declared by implementing [`Receiver`]: how to verify, parse, key and
 //! decide. Everything else (quarantine of refused bodies, the optimistic-concurrency retry,
-//! the stored answer to a duplicate, counted refusals, status codes) is written once, here.
+//! the stored answer to a duplicate, counted refusals, status codes, the request's log span
+//! and its metric line) is written once, here.
 
 use crate::alert::Alert;
 use crate::http::{json_response, WebhookError};
+use crate::metrics::{self, EventName, Metric, Outcome};
 use crate::store::{
     Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError,
 };
@@ -16,6 +18,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
+use std::time::Instant;
+use tracing::Instrument;
 
 /// How many times a delivery re-reads the state after losing a race to a concurrent one.
 const CONFLICT_RETRIES: usize = 5;
@@ -86,7 +90,8 @@ pub struct ThresholdContext {
 
 /// One provider's part of the pipeline.
 pub trait Receiver: Send + Sync {
-    type Event: Send + Sync;
+    /// Named in the request's metric line.
+    type Event: EventName + Send + Sync;
     type State: Serialize + DeserializeOwned + Clone + Send + Sync;
     /// The name rows and alerts are filed under, e.g. `exotel-heartbeat`.
     const SOURCE: &'static str;
@@ -163,66 +168,144 @@ pub struct Deps<R, S> {
     pub store: S,
 }
 
-/// The Lambda handler of every webhook function.
+/// What the pipeline made of one request: the answer, and the metric that counts it.
+#[derive(Debug)]
+pub struct Handled {
+    pub response: Response<Body>,
+    pub metric: Metric,
+}
+
+/// The Lambda handler of every webhook function: the pipeline, then its metric line on
+/// stdout.
 pub async fn handler<R: Receiver, S: EventStore>(
     deps: &Deps<R, S>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(ingest(&deps.receiver, &deps.store, request).await)
+    let handled = handle(&deps.receiver, &deps.store, request).await;
+    metrics::emit(&handled.metric);
+    Ok(handled.response)
 }
 
-/// Runs the whole pipeline and always answers: every error is mapped to a response here.
+/// The pipeline's answer alone (for the benchmarks and the fuzz targets).
 pub async fn ingest<R: Receiver, S: EventStore>(
     receiver: &R,
     store: &S,
     request: Request,
 ) -> Response<Body> {
-    match run(receiver, store, &request).await {
-        Ok(response) => response,
+    handle(receiver, store, request).await.response
+}
+
+/// Runs the whole pipeline and always answers: every error is mapped to a response here.
+/// Every line logged meanwhile carries the request's id and provider (the span's fields).
+pub async fn handle<R: Receiver, S: EventStore>(
+    receiver: &R,
+    store: &S,
+    request: Request,
+) -> Handled {
+    let started = Instant::now();
+    let received_at = Utc::now();
+    let span = tracing::info_span!(
+        "webhook",
+        request_id = %request_id(&request, received_at),
+        provider = R::SOURCE,
+    );
+    async {
+        let (event, answer) = run(receiver, store, &request, received_at).await;
+        let (outcome, response) = respond(answer);
+        Handled {
+            response,
+            metric: Metric::new(
+                R::SOURCE,
+                event.as_deref(),
+                outcome,
+                started.elapsed(),
+                received_at,
+            ),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// How a request was acknowledged (200).
+enum Answer {
+    Stored(serde_json::Value),
+    Duplicate(serde_json::Value),
+    Ignored(&'static str),
+}
+
+/// A request let through verification.
+enum Admitted<E> {
+    Event(E),
+    Ignored(&'static str),
+}
+
+fn respond(answer: Result<Answer, WebhookError>) -> (Outcome, Response<Body>) {
+    match answer {
+        Ok(Answer::Stored(body)) => (Outcome::Stored, json_response(StatusCode::OK, &body)),
+        Ok(Answer::Duplicate(body)) => (Outcome::Duplicate, json_response(StatusCode::OK, &body)),
+        Ok(Answer::Ignored(reason)) => (
+            Outcome::Ignored,
+            json_response(
+                StatusCode::OK,
+                &json!({ "result": "ignored", "reason": reason }),
+            ),
+        ),
         Err(err) => {
             match &err {
                 WebhookError::Storage(e) => {
-                    tracing::error!(source = R::SOURCE, error = %e, "storage failed; provider will retry")
+                    tracing::error!(error = %e, "storage failed; provider will retry")
                 }
                 WebhookError::Contention => {
-                    tracing::warn!(source = R::SOURCE, "state contention; provider will retry")
+                    tracing::warn!("state contention; provider will retry")
                 }
                 other => {
-                    tracing::info!(
-                        source = R::SOURCE,
-                        status = other.status().as_u16(),
-                        "request refused"
-                    )
+                    tracing::info!(status = other.status().as_u16(), "request refused")
                 }
             }
-            err.into_response()
+            (Outcome::from(&err), err.into_response())
         }
     }
 }
 
+/// The event's name (once parsed) and what became of the request.
 async fn run<R: Receiver, S: EventStore>(
     receiver: &R,
     store: &S,
     request: &Request,
-) -> Result<Response<Body>, WebhookError> {
-    let received_at = Utc::now();
+    received_at: DateTime<Utc>,
+) -> (Option<String>, Result<Answer, WebhookError>) {
+    match admit(receiver, store, request, received_at).await {
+        Ok(Admitted::Event(event)) => (
+            Some(event.event_name().to_owned()),
+            record(receiver, store, &event, received_at).await,
+        ),
+        Ok(Admitted::Ignored(reason)) => (None, Ok(Answer::Ignored(reason))),
+        Err(err) => (None, Err(err)),
+    }
+}
+
+/// Verify and parse.
+async fn admit<R: Receiver, S: EventStore>(
+    receiver: &R,
+    store: &S,
+    request: &Request,
+    received_at: DateTime<Utc>,
+) -> Result<Admitted<R::Event>, WebhookError> {
     match receiver.verify(request, received_at) {
         Verification::Genuine => {}
         Verification::Refused { error, counted } => {
             if let Some(threshold) = counted {
-                count(store, threshold, R::SOURCE).await?;
+                count(store, threshold).await?;
             }
             return Err(error);
         }
         Verification::Ignored { reason, counted } => {
             if let Some(threshold) = counted {
-                count(store, threshold, R::SOURCE).await?;
+                count(store, threshold).await?;
             }
-            tracing::warn!(source = R::SOURCE, reason, "request ignored");
-            return Ok(json_response(
-                StatusCode::OK,
-                &json!({ "result": "ignored", "reason": reason }),
-            ));
+            tracing::warn!(reason, "request ignored");
+            return Ok(Admitted::Ignored(reason));
         }
     }
     if request.method() != Method::POST {
@@ -237,20 +320,27 @@ async fn run<R: Receiver, S: EventStore>(
     } else {
         receiver.parse(request, received_at)
     };
-    let event = match parsed {
-        Ok(event) => event,
-        Err(rejection) => {
-            return Err(quarantine(store, R::SOURCE, request, received_at, rejection).await?)
-        }
-    };
-    let dedup_key = receiver.dedup_key(&event);
+    match parsed {
+        Ok(event) => Ok(Admitted::Event(event)),
+        Err(rejection) => Err(quarantine(store, R::SOURCE, request, received_at, rejection).await?),
+    }
+}
+
+/// Decide, and commit the decision in one write.
+async fn record<R: Receiver, S: EventStore>(
+    receiver: &R,
+    store: &S,
+    event: &R::Event,
+    received_at: DateTime<Utc>,
+) -> Result<Answer, WebhookError> {
+    let dedup_key = receiver.dedup_key(event);
 
     for _ in 0..CONFLICT_RETRIES {
         let mut keys = Vec::new();
         let mut values: Vec<Option<R::State>> = Vec::new();
         let mut versions = Vec::new();
         while keys.len() < MAX_STATE_ROWS {
-            let Some(key) = receiver.next_state_key(&event, &values) else {
+            let Some(key) = receiver.next_state_key(event, &values) else {
                 break;
             };
             let stored = store.load_state::<R::State>(&key).await?;
@@ -258,7 +348,7 @@ async fn run<R: Receiver, S: EventStore>(
             values.push(stored.map(|s| s.value));
             keys.push(key);
         }
-        let verdict = receiver.decide(&values, &event, received_at);
+        let verdict = receiver.decide(&values, event, received_at);
         let alerts = verdict.alerts.len();
         let mut states = Vec::new();
         for ((key, expected_version), after) in keys.into_iter().zip(versions).zip(verdict.states) {
@@ -285,26 +375,21 @@ async fn run<R: Receiver, S: EventStore>(
         };
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
-                check_thresholds(receiver, store, &event, received_at).await?;
-                tracing::info!(
-                    source = R::SOURCE,
-                    outcome = verdict.outcome,
-                    alerts,
-                    "event stored"
-                );
-                let body = verdict
-                    .reply
-                    .unwrap_or_else(|| json!({ "result": verdict.outcome, "alerts": alerts }));
-                return Ok(json_response(StatusCode::OK, &body));
+                check_thresholds(receiver, store, event, received_at).await?;
+                tracing::info!(outcome = verdict.outcome, alerts, "event stored");
+                return Ok(Answer::Stored(verdict.reply.unwrap_or_else(
+                    || json!({ "result": verdict.outcome, "alerts": alerts }),
+                )));
             }
             CommitOutcome::Duplicate => {
-                check_thresholds(receiver, store, &event, received_at).await?;
-                tracing::info!(source = R::SOURCE, "duplicate delivery acknowledged");
-                let body = store
-                    .stored_reply(R::SOURCE, &dedup_key)
-                    .await?
-                    .unwrap_or_else(|| json!({ "result": "duplicate", "alerts": 0 }));
-                return Ok(json_response(StatusCode::OK, &body));
+                check_thresholds(receiver, store, event, received_at).await?;
+                tracing::info!("duplicate delivery acknowledged");
+                return Ok(Answer::Duplicate(
+                    store
+                        .stored_reply(R::SOURCE, &dedup_key)
+                        .await?
+                        .unwrap_or_else(|| json!({ "result": "duplicate", "alerts": 0 })),
+                ));
             }
             CommitOutcome::StateConflict => continue,
         }
@@ -345,7 +430,7 @@ async fn quarantine<S: EventStore>(
             body: body.to_vec(),
         })
         .await?;
-    tracing::warn!(source, reason = %reason, bytes = body.len(), "payload quarantined");
+    tracing::warn!(reason = %reason, bytes = body.len(), "payload quarantined");
     Ok(error)
 }
 
@@ -369,13 +454,9 @@ pub fn verify_url_token(request: &Request, token: &crate::secret::Secret) -> Ver
     }
 }
 
-async fn count<S: EventStore>(
-    store: &S,
-    threshold: Threshold,
-    source: &'static str,
-) -> Result<(), WebhookError> {
+async fn count<S: EventStore>(store: &S, threshold: Threshold) -> Result<(), WebhookError> {
     let counts = store.bump(&threshold.bump).await?;
-    raise_if_reached(store, &threshold, &counts, source).await
+    raise_if_reached(store, &threshold, &counts).await
 }
 
 async fn check_thresholds<R: Receiver, S: EventStore>(
@@ -386,7 +467,7 @@ async fn check_thresholds<R: Receiver, S: EventStore>(
 ) -> Result<(), WebhookError> {
     for threshold in receiver.thresholds(event, now) {
         let counts = store.read_counter(&threshold.bump.key).await?;
-        raise_if_reached(store, &threshold, &counts, R::SOURCE).await?;
+        raise_if_reached(store, &threshold, &counts).await?;
     }
     Ok(())
 }
@@ -395,7 +476,6 @@ async fn raise_if_reached<S: EventStore>(
     store: &S,
     threshold: &Threshold,
     counts: &std::collections::BTreeMap<String, i64>,
-    source: &'static str,
 ) -> Result<(), WebhookError> {
     let total = counts
         .get(crate::store::COUNTER_TOTAL)
@@ -404,7 +484,7 @@ async fn raise_if_reached<S: EventStore>(
     if total >= threshold.at_least {
         let alert = (threshold.alert)(counts, &threshold.context);
         if store.put_alert_once(&alert).await? {
-            tracing::warn!(source, alert = %alert.id(), total, "threshold reached; alert raised");
+            tracing::warn!(alert = %alert.id(), total, "threshold reached; alert raised");
         }
     }
     Ok(())
@@ -422,3 +502,7 @@ fn request_id(request: &Request, received_at: DateTime<Utc>) -> String {
             )
         })
 }
+
+#[cfg(test)]
+#[path = "pipeline_test.rs"]
+mod tests;

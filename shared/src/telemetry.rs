@@ -1,15 +1,29 @@
 //! Structured JSON logs for CloudWatch, filtered by `RUST_LOG` (default `info`).
 
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // A second init (tests that build several handlers in one process) is harmless.
-    let _ = tracing_subscriber::fmt()
+    let _ = subscriber(filter, std::io::stdout).try_init();
+}
+
+/// One JSON object a line. The innermost span's fields ride along under `span` (a webhook
+/// request's `request_id` and `provider`, from the pipeline), so that every line of one
+/// request can be found by its id; the list of outer spans would only repeat them.
+pub(crate) fn subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }
