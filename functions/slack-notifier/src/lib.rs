@@ -1,7 +1,8 @@
-//! The Slack notifier: subscribed to the alerts SNS topic, it renders each [`Alert`] as a
-//! Block Kit message and posts it to a Slack incoming webhook.
+//! The Slack notifier: subscribed to the alerts SNS topic, it renders each
+//! [`dialtone_shared::alert::Alert`], and each CloudWatch alarm published to the same topic,
+//! as a Block Kit message and posts it to a Slack incoming webhook.
 //!
-//! A message that is not an alert is skipped with a warning (retrying cannot fix it). When
+//! A message that is neither is skipped with a warning (retrying cannot fix it). When
 //! Slack keeps failing, or refuses the message, the invocation fails so that Lambda's
 //! asynchronous retries, then the dead-letter queue, take over.
 
@@ -9,12 +10,12 @@ pub mod render;
 pub mod slack;
 
 use aws_lambda_events::event::sns::SnsEvent;
-use dialtone_shared::alert::Alert;
 use dialtone_shared::config::{self, ConfigError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use reqwest::Client;
 use std::time::Duration;
 
+use render::Notification;
 pub use slack::{RetryPolicy, WebhookUrl};
 
 /// The incoming-webhook URL (a secret). Required.
@@ -162,8 +163,8 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), No
     let mut first_error = None;
     for record in &event.payload.records {
         let message_id = record.sns.message_id.as_str();
-        let alert: Alert = match serde_json::from_str(&record.sns.message) {
-            Ok(alert) => alert,
+        let notification: Notification = match serde_json::from_str(&record.sns.message) {
+            Ok(notification) => notification,
             Err(e) => {
                 // The error text can quote the message, so only its position is logged.
                 tracing::warn!(
@@ -171,12 +172,12 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), No
                     error_category = ?e.classify(),
                     error_line = e.line(),
                     error_column = e.column(),
-                    "SNS message is not an alert; skipping it"
+                    "SNS message is neither an alert nor a CloudWatch alarm; skipping it"
                 );
                 continue;
             }
         };
-        let payload = render::render(&alert);
+        let payload = notification.to_slack();
         match slack::deliver(
             &deps.client,
             &deps.config.webhook_url,
@@ -187,18 +188,16 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), No
         {
             Ok(attempts) => tracing::info!(
                 message_id,
-                kind = alert.kind.as_str(),
-                severity = alert.severity.as_str(),
-                status = %alert.status,
-                lines = alert.lines.len(),
+                kind = notification.kind(),
+                severity = notification.severity().as_str(),
                 attempts,
                 "alert posted to Slack"
             ),
             Err(e) => {
                 tracing::error!(
                     message_id,
-                    kind = alert.kind.as_str(),
-                    severity = alert.severity.as_str(),
+                    kind = notification.kind(),
+                    severity = notification.severity().as_str(),
                     retryable = e.is_retryable(),
                     error = %e,
                     "alert not posted to Slack"

@@ -1,9 +1,11 @@
-//! Rendering an [`Alert`] as a Slack Block Kit message. Pure: no I/O, no clock.
+//! Rendering what arrives on the alerts topic as a Slack Block Kit message: an [`Alert`] of
+//! dialtone's, or a [`CloudWatchAlarm`] state change. Pure: no I/O, no clock.
 //!
 //! Slack limits respected here: a header's text is at most 150 characters, a section's text
-//! at most 3000, and a message at most 50 blocks (this one has at most 5).
+//! at most 3000, and a message at most 50 blocks (these have at most 5).
 
 use dialtone_shared::alert::{human_duration, Alert, AlertKind, LineChange, LineImpact, Severity};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// At most this many lines are listed; the rest are summarised as "…and N more".
@@ -14,6 +16,157 @@ const HEADER_MAX_CHARS: usize = 150;
 
 /// Slack's limit on a section's text is 3000; the margin leaves room for the "…and N more".
 const LINES_TEXT_BUDGET: usize = 2900;
+
+/// A message on the alerts topic. CloudWatch alarms publish their own JSON to the same
+/// topic, with no message attributes, so the body alone says which one it is.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Notification {
+    Alert(Alert),
+    Alarm(CloudWatchAlarm),
+}
+
+impl Notification {
+    /// The whole message body posted to the incoming webhook.
+    pub fn to_slack(&self) -> Value {
+        match self {
+            Self::Alert(alert) => render(alert),
+            Self::Alarm(alarm) => render_alarm(alarm),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Alert(alert) => alert.kind.as_str(),
+            Self::Alarm(_) => "cloudwatch_alarm",
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        match self {
+            Self::Alert(alert) => alert.severity,
+            Self::Alarm(alarm) => alarm.new_state_value.severity(),
+        }
+    }
+}
+
+/// The SNS message of a CloudWatch alarm's state change: the parts a reader needs.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CloudWatchAlarm {
+    pub alarm_name: String,
+    /// `null` when the alarm has none.
+    pub alarm_description: Option<String>,
+    pub new_state_value: AlarmState,
+    pub new_state_reason: String,
+    /// As CloudWatch writes it (`2026-11-22T10:07:41.512+0000`): shown, never computed with.
+    pub state_change_time: String,
+    /// CloudWatch's name for it, e.g. `Asia Pacific (Mumbai)`.
+    pub region: String,
+    pub trigger: Option<AlarmTrigger>,
+}
+
+/// The metric an alarm watches (absent from the trigger of a metric-math alarm).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AlarmTrigger {
+    pub metric_name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    Alarm,
+    Ok,
+    InsufficientData,
+}
+
+impl AlarmState {
+    fn severity(self) -> Severity {
+        match self {
+            Self::Alarm => Severity::Critical,
+            // A metric that stopped arriving may be a silent outage: worth a look.
+            Self::InsufficientData => Severity::Warning,
+            Self::Ok => Severity::Info,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Alarm => "ALARM",
+            Self::Ok => "OK",
+            Self::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// The message for a CloudWatch alarm's state change.
+pub fn render_alarm(alarm: &CloudWatchAlarm) -> Value {
+    let subject = alarm_subject(alarm);
+    let emoji = match alarm.new_state_value {
+        AlarmState::Alarm => ":rotating_light:",
+        AlarmState::Ok => ":white_check_mark:",
+        AlarmState::InsufficientData => ":warning:",
+    };
+    let mut fields = vec![
+        field("State", alarm.new_state_value.as_str()),
+        field("When", &escape(&alarm.state_change_time)),
+        field("Region", &escape(&alarm.region)),
+    ];
+    if let Some(metric) = alarm.trigger.as_ref().and_then(metric_name) {
+        fields.push(field("Metric", &escape(&metric)));
+    }
+    let mut blocks = vec![
+        header_block(&format!("{emoji} {subject}")),
+        json!({ "type": "section", "fields": fields }),
+    ];
+    if let Some(description) = alarm
+        .alarm_description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        blocks.push(text_section("Description", description));
+    }
+    blocks.push(text_section("Reason", &alarm.new_state_reason));
+    blocks.push(json!({
+        "type": "context",
+        "elements": [{
+            "type": "mrkdwn",
+            "text": format!("CloudWatch alarm `{}`", escape(&alarm.alarm_name)),
+        }],
+    }));
+    json!({ "text": escape(&subject), "blocks": blocks })
+}
+
+fn alarm_subject(alarm: &CloudWatchAlarm) -> String {
+    let name = &alarm.alarm_name;
+    match alarm.new_state_value {
+        AlarmState::Alarm => format!("[ALARM] {name}"),
+        AlarmState::Ok => format!("[RESOLVED] {name} is OK again"),
+        AlarmState::InsufficientData => format!("[INSUFFICIENT DATA] {name}"),
+    }
+}
+
+fn metric_name(trigger: &AlarmTrigger) -> Option<String> {
+    match (&trigger.namespace, &trigger.metric_name) {
+        (Some(namespace), Some(name)) => Some(format!("{namespace}/{name}")),
+        (None, Some(name)) => Some(name.clone()),
+        (_, None) => None,
+    }
+}
+
+/// A labelled section of free text, cut to Slack's limit.
+fn text_section(label: &str, raw: &str) -> Value {
+    let text: String = format!("*{label}*\n{}", escape(raw))
+        .chars()
+        .take(LINES_TEXT_BUDGET)
+        .collect();
+    json!({
+        "type": "section",
+        "text": { "type": "mrkdwn", "text": text },
+    })
+}
 
 /// The whole message body posted to the incoming webhook.
 pub fn render(alert: &Alert) -> Value {
@@ -42,10 +195,11 @@ pub fn emoji(alert: &Alert) -> &'static str {
 }
 
 fn header(alert: &Alert) -> Value {
-    let text: String = format!("{} {}", emoji(alert), alert.subject())
-        .chars()
-        .take(HEADER_MAX_CHARS)
-        .collect();
+    header_block(&format!("{} {}", emoji(alert), alert.subject()))
+}
+
+fn header_block(text: &str) -> Value {
+    let text: String = text.chars().take(HEADER_MAX_CHARS).collect();
     json!({
         "type": "header",
         "text": { "type": "plain_text", "text": text, "emoji": true },

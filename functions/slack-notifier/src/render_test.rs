@@ -166,3 +166,178 @@ fn header_is_cut_to_slacks_limit_and_mrkdwn_is_escaped() {
     );
     assert!(!status.contains('<'));
 }
+
+/// The message of an SNS event in `events/`.
+fn sns_message(event: &str) -> String {
+    let event: aws_lambda_events::event::sns::SnsEvent =
+        serde_json::from_str(event).expect("an SNS event");
+    event.records[0].sns.message.clone()
+}
+
+fn alarm_event() -> String {
+    sns_message(include_str!("../../../events/sns-cloudwatch-alarm.json"))
+}
+
+fn sample_alarm() -> CloudWatchAlarm {
+    match serde_json::from_str(&alarm_event()).expect("a notification") {
+        Notification::Alarm(alarm) => alarm,
+        other => panic!("not read as an alarm: {other:?}"),
+    }
+}
+
+#[test]
+fn the_sample_alarm_event_is_read_as_a_cloudwatch_alarm() {
+    let event: aws_lambda_events::event::sns::SnsEvent =
+        serde_json::from_str(include_str!("../../../events/sns-cloudwatch-alarm.json")).unwrap();
+    assert!(
+        event.records[0].sns.message_attributes.is_empty(),
+        "CloudWatch sets no message attributes"
+    );
+    let alarm = sample_alarm();
+    assert_eq!(alarm.alarm_name, "dialtone-exotel-heartbeat-silent");
+    assert_eq!(alarm.new_state_value, AlarmState::Alarm);
+    assert_eq!(alarm.state_change_time, "2026-11-22T10:07:41.512+0000");
+    assert_eq!(alarm.region, "Asia Pacific (Mumbai)");
+    let trigger = alarm.trigger.expect("a trigger");
+    assert_eq!(trigger.namespace.as_deref(), Some("dialtone"));
+    assert_eq!(trigger.metric_name.as_deref(), Some("Requests"));
+}
+
+#[test]
+fn dialtones_own_alert_is_still_read_as_an_alert() {
+    let message = sns_message(include_str!("../../../events/sns-alert.json"));
+    let notification: Notification = serde_json::from_str(&message).unwrap();
+    assert_eq!(notification, Notification::Alert(critical()));
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/slack-message.json")).unwrap();
+    assert_eq!(notification.to_slack(), expected);
+}
+
+#[test]
+fn an_alarm_renders_as_critical_with_its_description_reason_and_time() {
+    let notification: Notification = serde_json::from_str(&alarm_event()).unwrap();
+    assert_eq!(notification.kind(), "cloudwatch_alarm");
+    assert_eq!(notification.severity(), Severity::Critical);
+    let rendered = notification.to_slack();
+    assert_eq!(rendered["text"], "[ALARM] dialtone-exotel-heartbeat-silent");
+    let blocks = rendered["blocks"].as_array().unwrap();
+    assert_eq!(
+        blocks.len(),
+        5,
+        "header, summary, description, reason, context"
+    );
+    assert_eq!(
+        blocks[0]["text"]["text"],
+        ":rotating_light: [ALARM] dialtone-exotel-heartbeat-silent"
+    );
+    assert_eq!(
+        blocks[1]["fields"],
+        serde_json::json!([
+            { "type": "mrkdwn", "text": "*State*\nALARM" },
+            { "type": "mrkdwn", "text": "*When*\n2026-11-22T10:07:41.512+0000" },
+            { "type": "mrkdwn", "text": "*Region*\nAsia Pacific (Mumbai)" },
+            { "type": "mrkdwn", "text": "*Metric*\ndialtone/Requests" },
+        ])
+    );
+    assert_eq!(
+        blocks[2]["text"]["text"],
+        "*Description*\nNo Exotel heartbeat request reached dialtone for 15 minutes: check the heartbeat URL in Exotel and the API's access logs."
+    );
+    let reason = blocks[3]["text"]["text"].as_str().unwrap();
+    assert!(
+        reason.starts_with("*Reason*\nThreshold Crossed: 3 out of the last 3 datapoints"),
+        "{reason}"
+    );
+    // The reason's "->" arrives escaped, as Slack requires.
+    assert!(reason.ends_with("OK -&gt; ALARM transition)."), "{reason}");
+    assert_eq!(
+        blocks[4]["elements"][0]["text"],
+        "CloudWatch alarm `dialtone-exotel-heartbeat-silent`"
+    );
+}
+
+#[test]
+fn an_alarm_back_to_ok_renders_as_a_recovery() {
+    let alarm = CloudWatchAlarm {
+        new_state_value: AlarmState::Ok,
+        alarm_description: None,
+        new_state_reason: "Threshold Crossed: 1 datapoint [4.0 (22/11/26 10:12:00)] was not less than the threshold (1.0).".into(),
+        ..sample_alarm()
+    };
+    let notification = Notification::Alarm(alarm);
+    assert_eq!(notification.severity(), Severity::Info);
+    let rendered = notification.to_slack();
+    assert_eq!(
+        rendered["text"],
+        "[RESOLVED] dialtone-exotel-heartbeat-silent is OK again"
+    );
+    let blocks = rendered["blocks"].as_array().unwrap();
+    assert_eq!(
+        blocks[0]["text"]["text"],
+        ":white_check_mark: [RESOLVED] dialtone-exotel-heartbeat-silent is OK again"
+    );
+    assert_eq!(blocks[1]["fields"][0]["text"], "*State*\nOK");
+    assert_eq!(blocks.len(), 4, "no description section: {blocks:#?}");
+    assert!(blocks[2]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("*Reason*\nThreshold Crossed: 1 datapoint"));
+}
+
+#[test]
+fn an_alarm_with_missing_data_is_a_warning() {
+    let message = alarm_event().replace(
+        "\"NewStateValue\": \"ALARM\"",
+        "\"NewStateValue\": \"INSUFFICIENT_DATA\"",
+    );
+    let notification: Notification = serde_json::from_str(&message).unwrap();
+    assert_eq!(notification.severity(), Severity::Warning);
+    let rendered = notification.to_slack();
+    assert_eq!(
+        rendered["blocks"][0]["text"]["text"],
+        ":warning: [INSUFFICIENT DATA] dialtone-exotel-heartbeat-silent"
+    );
+}
+
+#[test]
+fn json_that_is_neither_an_alert_nor_an_alarm_is_an_error() {
+    let unknown_state = alarm_event().replace(
+        "\"NewStateValue\": \"ALARM\"",
+        "\"NewStateValue\": \"SILENT\"",
+    );
+    let no_name = alarm_event().replace("\"AlarmName\"", "\"Name\"");
+    for message in [
+        r#"{"hello": "world"}"#,
+        "[]",
+        unknown_state.as_str(),
+        no_name.as_str(),
+    ] {
+        assert!(
+            serde_json::from_str::<Notification>(message).is_err(),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn alarm_text_is_escaped_and_cut_to_slacks_limits() {
+    let alarm = CloudWatchAlarm {
+        alarm_name: format!("<!channel> {}", "n".repeat(200)),
+        new_state_reason: "r & ".repeat(1000),
+        ..sample_alarm()
+    };
+    let rendered = render_alarm(&alarm);
+    assert!(!rendered["text"].as_str().unwrap().contains('<'));
+    let header = rendered["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(header.chars().count() <= HEADER_MAX_CHARS);
+    let reason = rendered["blocks"][3]["text"]["text"].as_str().unwrap();
+    assert!(reason.chars().count() <= 3000, "{}", reason.chars().count());
+    assert!(reason.contains("r &amp; r"), "{reason}");
+    let context = rendered["blocks"][4]["elements"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        context.starts_with("CloudWatch alarm `&lt;!channel&gt;"),
+        "{context}"
+    );
+}
