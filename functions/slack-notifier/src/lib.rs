@@ -11,6 +11,7 @@ pub mod slack;
 
 use aws_lambda_events::event::sns::SnsEvent;
 use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::secrets::SecretsManager;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use reqwest::Client;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use render::Notification;
 pub use slack::{RetryPolicy, WebhookUrl};
 
 /// The incoming-webhook URL (a secret). Required.
-pub const WEBHOOK_URL_VAR: &str = "SLACK_WEBHOOK_URL";
+pub const WEBHOOK_URL_VAR: &str = "SLACK_WEBHOOK_SECRET_ID";
 /// Attempts per message, the first included. Optional, 1 to [`MAX_ATTEMPTS_LIMIT`].
 pub const MAX_ATTEMPTS_VAR: &str = "SLACK_MAX_ATTEMPTS";
 
@@ -48,7 +49,7 @@ pub enum NotifierError {
     },
     /// Any other non-2xx answer: the webhook or the message is wrong, retrying will not help.
     #[error(
-        "Slack rejected the message with HTTP {status} ({body}); check {WEBHOOK_URL_VAR} and the message payload"
+        "Slack rejected the message with HTTP {status} ({body}); check the webhook URL in the secret {WEBHOOK_URL_VAR} names, and the message payload"
     )]
     Rejected { status: u16, body: String },
     #[error("Slack delivery failed after {attempts} attempt(s): {last}")]
@@ -94,11 +95,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `SLACK_WEBHOOK_URL` (required) and `SLACK_MAX_ATTEMPTS` (optional, default 4).
-    pub fn from_env() -> Result<Self, NotifierError> {
-        let webhook_url = config::required(WEBHOOK_URL_VAR)?;
+    /// Reads the webhook URL from the secret `SLACK_WEBHOOK_SECRET_ID` names (required) and
+    /// `SLACK_MAX_ATTEMPTS` (optional, default 4).
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, NotifierError> {
+        let webhook_url = secrets.current(WEBHOOK_URL_VAR).await?;
         let max_attempts = config::optional(MAX_ATTEMPTS_VAR);
-        Self::new(&webhook_url, max_attempts.as_deref())
+        Self::new(webhook_url.expose(), max_attempts.as_deref())
     }
 
     /// Validates raw values, with the production timings.

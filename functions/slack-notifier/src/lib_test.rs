@@ -13,11 +13,11 @@ fn config_defaults_to_four_attempts_and_production_timings() {
 
 #[test]
 fn config_names_the_bad_variable_without_echoing_the_secret() {
-    let err = Config::new("http://hooks.slack.com/services/T/B/SECRET", None).unwrap_err();
+    let err = Config::new("http://hooks.slack.com/services/T/B/XYZZYPRIVATE", None).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("SLACK_WEBHOOK_URL"), "{text}");
-    assert!(!text.contains("SECRET"), "{text}");
-    assert!(!format!("{err:?}").contains("SECRET"));
+    assert!(text.contains("SLACK_WEBHOOK_SECRET_ID"), "{text}");
+    assert!(!text.contains("XYZZYPRIVATE"), "{text}");
+    assert!(!format!("{err:?}").contains("XYZZYPRIVATE"));
 
     for bad in ["0", "11", "four", "-1"] {
         let err = Config::new(URL, Some(bad)).unwrap_err();
@@ -30,7 +30,7 @@ fn config_names_the_bad_variable_without_echoing_the_secret() {
 
 #[test]
 fn missing_webhook_variable_is_named() {
-    // Read through the same helper as `from_env`, with a name surely unset.
+    // Read through the same helper as `Config::load`, with a name surely unset.
     let err = NotifierError::from(config::required("DIALTONE_SLACK_TEST_UNSET").unwrap_err());
     assert_eq!(
         err.to_string(),
@@ -56,7 +56,7 @@ fn diagnostics_classify_errors() {
     assert_eq!(d.error_type, "SlackRejected");
     assert_eq!(
         d.error_message,
-        "Slack rejected the message with HTTP 404 (no_service); check SLACK_WEBHOOK_URL and the message payload"
+        "Slack rejected the message with HTTP 404 (no_service); check the webhook URL in the secret SLACK_WEBHOOK_SECRET_ID names, and the message payload"
     );
     let gave_up = NotifierError::GaveUp {
         attempts: 4,

@@ -1,10 +1,13 @@
+use dialtone_shared::secrets::SecretsManager;
 use lambda_runtime::{service_fn, Error};
 use slack_notifier::{handler, Config, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
-    let deps = Config::from_env()
+    let aws = aws_config::load_from_env().await;
+    let deps = Config::load(&SecretsManager::new(&aws))
+        .await
         .and_then(Deps::new)
         .inspect_err(|e| tracing::error!(error = %e, "slack-notifier cannot start"))?;
     lambda_runtime::run(service_fn(|event| handler(&deps, event))).await

@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
     let aws = aws_config::load_from_env().await;
     let secrets = SecretsManager::new(&aws);
-    let config = CallsConfig::load(&secrets, "VOIPSTUDIO_WEBHOOK_TOKEN").await?;
+    let config = CallsConfig::load::<Voipstudio>(&secrets).await?;
     let deps = deps::<Voipstudio>(config, aws_sdk_dynamodb::Client::new(&aws));
     run(service_fn(|request| handler(&deps, request))).await
 }

@@ -20,6 +20,8 @@ const DAILY_COUNTER_DAYS: i64 = 400;
 /// A provider of call events: its name and its body format.
 pub trait CallSource: Send + Sync {
     const SOURCE: &'static str;
+    /// The variable naming the secret that holds this provider's URL token.
+    const TOKEN_SECRET_VAR: &'static str;
     fn parse(body: &[u8]) -> Result<CallEvent, ParseError>;
 }
 
@@ -27,6 +29,7 @@ pub struct Voipstudio;
 
 impl CallSource for Voipstudio {
     const SOURCE: &'static str = "voipstudio";
+    const TOKEN_SECRET_VAR: &'static str = "VOIPSTUDIO_WEBHOOK_TOKEN_SECRET_ID";
     fn parse(body: &[u8]) -> Result<CallEvent, ParseError> {
         CallEvent::parse_voipstudio(body)
     }
@@ -36,6 +39,7 @@ pub struct ExotelCalls;
 
 impl CallSource for ExotelCalls {
     const SOURCE: &'static str = "exotel-calls";
+    const TOKEN_SECRET_VAR: &'static str = "EXOTEL_CALLS_TOKEN_SECRET_ID";
     fn parse(body: &[u8]) -> Result<CallEvent, ParseError> {
         CallEvent::parse_exotel(body)
     }
@@ -164,14 +168,13 @@ pub struct CallsConfig {
 }
 
 impl CallsConfig {
-    /// `token_var` names the variable naming the secret that holds this provider's URL token.
-    pub async fn load(
+    /// The environment, and provider `P`'s URL token from the secret it names.
+    pub async fn load<P: CallSource>(
         secrets: &crate::secrets::SecretsManager,
-        token_var: &'static str,
     ) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
             table_name: crate::config::required("TABLE_NAME")?,
-            token: secrets.current(token_var).await?,
+            token: secrets.current(P::TOKEN_SECRET_VAR).await?,
             tz: crate::config::account_timezone()?,
         })
     }
