@@ -14,6 +14,11 @@ with moto killed for 24 GB). Under the lock the backup needs only the items the
 transaction names and the stream's length, so that is all it takes, and a cancelled
 transaction puts exactly those back.
 
+moto also counts a filter policy's "$or" branches as if they multiplied each other (and
+by their depth), so the template's policy (alerts by severity and source, or no attributes
+at all: 3 x 4 + 1 = 13 combinations to SNS) is refused as "too complex". SNS adds the
+branches up; so does the check here, and each branch then goes through moto's own checks.
+
 Usage: moto_server.py HOST PORT
 """
 
@@ -25,6 +30,8 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.sns.exceptions import SNSInvalidParameter
+from moto.sns.models import SNSBackend
 
 from werkzeug.serving import run_simple
 
@@ -115,9 +122,45 @@ def transact_write_items(self, transact_items):
         raise
 
 
+_validate_filter_policy = SNSBackend._validate_filter_policy
+
+
+def _combinations(policy):
+    """SNS's count: the values of each key multiplied, an "$or" the sum of its branches."""
+    total = 1
+    for key, rules in policy.items():
+        if key == "$or" and isinstance(rules, list):
+            total *= sum(_combinations(branch) for branch in rules if isinstance(branch, dict))
+        elif isinstance(rules, list):
+            total *= max(len(rules), 1)
+    return total
+
+
+def _branches(policy):
+    """The policy as the plain policies its "$or"s choose between."""
+    plain = {k: v for k, v in policy.items() if k != "$or"}
+    alternatives = policy.get("$or")
+    if not isinstance(alternatives, list):
+        return [plain]
+    return [
+        {**plain, **expanded}
+        for branch in alternatives
+        if isinstance(branch, dict)
+        for expanded in _branches(branch)
+    ]
+
+
+def validate_filter_policy(self, value, scope):
+    if _combinations(value) > 150:
+        raise SNSInvalidParameter("Invalid parameter: FilterPolicy: Filter policy is too complex")
+    for branch in _branches(value):
+        _validate_filter_policy(self, branch, scope)
+
+
 def main() -> None:
     dynamodb_models.copy = _TablesNotCopied()
     DynamoDBBackend.transact_write_items = transact_write_items
+    SNSBackend._validate_filter_policy = validate_filter_policy
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
