@@ -1,5 +1,7 @@
 //! Secrets Manager reads, against the local stack: what each function does at cold start.
 
+mod common;
+
 use chrono::{Duration, Utc};
 use dialtone_local::{aws, secrets};
 use dialtone_shared::config::ConfigError;
@@ -9,10 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// A secret of this test's own, stored with `value`, named by the variable `var`.
 async fn stored(var: &'static str, value: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "AWS_ENDPOINT_URL is not set: run the suite with scripts/test, which starts the local stack"
-    );
+    common::require_local_stack();
     let name = format!(
         "secrets-test-{}-{}",
         std::process::id(),

@@ -6,6 +6,8 @@
 //! may see half-changed.
 
 use dialtone_local::aws;
+mod common;
+
 use dialtone_local::secrets::{self, LOCAL_SECRETS};
 use dialtone_shared::calls::receiver::{CallsConfig, ExotelCalls, Voipstudio};
 use dialtone_shared::secrets::SecretsManager;
@@ -78,50 +80,27 @@ fn resolve(value: &Value, parameters: &Mapping) -> String {
 
 /// Runs the loader `binary`'s main.rs runs at cold start.
 async fn load(binary: &str, secrets: &SecretsManager) -> Result<(), String> {
-    let text = |e: &dyn std::fmt::Display| e.to_string();
     match binary {
-        "exotel-heartbeat" => exotel_heartbeat::Config::load(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "telerivet-webhook" => telerivet_webhook::Config::load(secrets, chrono::Utc::now())
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "voipstudio-webhook" => CallsConfig::load::<Voipstudio>(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "exotel-call-events" => CallsConfig::load::<ExotelCalls>(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "dashboard" => dashboard::Config::load(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "heartbeat-watchdog" => heartbeat_watchdog::Config::load(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "call-log-aggregator" => call_log_aggregator::Config::load(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "callback-watchdog" => callback_watchdog::Config::from_env()
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "alert-dispatcher" => alert_dispatcher::Config::from_env()
-            .map(drop)
-            .map_err(|e| text(&e)),
-        "slack-notifier" => slack_notifier::Config::load(secrets)
-            .await
-            .map(drop)
-            .map_err(|e| text(&e)),
+        "exotel-heartbeat" => started(exotel_heartbeat::Config::load(secrets).await),
+        "telerivet-webhook" => {
+            started(telerivet_webhook::Config::load(secrets, chrono::Utc::now()).await)
+        }
+        "voipstudio-webhook" => started(CallsConfig::load::<Voipstudio>(secrets).await),
+        "exotel-call-events" => started(CallsConfig::load::<ExotelCalls>(secrets).await),
+        "dashboard" => started(dashboard::Config::load(secrets).await),
+        "heartbeat-watchdog" => started(heartbeat_watchdog::Config::load(secrets).await),
+        "call-log-aggregator" => started(call_log_aggregator::Config::load(secrets).await),
+        "callback-watchdog" => started(callback_watchdog::Config::from_env()),
+        "alert-dispatcher" => started(alert_dispatcher::Config::from_env()),
+        "slack-notifier" => started(slack_notifier::Config::load(secrets).await),
         other => Err(format!(
             "no loader known for {other}: add its main.rs loader here"
         )),
     }
+}
+
+fn started<T, E: std::fmt::Display>(loaded: Result<T, E>) -> Result<(), String> {
+    loaded.map(drop).map_err(|e| e.to_string())
 }
 
 /// Secret names by the variable that names them: the local run's, and a Slack webhook.
@@ -147,10 +126,7 @@ async fn stored_secrets() -> BTreeMap<&'static str, String> {
 
 #[tokio::test]
 async fn every_function_starts_with_exactly_the_environment_the_template_gives_it() {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "AWS_ENDPOINT_URL is not set: run the suite with scripts/test, which starts the local stack"
-    );
+    common::require_local_stack();
     let template: Value = serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
     let parameters = template["Parameters"]
         .as_mapping()

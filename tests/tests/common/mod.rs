@@ -25,13 +25,18 @@ pub const TOKEN: &str = "local-dev-token-0123456789";
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// A stack of its own for one test; fails loudly when the local stack is not running.
-pub async fn stack(name: &str) -> Stack {
-    static N: AtomicU32 = AtomicU32::new(0);
+/// Fails loudly when the local stack is not running.
+pub fn require_local_stack() {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "AWS_ENDPOINT_URL is not set: run the suite with scripts/test, which starts the local stack"
     );
+}
+
+/// A stack of its own for one test; fails loudly when the local stack is not running.
+pub async fn stack(name: &str) -> Stack {
+    static N: AtomicU32 = AtomicU32::new(0);
+    require_local_stack();
     let prefix = format!(
         "{name}-{}-{}",
         std::process::id(),
