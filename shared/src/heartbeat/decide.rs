@@ -8,7 +8,9 @@ use crate::exotel::details::{ExoPhoneDetails, LineHealth};
 use crate::phone::E164;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{btree_map, BTreeMap};
+use std::iter::Peekable;
 
 const SOURCE: Source = Source::ExotelHeartbeat;
 
@@ -31,16 +33,18 @@ impl Default for AlertPolicy {
     }
 }
 
-/// One affected line: since when each direction has been failing.
+/// One affected line: since when each direction has been failing. Empty fields are not
+/// written (a fleet's state lists every affected line, so each byte counts 20 000 times);
+/// rows that have them, `null` or `[]`, read the same.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineState {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<E164>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incoming_since: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outgoing_since: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternate_exophones: Vec<String>,
 }
 
@@ -131,45 +135,48 @@ pub fn decide(prev: Option<&MonitorState>, hb: &Heartbeat, policy: &AlertPolicy)
         _ => prev.and_then(|p| p.outage_started_at).or(Some(at)),
     };
 
-    let impacts = compare(prev_lines, &lines);
     let alert = |kind, severity, listed| fleet_alert(kind, severity, status, at, listed);
 
     let mut alerts = Vec::new();
-    match (prev_status, status) {
-        (HeartbeatStatus::Ok, HeartbeatStatus::Ok) => {}
-        (_, HeartbeatStatus::Ok) => {
-            let mut resolved = alert(AlertKind::Resolved, Severity::Info, impacts);
-            resolved.outage_seconds = prev
-                .and_then(|p| p.outage_started_at)
-                .map(|start| (at - start).num_seconds());
-            alerts.push(resolved);
+    // In a block of its own: `impacts` borrows `lines`, which the new state then takes.
+    {
+        let impacts = compare(prev_lines, &lines);
+        match (prev_status, status) {
+            (HeartbeatStatus::Ok, HeartbeatStatus::Ok) => {}
+            (_, HeartbeatStatus::Ok) => {
+                let mut resolved = alert(AlertKind::Resolved, Severity::Info, impacts);
+                resolved.outage_seconds = prev
+                    .and_then(|p| p.outage_started_at)
+                    .map(|start| (at - start).num_seconds());
+                alerts.push(resolved);
+            }
+            (prev_status, HeartbeatStatus::PayloadTooLarge) if prev_status != status => {
+                alerts.push(alert(
+                    AlertKind::PayloadTooLarge,
+                    Severity::Warning,
+                    impacts,
+                ));
+            }
+            (prev_status, HeartbeatStatus::Warning | HeartbeatStatus::Critical)
+                if prev_status != status =>
+            {
+                alerts.push(alert(AlertKind::FleetStatus, severity_of(status), impacts));
+            }
+            (HeartbeatStatus::Warning, HeartbeatStatus::Warning)
+                if impacts
+                    .clone()
+                    .filter(|i| i.change != LineChange::StillAffected)
+                    .count()
+                    > MAX_LINE_ALERTS =>
+            {
+                alerts.push(alert(AlertKind::FleetStatus, Severity::Warning, impacts));
+            }
+            (HeartbeatStatus::Warning, HeartbeatStatus::Warning) => {
+                alerts.extend(line_alerts(impacts, status, at));
+            }
+            // CRITICAL inhibits per-line noise: every line is down, the fleet alert said so.
+            _ => {}
         }
-        (prev_status, HeartbeatStatus::PayloadTooLarge) if prev_status != status => {
-            alerts.push(alert(
-                AlertKind::PayloadTooLarge,
-                Severity::Warning,
-                impacts,
-            ));
-        }
-        (prev_status, HeartbeatStatus::Warning | HeartbeatStatus::Critical)
-            if prev_status != status =>
-        {
-            alerts.push(alert(AlertKind::FleetStatus, severity_of(status), impacts));
-        }
-        (HeartbeatStatus::Warning, HeartbeatStatus::Warning)
-            if impacts
-                .iter()
-                .filter(|i| i.change != LineChange::StillAffected)
-                .count()
-                > MAX_LINE_ALERTS =>
-        {
-            alerts.push(alert(AlertKind::FleetStatus, Severity::Warning, impacts));
-        }
-        (HeartbeatStatus::Warning, HeartbeatStatus::Warning) => {
-            alerts.extend(line_alerts(impacts, status, at));
-        }
-        // CRITICAL inhibits per-line noise: every line is down, the fleet alert said so.
-        _ => {}
     }
 
     let last_notified_at = prev.and_then(|p| p.last_notified_at);
@@ -238,7 +245,7 @@ pub fn apply_details(
     let impacts = compare(&prev.lines, &lines);
     let status = HeartbeatStatus::PayloadTooLarge;
     let changes = impacts
-        .iter()
+        .clone()
         .filter(|i| i.change != LineChange::StillAffected)
         .count();
     let mut alerts = if changes > MAX_LINE_ALERTS {
@@ -270,22 +277,28 @@ pub fn apply_details(
     Some((state, alerts))
 }
 
-/// One alert about the whole fleet, listing at most [`MAX_ALERT_LINES`] lines.
-fn fleet_alert(
+/// One alert about the whole fleet, listing at most [`MAX_ALERT_LINES`] lines. `listed`
+/// comes in line order (as [`compare`] gives it): only the lines listed are copied.
+fn fleet_alert<'a>(
     kind: AlertKind,
     severity: Severity,
     status: HeartbeatStatus,
     at: DateTime<Utc>,
-    mut listed: Vec<LineImpact>,
+    listed: impl Iterator<Item = Impact<'a>>,
 ) -> Alert {
-    let lines_affected = listed
-        .iter()
-        .filter(|l| l.change != LineChange::Recovered)
-        .map(|l| &l.sid)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    let lines_omitted = listed.len().saturating_sub(MAX_ALERT_LINES);
-    listed.truncate(MAX_ALERT_LINES);
+    let mut lines = Vec::new();
+    let (mut total, mut lines_affected) = (0_usize, 0_usize);
+    let mut last_affected = None;
+    for impact in listed {
+        total += 1;
+        if impact.change != LineChange::Recovered && last_affected != Some(impact.sid) {
+            lines_affected += 1;
+            last_affected = Some(impact.sid);
+        }
+        if lines.len() < MAX_ALERT_LINES {
+            lines.push(impact.to_line_impact());
+        }
+    }
     Alert {
         dedup_key: DedupKey::fleet(SOURCE),
         source: SOURCE,
@@ -293,8 +306,8 @@ fn fleet_alert(
         severity,
         status: status.as_str().to_owned(),
         occurred_at: at,
-        lines: listed,
-        lines_omitted,
+        lines,
+        lines_omitted: total.saturating_sub(MAX_ALERT_LINES),
         lines_affected,
         outage_seconds: None,
         notes: Vec::new(),
@@ -302,9 +315,12 @@ fn fleet_alert(
 }
 
 /// One alert per line and direction that started failing or recovered.
-fn line_alerts(impacts: Vec<LineImpact>, status: HeartbeatStatus, at: DateTime<Utc>) -> Vec<Alert> {
+fn line_alerts<'a>(
+    impacts: impl Iterator<Item = Impact<'a>>,
+    status: HeartbeatStatus,
+    at: DateTime<Utc>,
+) -> Vec<Alert> {
     impacts
-        .into_iter()
         .filter(|i| i.change != LineChange::StillAffected)
         .map(|impact| {
             let (kind, severity) = match impact.change {
@@ -312,8 +328,8 @@ fn line_alerts(impacts: Vec<LineImpact>, status: HeartbeatStatus, at: DateTime<U
                 _ => (AlertKind::LineAffected, Severity::Warning),
             };
             Alert {
-                dedup_key: DedupKey::line(SOURCE, &impact.sid, impact.direction),
-                ..fleet_alert(kind, severity, status, at, vec![impact])
+                dedup_key: DedupKey::line(SOURCE, impact.sid, impact.direction),
+                ..fleet_alert(kind, severity, status, at, std::iter::once(impact))
             }
         })
         .collect()
@@ -328,22 +344,35 @@ fn severity_of(status: HeartbeatStatus) -> Severity {
 }
 
 /// The lines the heartbeat lists as affected, keeping when each direction started failing.
+/// Every map and set here is sorted by SID, so they are walked side by side, once: a
+/// heartbeat can list tens of thousands of lines.
 fn affected_lines(
     hb: &Heartbeat,
     prev: &BTreeMap<ExoPhoneSid, LineState>,
     at: DateTime<Utc>,
 ) -> BTreeMap<ExoPhoneSid, LineState> {
-    let mut lines: BTreeMap<ExoPhoneSid, LineState> = BTreeMap::new();
-    for direction in Direction::ALL {
-        for sid in hb.affected(direction) {
-            let before = prev.get(sid);
-            let info = hb.data.get(sid);
-            let line = lines.entry(sid.clone()).or_insert_with(|| LineState {
-                phone_number: info
-                    .and_then(|i| i.phone_number.clone())
-                    .or_else(|| before.and_then(|b| b.phone_number.clone())),
-                ..LineState::default()
-            });
+    let mut before_lines = prev.iter().peekable();
+    let mut infos = hb.data.iter().peekable();
+    let mut incoming = hb.incoming_affected.iter().peekable();
+    let mut outgoing = hb.outgoing_affected.iter().peekable();
+    let mut lines = Vec::new();
+    for sid in hb.incoming_affected.union(&hb.outgoing_affected) {
+        let before = seek(&mut before_lines, sid);
+        let info = seek(&mut infos, sid);
+        let mut line = LineState {
+            phone_number: info
+                .and_then(|i| i.phone_number.clone())
+                .or_else(|| before.and_then(|b| b.phone_number.clone())),
+            ..LineState::default()
+        };
+        let affected = [
+            incoming.next_if(|s| *s == sid).is_some(),
+            outgoing.next_if(|s| *s == sid).is_some(),
+        ];
+        for (direction, affected) in Direction::ALL.into_iter().zip(affected) {
+            if !affected {
+                continue;
+            }
             line.set_since(
                 direction,
                 before.and_then(|b| b.since(direction)).unwrap_or(at),
@@ -356,45 +385,115 @@ fn affected_lines(
                 }
             }
         }
+        lines.push((sid.clone(), line));
     }
-    lines
+    // In SID order already: the map is built in one pass.
+    lines.into_iter().collect()
 }
 
-/// Every (line, direction) affected before or now, and how it changed.
-fn compare(
-    before: &BTreeMap<ExoPhoneSid, LineState>,
-    now: &BTreeMap<ExoPhoneSid, LineState>,
-) -> Vec<LineImpact> {
-    let mut sids: Vec<&ExoPhoneSid> = before.keys().chain(now.keys()).collect();
-    sids.sort();
-    sids.dedup();
-    let mut impacts = Vec::new();
-    for sid in sids {
-        let (b, n) = (before.get(sid), now.get(sid));
-        for direction in Direction::ALL {
+/// The value of `sid` in a map walked in SID order, moving past the SIDs before it.
+fn seek<'a, V>(
+    entries: &mut Peekable<btree_map::Iter<'a, ExoPhoneSid, V>>,
+    sid: &ExoPhoneSid,
+) -> Option<&'a V> {
+    while entries.next_if(|(key, _)| *key < sid).is_some() {}
+    entries
+        .next_if(|(key, _)| *key == sid)
+        .map(|(_, value)| value)
+}
+
+/// One (line, direction) affected before or now, and how it changed; borrowed from the
+/// states, so that walking a fleet of unchanged lines copies nothing.
+#[derive(Clone, Copy)]
+struct Impact<'a> {
+    sid: &'a ExoPhoneSid,
+    /// The line as it is now, or as it was if it is no longer affected.
+    line: &'a LineState,
+    direction: Direction,
+    change: LineChange,
+}
+
+impl Impact<'_> {
+    fn to_line_impact(self) -> LineImpact {
+        LineImpact {
+            sid: self.sid.clone(),
+            phone_number: self.line.phone_number.clone(),
+            direction: self.direction,
+            change: self.change,
+            alternate_exophones: match self.change {
+                LineChange::Recovered => Vec::new(),
+                _ => self.line.alternate_exophones.clone(),
+            },
+        }
+    }
+}
+
+/// Every (line, direction) affected before or now, and how it changed, in line order.
+fn compare<'a>(
+    before: &'a BTreeMap<ExoPhoneSid, LineState>,
+    now: &'a BTreeMap<ExoPhoneSid, LineState>,
+) -> impl Iterator<Item = Impact<'a>> + Clone {
+    Union {
+        before: before.iter().peekable(),
+        now: now.iter().peekable(),
+    }
+    .flat_map(|(sid, b, n)| {
+        Direction::ALL.into_iter().filter_map(move |direction| {
             let was = b.and_then(|l| l.since(direction)).is_some();
             let is = n.and_then(|l| l.since(direction)).is_some();
             let change = match (was, is) {
                 (false, true) => LineChange::NewlyAffected,
                 (true, true) => LineChange::StillAffected,
                 (true, false) => LineChange::Recovered,
-                (false, false) => continue,
+                (false, false) => return None,
             };
-            let line = n.or(b);
-            impacts.push(LineImpact {
-                sid: sid.clone(),
-                phone_number: line.and_then(|l| l.phone_number.clone()),
+            Some(Impact {
+                sid,
+                line: n.or(b)?,
                 direction,
                 change,
-                alternate_exophones: if is {
-                    n.map(|l| l.alternate_exophones.clone()).unwrap_or_default()
-                } else {
-                    Vec::new()
-                },
-            });
-        }
+            })
+        })
+    })
+}
+
+/// The SIDs of two maps in order, each once, with its value in either.
+#[derive(Clone)]
+struct Union<'a> {
+    before: Peekable<btree_map::Iter<'a, ExoPhoneSid, LineState>>,
+    now: Peekable<btree_map::Iter<'a, ExoPhoneSid, LineState>>,
+}
+
+impl<'a> Iterator for Union<'a> {
+    type Item = (
+        &'a ExoPhoneSid,
+        Option<&'a LineState>,
+        Option<&'a LineState>,
+    );
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let order = match (self.before.peek(), self.now.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((b, _)), Some((n, _))) => b.cmp(n),
+        };
+        Some(match order {
+            Ordering::Less => {
+                let (sid, b) = self.before.next()?;
+                (sid, Some(b), None)
+            }
+            Ordering::Greater => {
+                let (sid, n) = self.now.next()?;
+                (sid, None, Some(n))
+            }
+            Ordering::Equal => {
+                let (sid, b) = self.before.next()?;
+                let (_, n) = self.now.next()?;
+                (sid, Some(b), Some(n))
+            }
+        })
     }
-    impacts
 }
 
 #[cfg(test)]

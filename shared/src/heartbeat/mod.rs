@@ -2,6 +2,7 @@
 
 mod decide;
 mod model;
+mod row;
 pub mod watchdog;
 
 pub use decide::{
@@ -13,7 +14,9 @@ pub use model::{
 
 /// The heartbeat's state rows: the monitor (`STATE#exotel-heartbeat`) and the watchdog
 /// (`STATE#heartbeat-watchdog`), read by both the receiver and the scheduled watchdog.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Stored as the state's fields beside `"kind": "monitor"` or `"watchdog"`; read field by
+/// field (`row.rs`), not through serde's buffering reader of tagged enums.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HeartbeatRow {
     Monitor(MonitorState),

@@ -109,9 +109,9 @@ impl TelerivetEvent {
             EventKind::SendBroadcast(b) => format!("broadcast:{}", b.id),
             // A contact or a message's metadata can change the same way twice on purpose;
             // only the very same request is a redelivery.
-            EventKind::ContactUpdate(c) => format!("contact:{}:{}", c.id, self.digest),
-            EventKind::MessageMetadata(m) => format!("metadata:{}:{}", m.id, self.digest),
-            EventKind::Unknown { event } => format!("unknown:{event}:{}", self.digest),
+            EventKind::ContactUpdate(c) => format!("contact:{}:{}", c.id, self.digest()),
+            EventKind::MessageMetadata(m) => format!("metadata:{}:{}", m.id, self.digest()),
+            EventKind::Unknown { event } => format!("unknown:{event}:{}", self.digest()),
         }
     }
 }
