@@ -37,7 +37,10 @@ fn incoming_message_decodes_brackets_into_typed_structures() {
     assert_eq!(event.project_id(), Some("PJ1"));
     // Read from the fields parsed once, not by a second pass of serde_qs over the body.
     assert!(no_list_in_place_of_a_struct(&event.raw));
-    assert_eq!(IncomingMessage::deserialize(&event.raw).as_ref().ok(), Some(m));
+    assert_eq!(
+        IncomingMessage::deserialize(&event.raw).as_ref().ok(),
+        Some(m)
+    );
 }
 
 #[test]
