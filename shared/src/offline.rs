@@ -5,8 +5,8 @@
 
 use crate::alert::Alert;
 use crate::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError, Versioned,
-    COUNTER_TOTAL,
+    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, Revision, StateWrite, StoreError,
+    Versioned, COUNTER_TOTAL,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -69,7 +69,15 @@ impl EventStore for OfflineStore {
         match stored {
             None => Ok(None),
             Some(value) => serde_json::from_value(value)
-                .map(|value| Some(Versioned { version: 1, value }))
+                .map(|value| {
+                    Some(Versioned {
+                        revision: Revision {
+                            version: 1,
+                            parts: 0,
+                        },
+                        value,
+                    })
+                })
                 .map_err(|e| StoreError::Request(format!("stored state unreadable: {e}"))),
         }
     }
@@ -92,8 +100,12 @@ impl EventStore for OfflineStore {
     ) -> Result<Vec<usize>, StoreError> {
         Ok(Vec::new())
     }
-    async fn save_state(&self, _write: StateWrite) -> Result<bool, StoreError> {
-        Ok(true)
+    /// Always saved, at the next version and without parts: nothing offline conflicts.
+    async fn save_state(&self, write: StateWrite) -> Result<Option<Revision>, StoreError> {
+        Ok(Some(Revision {
+            version: Revision::next_version(write.replaces),
+            parts: 0,
+        }))
     }
     async fn stored_reply(
         &self,

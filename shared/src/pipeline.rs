@@ -338,25 +338,25 @@ async fn record<R: Receiver, S: EventStore>(
     for _ in 0..CONFLICT_RETRIES {
         let mut keys = Vec::new();
         let mut values: Vec<Option<R::State>> = Vec::new();
-        let mut versions = Vec::new();
+        let mut revisions = Vec::new();
         while keys.len() < MAX_STATE_ROWS {
             let Some(key) = receiver.next_state_key(event, &values) else {
                 break;
             };
             let stored = store.load_state::<R::State>(&key).await?;
-            versions.push(stored.as_ref().map(|s| s.version));
+            revisions.push(stored.as_ref().map(|s| s.revision));
             values.push(stored.map(|s| s.value));
             keys.push(key);
         }
         let verdict = receiver.decide(&values, event, received_at);
         let alerts = verdict.alerts.len();
         let mut states = Vec::new();
-        for ((key, expected_version), after) in keys.into_iter().zip(versions).zip(verdict.states) {
+        for ((key, replaces), after) in keys.into_iter().zip(revisions).zip(verdict.states) {
             if let Some(after) = after {
                 states.push(StateWrite {
                     index: receiver.state_index(&after),
                     key,
-                    expected_version,
+                    replaces,
                     value: serde_json::to_value(after)
                         .map_err(|e| StoreError::Request(format!("state not serialisable: {e}")))?,
                 });

@@ -2,7 +2,7 @@ use super::*;
 use crate::calls::receiver::{CallReceiver, Voipstudio};
 use crate::offline::{run_to_end, OfflineStore};
 use crate::secret::Secret;
-use crate::store::{Quarantine, Versioned};
+use crate::store::{Quarantine, Revision, Versioned};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -48,7 +48,7 @@ impl EventStore for Redelivered {
     ) -> Result<Vec<usize>, StoreError> {
         self.0.count_once(source, keys, counters, now).await
     }
-    async fn save_state(&self, write: StateWrite) -> Result<bool, StoreError> {
+    async fn save_state(&self, write: StateWrite) -> Result<Option<Revision>, StoreError> {
         self.0.save_state(write).await
     }
     async fn stored_reply(

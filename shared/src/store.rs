@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | idempotency key | `DEDUP#<source>#<key>` | `DEDUP` | 30 days |
 //! | state (monitor, message, contact…) | `STATE#<state key>` | `STATE` | none |
+//! | part of a large state's text | `STATE#<state key>` | `STATE#PART#<nnn>` | none |
 //! | counter (per window or day) | `COUNTER#<key>` | `COUNTER` | chosen per counter |
 //! | history (snapshot) | `HISTORY#<source>` | `<UTC time>#<key>` | 90 days |
 //! | alert | `ALERT#<alert id>` | `ALERT` | 90 days |
@@ -14,11 +15,22 @@
 //! query, and owed callbacks while open (`gsi1pk = CALLBACKS#open`). The stream
 //! carries new alert rows to the dispatcher; every row names its `entity` so the event
 //! source mapping can filter on it.
+//!
+//! A state row holds its state as a map attribute `state`, beside the `version` every write
+//! is conditioned on. A state too large for one item (DynamoDB stops at 400 KB: a heartbeat
+//! listing some 4 300 affected lines) is kept as JSON text instead, cut into part items
+//! (`entity = state-part`, at most 300 KiB of text each, each carrying the version it
+//! belongs to); its state row then holds `parts`, their count, in place of `state`. The parts
+//! are written, and those a smaller state no longer needs deleted, in the same transaction
+//! as the state row, so a reader that finds the row's version on every part reads one
+//! whole state.
 
 use crate::alert::Alert;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
@@ -42,12 +54,63 @@ const QUARANTINE_TTL_DAYS: i64 = 30;
 /// DynamoDB items stop at 400 KB; a quarantined body keeps its first 350 KB and says so.
 const QUARANTINE_BODY_LIMIT: usize = 350 * 1024;
 
+/// DynamoDB's item size limit, counted as DynamoDB counts it (KB of 1 024 bytes).
+const ITEM_LIMIT: usize = 400 * 1024;
+/// A state row whose estimated size is above this is written in parts: the margin covers
+/// the one approximation in DynamoDB's published size rules (numbers).
+const STATE_ROW_LIMIT: usize = ITEM_LIMIT - 10 * 1024;
+/// The JSON text one part item holds, well inside an item with its keys and version.
+const PART_TEXT_BYTES: usize = 300 * 1024;
+/// The largest state one transaction can carry: its 4 MB also hold the commit's
+/// idempotency key, history, alerts and other states (bounded, and small beside this).
+const STATE_TEXT_LIMIT: usize = 3 * 1024 * 1024 + 512 * 1024;
+/// DynamoDB's limit of items in one transaction.
+const TRANSACTION_ITEMS: usize = 100;
+const STATE_SK: &str = "STATE";
+const PART_SK_PREFIX: &str = "STATE#PART#";
+/// Reads of a state whose parts were replaced between reading its row and its parts:
+/// another commit landing in between is the only cause, so a fresh read settles it.
+const TORN_READ_ATTEMPTS: u32 = 3;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("DynamoDB request failed: {0}")]
     Request(String),
     #[error("stored item could not be read or written: {0}")]
     Item(#[from] serde_dynamo::Error),
+    #[error("stored state text could not be read or written: {0}")]
+    StateText(#[from] serde_json::Error),
+    #[error(
+        "state {key} is {bytes} bytes as JSON, over the {limit} bytes one transaction can carry"
+    )]
+    StateTooLarge {
+        key: String,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("state {key} at version {version} could not be read whole: {why}")]
+    TornState {
+        key: String,
+        version: u64,
+        why: TornParts,
+    },
+    #[error("a transaction of {0} items is over DynamoDB's limit of {TRANSACTION_ITEMS}")]
+    TooManyItems(usize),
+}
+
+/// Why the part items read do not make up the text of the state row's version.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TornParts {
+    #[error("the row has no state and no parts")]
+    NoState,
+    #[error("{found} of its {expected} parts were found")]
+    Missing { expected: usize, found: usize },
+    #[error("part {index} is stored as {sk}")]
+    OutOfPlace { index: usize, sk: String },
+    #[error("part {index} belongs to version {found}")]
+    OtherVersion { index: usize, found: String },
+    #[error("part {index} has no text")]
+    NoText { index: usize },
 }
 
 fn request_error<E, R>(err: SdkError<E, R>) -> StoreError
@@ -58,11 +121,27 @@ where
     StoreError::Request(DisplayErrorContext(err).to_string())
 }
 
-/// The state row of one monitor, with the version used for optimistic concurrency.
+/// A stored state as it was read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Versioned<T> {
-    pub version: u64,
+    pub revision: Revision,
     pub value: T,
+}
+
+/// Which write of a state was read: its version, the token of optimistic concurrency, and
+/// how many part items its text takes (0: its row holds it), so that the write replacing
+/// it deletes the parts the new state no longer needs. Only the store makes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revision {
+    pub version: u64,
+    pub(crate) parts: usize,
+}
+
+impl Revision {
+    /// The version a write replacing `replaced` stores.
+    pub(crate) fn next_version(replaced: Option<Revision>) -> u64 {
+        replaced.map_or(1, |r| r.version + 1)
+    }
 }
 
 /// Everything one accepted event writes, committed atomically or not at all.
@@ -89,7 +168,9 @@ pub struct StateWrite {
     pub key: String,
     /// `gsi1pk` and `gsi1sk`, for rows found by query; `None` leaves the row unindexed.
     pub index: Option<(String, String)>,
-    pub expected_version: Option<u64>,
+    /// The revision read before deciding (`None`: not stored yet); the write holds only if
+    /// the state is still at it.
+    pub replaces: Option<Revision>,
     pub value: serde_json::Value,
 }
 
@@ -166,12 +247,12 @@ pub trait EventStore: Send + Sync {
         counters: &[CounterBump],
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<usize>, StoreError>> + Send;
-    /// Writes one state row on its own, if it is still at the version it was read at;
-    /// says whether it was.
+    /// Writes one state on its own, if it is still at the revision it was read at; returns
+    /// the revision written, or `None` when another writer moved the state first.
     fn save_state(
         &self,
         write: StateWrite,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Revision>, StoreError>> + Send;
     /// The reply stored with an idempotency key, if any.
     fn stored_reply(
         &self,
@@ -287,6 +368,43 @@ impl DynamoStore {
             .map_err(|e| StoreError::Request(e.to_string()))
     }
 
+    /// A state row's put, conditioned on the revision it replaces.
+    fn state_put(&self, row: StateRow) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(row.item))
+            .condition_expression(row.condition)
+            .set_expression_attribute_values(row.expected)
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))
+    }
+
+    /// The puts of a state's parts and the deletes of the parts its replaced revision had
+    /// beyond them: none has a condition, so no failed condition is ever one of them.
+    fn part_items(
+        &self,
+        parts: Vec<Item>,
+        stale: Vec<Item>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::with_capacity(parts.len() + stale.len());
+        for part in parts {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.put(part, None)?)
+                    .build(),
+            );
+        }
+        for key in stale {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .build()
+                .map_err(|e| StoreError::Request(e.to_string()))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        Ok(items)
+    }
+
     fn transact_items(&self, c: &Commit) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut items = Vec::with_capacity(3 + c.alerts.len());
         let mut dedup = dedup_item(c.source, &c.dedup_key, c.received_at)?;
@@ -296,17 +414,13 @@ impl DynamoStore {
         }
         items.push(self.put(dedup, Some("attribute_not_exists(pk)"))?);
 
+        // The state rows stay right after the idempotency key, where `commit` looks for
+        // them in a cancellation; their parts go after everything else.
+        let mut parts = Vec::with_capacity(c.states.len());
         for state in &c.states {
-            let (item, condition, expected) = state_item(state, c.received_at)?;
-            items.push(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression(condition)
-                    .set_expression_attribute_values(expected)
-                    .build()
-                    .map_err(|e| StoreError::Request(e.to_string()))?,
-            );
+            let rows = state_rows(state, c.received_at)?;
+            items.push(self.state_put(rows.row)?);
+            parts.push((rows.parts, rows.stale));
         }
 
         if let Some(history) = &c.history {
@@ -335,6 +449,9 @@ impl DynamoStore {
                     .build(),
             );
         }
+        for (written, stale) in parts {
+            items.extend(self.part_items(written, stale)?);
+        }
         Ok(items)
     }
 
@@ -344,6 +461,9 @@ impl DynamoStore {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Option<Cancelled>, StoreError> {
+        if items.len() > TRANSACTION_ITEMS {
+            return Err(StoreError::TooManyItems(items.len()));
+        }
         match self
             .client
             .transact_write_items()
@@ -416,34 +536,204 @@ impl DynamoStore {
 
 type Item = HashMap<String, AttributeValue>;
 
-/// A state row, and the condition that it replaces the version it was read at.
-fn state_item(
-    state: &StateWrite,
-    now: DateTime<Utc>,
-) -> Result<(Item, &'static str, Option<Item>), StoreError> {
-    let mut item = dynamo::to_item(serde_json::json!({
-        "pk": format!("STATE#{}", state.key),
-        "sk": "STATE",
-        "entity": "state",
-        "version": state.expected_version.map_or(1, |v| v + 1),
-        "updated_at": now,
-        "state": state.value,
-    }))?;
-    if let Some((pk, sk)) = &state.index {
-        item.insert("gsi1pk".into(), AttributeValue::S(pk.clone()));
-        item.insert("gsi1sk".into(), AttributeValue::S(sk.clone()));
+fn state_pk(key: &str) -> String {
+    format!("STATE#{key}")
+}
+
+/// Part sort keys are fixed-width, so that they sort in part order.
+fn part_sk(index: usize) -> String {
+    format!("{PART_SK_PREFIX}{index:03}")
+}
+
+/// One state as written: its row; the parts that hold its text when the row cannot; the
+/// keys of the replaced revision's parts it no longer needs; and the revision it becomes.
+struct StateRows {
+    row: StateRow,
+    parts: Vec<Item>,
+    stale: Vec<Item>,
+    revision: Revision,
+}
+
+/// A state row, and the condition that it replaces the revision it was decided on.
+struct StateRow {
+    item: Item,
+    condition: &'static str,
+    expected: Option<Item>,
+}
+
+/// Lays a state out as rows: a state that fits one item stays a map attribute of its row,
+/// exactly as states always were; a larger one becomes JSON text in part items.
+fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<StateRows, StoreError> {
+    let pk = state_pk(&state.key);
+    let version = Revision::next_version(state.replaces);
+    let mut head = serde_json::Map::new();
+    head.insert("pk".into(), pk.as_str().into());
+    head.insert("sk".into(), STATE_SK.into());
+    head.insert("entity".into(), "state".into());
+    head.insert("version".into(), version.into());
+    head.insert("updated_at".into(), serde_json::to_value(now)?);
+    if let Some((gsi_pk, gsi_sk)) = &state.index {
+        head.insert("gsi1pk".into(), gsi_pk.as_str().into());
+        head.insert("gsi1sk".into(), gsi_sk.as_str().into());
     }
-    Ok(match state.expected_version {
-        None => (item, "attribute_not_exists(pk)", None),
-        Some(v) => (
-            item,
+    let row_size = item_size(&head) + "state".len() + attribute_size(&state.value);
+    let mut head = dynamo::to_item(head)?;
+    let parts = if row_size <= STATE_ROW_LIMIT {
+        head.insert("state".into(), dynamo::to_attribute_value(&state.value)?);
+        Vec::new()
+    } else {
+        let text = serde_json::to_string(&state.value)?;
+        if text.len() > STATE_TEXT_LIMIT {
+            return Err(StoreError::StateTooLarge {
+                key: state.key.clone(),
+                bytes: text.len(),
+                limit: STATE_TEXT_LIMIT,
+            });
+        }
+        let parts: Vec<Item> = split_text(&text, PART_TEXT_BYTES)
+            .into_iter()
+            .enumerate()
+            .map(|(index, text)| part_item(&pk, index, version, text))
+            .collect();
+        head.insert("parts".into(), AttributeValue::N(parts.len().to_string()));
+        parts
+    };
+    let replaced_parts = state.replaces.map_or(0, |r| r.parts);
+    let stale = (parts.len()..replaced_parts)
+        .map(|index| {
+            HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(pk.clone())),
+                ("sk".to_owned(), AttributeValue::S(part_sk(index))),
+            ])
+        })
+        .collect();
+    let (condition, expected) = match state.replaces {
+        None => ("attribute_not_exists(pk)", None),
+        Some(r) => (
             "version = :expected",
             Some(HashMap::from([(
                 ":expected".to_owned(),
-                AttributeValue::N(v.to_string()),
+                AttributeValue::N(r.version.to_string()),
             )])),
         ),
+    };
+    Ok(StateRows {
+        row: StateRow {
+            item: head,
+            condition,
+            expected,
+        },
+        revision: Revision {
+            version,
+            parts: parts.len(),
+        },
+        parts,
+        stale,
     })
+}
+
+fn part_item(pk: &str, index: usize, version: u64, text: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
+        ("sk".to_owned(), AttributeValue::S(part_sk(index))),
+        // Not an alert, nor a state row: the stream's consumers pass it by.
+        ("entity".to_owned(), AttributeValue::S("state-part".into())),
+        ("version".to_owned(), AttributeValue::N(version.to_string())),
+        ("text".to_owned(), AttributeValue::S(text.to_owned())),
+    ])
+}
+
+/// Cuts text into pieces of at most `max` bytes (`max` ≥ 4), never inside a character.
+fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::with_capacity(text.len().div_ceil(max));
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+/// The text of a state's version from its part items, read in sort key order: they must
+/// be exactly its `parts` parts, each of that version.
+fn join_parts(version: u64, parts: usize, items: Vec<Item>) -> Result<String, TornParts> {
+    if items.len() != parts {
+        return Err(TornParts::Missing {
+            expected: parts,
+            found: items.len(),
+        });
+    }
+    let version = version.to_string();
+    let mut text = String::new();
+    for (index, mut item) in items.into_iter().enumerate() {
+        match item.get("sk") {
+            Some(AttributeValue::S(sk)) if *sk == part_sk(index) => {}
+            other => {
+                return Err(TornParts::OutOfPlace {
+                    index,
+                    sk: format!("{other:?}"),
+                })
+            }
+        }
+        match item.get("version") {
+            Some(AttributeValue::N(n)) if *n == version => {}
+            other => {
+                return Err(TornParts::OtherVersion {
+                    index,
+                    found: match other {
+                        Some(AttributeValue::N(n)) => n.clone(),
+                        other => format!("{other:?}"),
+                    },
+                })
+            }
+        }
+        match item.remove("text") {
+            Some(AttributeValue::S(piece)) => text.push_str(&piece),
+            _ => return Err(TornParts::NoText { index }),
+        }
+    }
+    Ok(text)
+}
+
+/// The size DynamoDB counts for an item, by its published rules: the names of its
+/// attributes and the sizes of their values.
+fn item_size(fields: &serde_json::Map<String, serde_json::Value>) -> usize {
+    fields
+        .iter()
+        .map(|(name, value)| name.len() + attribute_size(value))
+        .sum()
+}
+
+/// The size DynamoDB counts for a value stored as an attribute: strings by their UTF-8
+/// bytes; numbers one byte per two significant digits, plus one; null and booleans one
+/// byte; lists and maps three bytes, plus one byte and the name of each element.
+fn attribute_size(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(_) => 1,
+        // Every digit counted: the zeros DynamoDB trims would only make it smaller.
+        Value::Number(n) => {
+            n.to_string()
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .count()
+                .div_ceil(2)
+                + 1
+        }
+        Value::String(s) => s.len(),
+        Value::Array(items) => 3 + items.iter().map(|v| 1 + attribute_size(v)).sum::<usize>(),
+        Value::Object(fields) => {
+            3 + fields
+                .iter()
+                .map(|(name, v)| name.len() + 1 + attribute_size(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 /// An idempotency key's row (written with `attribute_not_exists(pk)`).
@@ -547,41 +837,113 @@ fn expiry(from: DateTime<Utc>, days: i64) -> i64 {
     (from + Duration::days(days)).timestamp()
 }
 
+impl DynamoStore {
+    /// A state as its last write left it: its row, read consistently, and when the row
+    /// names parts, a consistent query for them, checked to be all of the row's version.
+    async fn read_state<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        #[derive(Deserialize)]
+        struct Head {
+            version: u64,
+            #[serde(default)]
+            parts: usize,
+        }
+        let pk = state_pk(key);
+        let mut attempt = 1;
+        loop {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", AttributeValue::S(STATE_SK.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(request_error)?;
+            let Some(mut item) = out.item else {
+                return Ok(None);
+            };
+            let state = item.remove("state");
+            let head: Head = dynamo::from_item(item)?;
+            let revision = Revision {
+                version: head.version,
+                parts: head.parts,
+            };
+            if head.parts == 0 {
+                let Some(state) = state else {
+                    return Err(StoreError::TornState {
+                        key: key.to_owned(),
+                        version: head.version,
+                        why: TornParts::NoState,
+                    });
+                };
+                return Ok(Some(Versioned {
+                    revision,
+                    value: dynamo::from_attribute_value(state)?,
+                }));
+            }
+            let parts = self.parts(&pk, head.parts).await?;
+            match join_parts(head.version, head.parts, parts) {
+                Ok(text) => {
+                    return Ok(Some(Versioned {
+                        revision,
+                        value: serde_json::from_str(&text)?,
+                    }))
+                }
+                Err(why) if attempt < TORN_READ_ATTEMPTS => {
+                    tracing::warn!(
+                        version = head.version,
+                        why = %why,
+                        attempt,
+                        "state replaced while its parts were read; reading it again"
+                    );
+                    attempt += 1;
+                }
+                Err(why) => {
+                    return Err(StoreError::TornState {
+                        key: key.to_owned(),
+                        version: head.version,
+                        why,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The first `count` part items of a state, in order.
+    async fn parts(&self, pk: &str, count: usize) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":first", AttributeValue::S(part_sk(0)))
+            .expression_attribute_values(":last", AttributeValue::S(part_sk(count - 1)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)
+    }
+}
+
 impl EventStore for DynamoStore {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
         key: &str,
     ) -> Result<Option<Versioned<T>>, StoreError> {
-        #[derive(Deserialize)]
-        struct Row<T> {
-            version: u64,
-            state: T,
-        }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("STATE#{key}")))
-            .key("sk", AttributeValue::S("STATE".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(request_error)?;
-        match out.item {
-            None => Ok(None),
-            Some(item) => {
-                let row: Row<T> = dynamo::from_item(item)?;
-                Ok(Some(Versioned {
-                    version: row.version,
-                    value: row.state,
-                }))
-            }
-        }
+        self.read_state(key).await
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let items = self.transact_items(&commit)?;
-        // Item 0 is the idempotency key; the state rows follow it.
+        // Item 0 is the idempotency key; the state rows follow it. Their parts, last, carry
+        // no condition: a failed condition elsewhere is the key's or an alert's.
         let state_items = 1..=commit.states.len();
         match self.transact(items).await? {
             None => Ok(CommitOutcome::Committed),
@@ -668,9 +1030,29 @@ impl EventStore for DynamoStore {
         }
     }
 
-    async fn save_state(&self, write: StateWrite) -> Result<bool, StoreError> {
-        let (item, condition, expected) = state_item(&write, Utc::now())?;
-        self.conditional_put(item, condition, expected).await
+    async fn save_state(&self, write: StateWrite) -> Result<Option<Revision>, StoreError> {
+        let StateRows {
+            row,
+            parts,
+            stale,
+            revision,
+        } = state_rows(&write, Utc::now())?;
+        if parts.is_empty() && stale.is_empty() {
+            let saved = self
+                .conditional_put(row.item, row.condition, row.expected)
+                .await?;
+            return Ok(saved.then_some(revision));
+        }
+        // The row and its parts stand or fall together; the row, first, holds the condition.
+        let mut items = vec![TransactWriteItem::builder()
+            .put(self.state_put(row)?)
+            .build()];
+        items.extend(self.part_items(parts, stale)?);
+        match self.transact(items).await? {
+            None => Ok(Some(revision)),
+            Some(why) if why.failed.contains(&0) || why.conflicted => Ok(None),
+            Some(why) => Err(why.unexplained()),
+        }
     }
 
     async fn stored_reply(
@@ -812,7 +1194,7 @@ impl DashboardStore for DynamoStore {
         &self,
         key: &str,
     ) -> Result<Option<Versioned<T>>, StoreError> {
-        EventStore::load_state(self, key).await
+        self.read_state(key).await
     }
 
     async fn day_counters(
@@ -879,3 +1261,7 @@ impl AlertLedger for DynamoStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "store_test.rs"]
+mod tests;

@@ -13,7 +13,9 @@ use dialtone_shared::exotel::metrics::{counter_keys, Metrics};
 use dialtone_shared::exotel::records::split_range;
 use dialtone_shared::exotel::records::CallRecord;
 use dialtone_shared::secrets::SecretsManager;
-use dialtone_shared::store::{CounterBump, DynamoStore, EventStore, StateWrite, StoreError};
+use dialtone_shared::store::{
+    CounterBump, DynamoStore, EventStore, Revision, StateWrite, StoreError,
+};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -149,7 +151,7 @@ pub struct RunReport {
 struct Checkpoint {
     key: &'static str,
     cursor: Cursor,
-    version: Option<u64>,
+    revision: Option<Revision>,
 }
 
 impl Checkpoint {
@@ -157,7 +159,7 @@ impl Checkpoint {
         let stored = store.load_state::<Cursor>(key).await?;
         Ok(Self {
             key,
-            version: stored.as_ref().map(|s| s.version),
+            revision: stored.as_ref().map(|s| s.revision),
             cursor: stored.map(|s| s.value).unwrap_or_default(),
         })
     }
@@ -167,14 +169,11 @@ impl Checkpoint {
             .save_state(StateWrite {
                 key: self.key.into(),
                 index: None,
-                expected_version: self.version,
+                replaces: self.revision,
                 value: serde_json::to_value(&self.cursor)?,
             })
             .await?;
-        if !saved {
-            return Err(AggregatorError::Overtaken);
-        }
-        self.version = Some(self.version.map_or(1, |v| v + 1));
+        self.revision = Some(saved.ok_or(AggregatorError::Overtaken)?);
         Ok(())
     }
 }

@@ -130,7 +130,7 @@ pub async fn check_silence<S: EventStore>(
         states: vec![StateWrite {
             key: WATCHDOG_KEY.to_owned(),
             index: None,
-            expected_version: stored.map(|s| s.version),
+            replaces: stored.map(|s| s.revision),
             value: serde_json::to_value(HeartbeatRow::Watchdog(next))?,
         }],
         history: None,
@@ -213,7 +213,7 @@ pub async fn sweep_details<S: EventStore>(
         states: vec![StateWrite {
             key: MONITOR_KEY.to_owned(),
             index: None,
-            expected_version: Some(stored.version),
+            replaces: Some(stored.revision),
             value: serde_json::to_value(HeartbeatRow::Monitor(state))?,
         }],
         history: None,

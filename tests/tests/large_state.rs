@@ -1,0 +1,328 @@
+//! States too large for one DynamoDB item (a heartbeat listing 20 000 affected lines) on
+//! the local stack: stored in parts within the commit's one transaction, read back whole,
+//! and their leftover parts deleted when the state shrinks.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, TimeZone, Utc};
+use common::*;
+use dialtone_local::stack::Stack;
+use dialtone_shared::heartbeat::{
+    decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY,
+};
+use dialtone_shared::store::{
+    Commit, CommitOutcome, DashboardStore, DynamoStore, EventStore, StateWrite, Versioned,
+};
+use serde_json::{json, Value};
+
+const WARNING: &str = include_str!("../../events/heartbeat-warning.json");
+const OK: &str = include_str!("../../events/heartbeat-ok.json");
+/// DynamoDB's item size limit.
+const ITEM_LIMIT: usize = 400 * 1024;
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 10, minute, 0)
+        .single()
+        .expect("time")
+}
+
+/// A WARNING heartbeat body listing `lines` affected lines: every one incoming, every
+/// other one outgoing too, each with its number in `data` (as the heartbeat bench builds it).
+fn large_heartbeat(lines: usize, at: DateTime<Utc>) -> String {
+    let sids: Vec<String> = (0..lines)
+        .map(|i| format!("0{:010}", 7_930_000_000u64 + i as u64))
+        .collect();
+    let data: serde_json::Map<String, Value> = sids
+        .iter()
+        .map(|sid| {
+            (
+                sid.clone(),
+                json!({ "phone_number": format!("+91{}", &sid[1..]) }),
+            )
+        })
+        .collect();
+    let outgoing: Vec<&String> = sids.iter().step_by(2).collect();
+    json!({
+        "timestamp": at.to_rfc3339(),
+        "status_type": "WARNING",
+        "incoming_affected": sids,
+        "outgoing_affected": outgoing,
+        "data": data,
+    })
+    .to_string()
+}
+
+/// The monitor state a heartbeat of `lines` affected lines leads to from nothing.
+fn monitor(lines: usize, at: DateTime<Utc>) -> HeartbeatRow {
+    let hb = Heartbeat::parse(large_heartbeat(lines, at).as_bytes()).expect("heartbeat");
+    match decide(None, &hb, &AlertPolicy::default()) {
+        Decision::Advance { state, .. } => HeartbeatRow::Monitor(state),
+        other => panic!("expected advance, got {other:?}"),
+    }
+}
+
+/// A state that fits its row: one affected line.
+fn small_monitor(at: DateTime<Utc>) -> HeartbeatRow {
+    monitor(1, at)
+}
+
+fn commit(key: &str, row: &HeartbeatRow, replaces: Option<Versioned<HeartbeatRow>>) -> Commit {
+    Commit {
+        source: "large-state-test",
+        dedup_key: format!(
+            "{key}@{}",
+            replaces.as_ref().map_or(0, |r| r.revision.version)
+        ),
+        received_at: Utc::now(),
+        states: vec![StateWrite {
+            key: key.to_owned(),
+            index: None,
+            replaces: replaces.map(|r| r.revision),
+            value: serde_json::to_value(row).expect("state"),
+        }],
+        history: None,
+        history_at: Utc::now(),
+        alerts: Vec::new(),
+        counters: Vec::new(),
+        reply: None,
+    }
+}
+
+/// A state as the receivers read it.
+async fn load(store: &DynamoStore, key: &str) -> Versioned<HeartbeatRow> {
+    EventStore::load_state(store, key)
+        .await
+        .expect("load")
+        .expect("stored")
+}
+
+/// Every item of a state's partition (its row and its parts), in sort key order.
+async fn state_items(stack: &Stack, key: &str) -> Vec<Item> {
+    stack
+        .dynamodb
+        .query()
+        .table_name(&stack.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("STATE#{key}")))
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("query")
+}
+
+/// The row's `parts` (absent: 0), and each part's version, checking on the way that the
+/// row holds its state itself exactly when it has no parts.
+fn layout(items: &[Item]) -> (usize, Vec<String>) {
+    let row = &items[0];
+    assert_eq!(s(row, "sk"), "STATE");
+    let parts: usize = row
+        .get("parts")
+        .map_or(0, |_| s(row, "parts").parse().unwrap());
+    assert_eq!(row.contains_key("state"), parts == 0, "{:?}", row.keys());
+    let versions = items[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            assert_eq!(s(part, "sk"), format!("STATE#PART#{i:03}"));
+            assert_eq!(s(part, "entity"), "state-part");
+            s(part, "version")
+        })
+        .collect();
+    (parts, versions)
+}
+
+/// An item's size as DynamoDB counts it, for items of strings and numbers only: the row of
+/// a state kept in parts, and its parts.
+fn flat_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+                    other => panic!("{name} is {other:?}"),
+                }
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn a_20k_line_state_is_stored_in_parts_read_back_whole_and_its_parts_go_when_it_shrinks() {
+    let stack = stack("large-state").await;
+    let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
+    let large = monitor(20_000, at(0));
+    let json_bytes = serde_json::to_string(&large).expect("JSON").len();
+    assert!(json_bytes > ITEM_LIMIT, "{json_bytes} bytes fit one item");
+
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &large, None))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    let items = state_items(&stack, MONITOR_KEY).await;
+    let (parts, versions) = layout(&items);
+    assert_eq!(parts, json_bytes.div_ceil(300 * 1024));
+    assert_eq!(versions, vec!["1"; parts]);
+    assert!(items.iter().all(|i| flat_size(i) < ITEM_LIMIT));
+    let first = load(&store, MONITOR_KEY).await;
+    assert_eq!(first.value, large);
+    assert_eq!(first.revision.version, 1);
+    let dashboard = DashboardStore::load_state::<HeartbeatRow>(&store, MONITOR_KEY)
+        .await
+        .expect("load")
+        .expect("stored");
+    assert_eq!(dashboard, first);
+
+    // Fewer lines, still in parts: the parts it no longer needs are deleted.
+    let medium = monitor(6_000, at(1));
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &medium, Some(first.clone())))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    let (medium_parts, versions) = layout(&state_items(&stack, MONITOR_KEY).await);
+    assert!(
+        (2..parts).contains(&medium_parts),
+        "{medium_parts} of {parts}"
+    );
+    assert_eq!(versions, vec!["2"; medium_parts]);
+    let second = load(&store, MONITOR_KEY).await;
+    assert_eq!((second.revision.version, &second.value), (2, &medium));
+
+    // Small again: back in its row, no part left.
+    let small = small_monitor(at(2));
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &small, Some(second.clone())))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    let items = state_items(&stack, MONITOR_KEY).await;
+    assert_eq!(items.len(), 1, "parts left behind");
+    assert_eq!(layout(&items), (0, Vec::new()));
+    assert_eq!(s(&items[0], "version"), "3");
+    let third = load(&store, MONITOR_KEY).await;
+    assert_eq!((third.revision.version, &third.value), (3, &small));
+
+    // A writer still holding the first revision is refused, and writes none of its parts.
+    let mut stale = commit(MONITOR_KEY, &large, Some(first));
+    stale.dedup_key = "stale".into();
+    assert_eq!(
+        store.commit(stale).await.expect("commit"),
+        CommitOutcome::StateConflict
+    );
+    assert_eq!(state_items(&stack, MONITOR_KEY).await, items);
+}
+
+#[tokio::test]
+async fn save_state_writes_a_large_state_in_parts_on_its_own() {
+    let stack = stack("large-save").await;
+    let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
+    let large = monitor(20_000, at(0));
+    let write = |row: &HeartbeatRow, replaces| StateWrite {
+        key: "saved".into(),
+        index: None,
+        replaces,
+        value: serde_json::to_value(row).expect("state"),
+    };
+
+    let first = store
+        .save_state(write(&large, None))
+        .await
+        .expect("save")
+        .expect("saved");
+    let loaded = load(&store, "saved").await;
+    assert_eq!((loaded.revision, &loaded.value), (first, &large));
+    let (parts, _) = layout(&state_items(&stack, "saved").await);
+    assert!(parts > 1);
+
+    let small = small_monitor(at(1));
+    let second = store
+        .save_state(write(&small, Some(first)))
+        .await
+        .expect("save")
+        .expect("saved");
+    assert_eq!(second.version, 2);
+    assert_eq!(
+        state_items(&stack, "saved").await.len(),
+        1,
+        "parts left behind"
+    );
+
+    // Stale: refused, in one put (small) as in a transaction (large).
+    assert_eq!(
+        store
+            .save_state(write(&small, Some(first)))
+            .await
+            .expect("save"),
+        None
+    );
+    assert_eq!(
+        store
+            .save_state(write(&large, Some(first)))
+            .await
+            .expect("save"),
+        None
+    );
+    let loaded = load(&store, "saved").await;
+    assert_eq!((loaded.revision, &loaded.value), (second, &small));
+}
+
+/// An envelope from `events/` with another body.
+fn with_body(envelope: &str, body: &str) -> String {
+    let mut event: Value = serde_json::from_str(envelope).expect("envelope");
+    event["body"] = Value::String(body.to_owned());
+    event["isBase64Encoded"] = Value::Bool(false);
+    event.to_string()
+}
+
+#[tokio::test]
+async fn a_20k_line_heartbeat_is_stored_and_the_next_ones_read_and_replace_it() {
+    let stack = stack("large-webhook").await;
+    let deps = heartbeat_deps(&stack);
+
+    let first = with_body(WARNING, &large_heartbeat(20_000, at(0)));
+    assert_eq!(
+        send(&deps, &first).await,
+        (200, json!({"result": "accepted", "alerts": 1}))
+    );
+    // The same lines a minute later: the stored state is read from its parts.
+    let again = with_body(WARNING, &large_heartbeat(20_000, at(1)));
+    assert_eq!(
+        send(&deps, &again).await,
+        (200, json!({"result": "accepted", "alerts": 0}))
+    );
+    let (parts, versions) = layout(&state_items(&stack, MONITOR_KEY).await);
+    assert!(parts > 1);
+    assert_eq!(versions, vec!["2"; parts]);
+
+    // All OK again (the sample OK heartbeat, timed after the warnings): one resolved alert,
+    // the state back in its row, no part left.
+    let ok: Value = serde_json::from_str(OK).expect("event");
+    let mut body: Value = serde_json::from_str(ok["body"].as_str().expect("body")).expect("body");
+    body["timestamp"] = json!(at(2).to_rfc3339());
+    let ok = with_body(OK, &body.to_string());
+    assert_eq!(
+        send(&deps, &ok).await,
+        (200, json!({"result": "accepted", "alerts": 1}))
+    );
+    let items = scan(&stack).await;
+    assert!(of_entity(&items, "state-part").is_empty());
+    let state = of_entity(&items, "state");
+    assert_eq!(state.len(), 1);
+    assert_eq!(s(state[0], "version"), "3");
+    assert!(state[0].contains_key("state") && !state[0].contains_key("parts"));
+
+    // The stream carries the parts too: only the two alerts go out.
+    let received = publish_pending(&stack).await;
+    assert_eq!(received.len(), 2, "{received:?}");
+}
