@@ -1,5 +1,6 @@
-//! Bulk Call Details pages (`records::read_page`, which reads each record with
-//! `CallRecord::from_json`; the input is also given to that alone), and the page's
+//! Bulk Call Details pages (`records::read_page`, which reads the records as it reads the
+//! page; each record of a page it reads must read the same through `CallRecord::from_json`
+//! alone, which is also given the whole input), and the page's
 //! `NextPageUri` as the client follows it: the API credentials go with that request, so a
 //! URI the client accepts must stay on the configured origin, under the account, with no
 //! credentials of its own.
@@ -9,6 +10,9 @@ use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::exotel::records::{read_page, CallRecord};
 use dialtone_shared::secret::Secret;
 use libfuzzer_sys::fuzz_target;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -33,6 +37,16 @@ fn client() -> &'static ExotelClient {
     })
 }
 
+/// The page's records as JSON text, to read each alone (its fields as `read_page` reads
+/// them: serde also takes a struct from an array of its fields).
+#[derive(Deserialize)]
+struct RawCalls<'a> {
+    #[serde(rename = "Calls", borrow)]
+    calls: Vec<&'a RawValue>,
+    #[serde(rename = "Metadata", default)]
+    _metadata: Option<IgnoredAny>,
+}
+
 fuzz_target!(|body: &[u8]| {
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = CallRecord::from_json(text);
@@ -40,6 +54,11 @@ fuzz_target!(|body: &[u8]| {
     let Ok(page) = read_page(body) else {
         return;
     };
+    let raw: RawCalls = serde_json::from_slice(body).expect("a page read_page reads has Calls");
+    assert_eq!(raw.calls.len(), page.calls.len());
+    for (raw, call) in raw.calls.iter().zip(&page.calls) {
+        assert_eq!(&CallRecord::from_json(raw.get()), call, "{}", raw.get());
+    }
     for call in &page.calls {
         if let Err(reason) = call {
             let _ = reason.label();

@@ -547,16 +547,16 @@ struct Report {
     peak_rss_kib: u64,
 }
 
-/// One record as the aggregator's client reads it.
-type ReadCall = Result<CallRecord, RecordError>;
+/// One record as the aggregator's client reads it, borrowing from the page.
+type ReadCall<'a> = Result<CallRecord<'a>, RecordError>;
 
 /// One page exactly as the aggregator's client reads it (`records::read_page`).
-fn read_page(body: &[u8]) -> Result<(Vec<ReadCall>, Option<String>)> {
+fn read_page(body: &[u8]) -> Result<(Vec<ReadCall<'_>>, Option<String>)> {
     let page = records::read_page(body)?;
     Ok((page.calls, page.next_page_uri))
 }
 
-fn fold_page(aggregate: &mut Aggregate, calls: &[ReadCall]) {
+fn fold_page(aggregate: &mut Aggregate, calls: &[ReadCall<'_>]) {
     for call in calls {
         match call {
             Ok(call) => aggregate.add(call),
@@ -935,7 +935,8 @@ fn self_check() -> Result<bool> {
     let mut aggregate = Aggregate::default();
     let (mut pages, mut last_next) = (0, None);
     for page in Pages::new(records)? {
-        let (calls, next) = read_page(&serde_json::to_vec(&page)?)?;
+        let body = serde_json::to_vec(&page)?;
+        let (calls, next) = read_page(&body)?;
         fold_page(&mut aggregate, &calls);
         pages += 1;
         last_next = Some(next);

@@ -186,12 +186,12 @@ const CALLS_PER_TRANSACTION: usize = 24;
 /// transaction as the counters it moves. Sids seen before are dropped and the rest retried.
 async fn count_page<S: EventStore>(
     store: &S,
-    calls: &[&CallRecord],
+    calls: &[&CallRecord<'_>],
     now: DateTime<Utc>,
 ) -> Result<(u64, u64), StoreError> {
     let (mut counted, mut seen) = (0, 0);
     for chunk in calls.chunks(CALLS_PER_TRANSACTION) {
-        let mut pending: Vec<&CallRecord> = chunk.to_vec();
+        let mut pending: Vec<&CallRecord<'_>> = chunk.to_vec();
         while !pending.is_empty() {
             let mut bumps: BTreeMap<String, CounterBump> = BTreeMap::new();
             for call in &pending {
@@ -205,7 +205,7 @@ async fn count_page<S: EventStore>(
                     bumps.insert(key, bump);
                 }
             }
-            let keys: Vec<String> = pending.iter().map(|c| c.sid.clone()).collect();
+            let keys: Vec<String> = pending.iter().map(|c| c.sid.to_string()).collect();
             let counters: Vec<CounterBump> = bumps.into_values().collect();
             let already = store.count_once(SOURCE, &keys, &counters, now).await?;
             if already.is_empty() {

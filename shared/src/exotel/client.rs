@@ -125,9 +125,10 @@ impl ExotelApi {
 }
 
 /// One page of calls: each record parsed or the reason it could not be, and the next page.
+/// The records own their text: the body they were read from is gone.
 #[derive(Debug)]
 pub struct CallsPage {
-    pub calls: Vec<Result<CallRecord, RecordError>>,
+    pub calls: Vec<Result<CallRecord<'static>, RecordError>>,
     pub next: Option<Url>,
 }
 
@@ -255,7 +256,11 @@ impl ExotelClient {
             None => None,
         };
         Ok(CallsPage {
-            calls: page.calls,
+            calls: page
+                .calls
+                .into_iter()
+                .map(|call| call.map(CallRecord::into_owned))
+                .collect(),
             next,
         })
     }

@@ -23,9 +23,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn add(&mut self, call: &CallRecord) {
+    pub fn add(&mut self, call: &CallRecord<'_>) {
         self.total += 1;
-        match call.status.as_str() {
+        match &*call.status {
             "completed" => {
                 self.answered += 1;
                 self.answered_seconds += call.duration_seconds.unwrap_or(0);
@@ -60,9 +60,9 @@ impl Metrics {
 impl Metrics {
     /// The counter fields one call adds to a bucket (the counter's own `total` is added by
     /// every bump).
-    pub fn fields(call: &CallRecord) -> Vec<(String, i64)> {
+    pub fn fields(call: &CallRecord<'_>) -> Vec<(String, i64)> {
         let mut fields = vec![(format!("h{:02}", call.created.hour()), 1)];
-        let status = match call.status.as_str() {
+        let status = match &*call.status {
             "completed" => "answered",
             "no-answer" => "missed",
             "busy" => "busy",
@@ -99,7 +99,7 @@ impl Metrics {
 }
 
 /// The counter rows a call is counted in on its day: all calls, its direction, its ExoPhone.
-pub fn counter_keys(call: &CallRecord) -> Vec<String> {
+pub fn counter_keys(call: &CallRecord<'_>) -> Vec<String> {
     let day = call.created.date();
     let mut keys = vec![
         format!("metrics:{day}:all"),
@@ -128,7 +128,7 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    pub fn add(&mut self, call: &CallRecord) {
+    pub fn add(&mut self, call: &CallRecord<'_>) {
         let day = self.days.entry(call.created.date()).or_default();
         day.all.add(call);
         add_to(&mut day.by_direction, &call.direction, call);
@@ -144,7 +144,7 @@ impl Aggregate {
 
 /// Adds the call to the bucket of `key`, made on first use: keys are few and calls many,
 /// so a key is copied once, not once a call.
-fn add_to(buckets: &mut BTreeMap<String, Metrics>, key: &str, call: &CallRecord) {
+fn add_to(buckets: &mut BTreeMap<String, Metrics>, key: &str, call: &CallRecord<'_>) {
     match buckets.get_mut(key) {
         Some(bucket) => bucket.add(call),
         None => {

@@ -1,13 +1,20 @@
 use super::*;
 use serde_json::json;
 
-fn call(sid: &str, created: &str, status: &str, direction: &str, duration: u64) -> CallRecord {
+fn call(
+    sid: &str,
+    created: &str,
+    status: &str,
+    direction: &str,
+    duration: u64,
+) -> CallRecord<'static> {
     CallRecord::from_json(
         &json!({"Sid": sid, "DateCreated": created, "Status": status, "Direction": direction,
         "PhoneNumberSid": "0803", "Duration": duration.to_string()})
         .to_string(),
     )
     .unwrap()
+    .into_owned()
 }
 
 #[test]
