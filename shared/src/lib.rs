@@ -19,3 +19,4 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod telerivet;
+pub mod tls;

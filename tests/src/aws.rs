@@ -3,17 +3,18 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
+use dialtone_shared::tls;
 use std::time::Duration;
 
-/// The configuration the functions get from `aws_config::load_from_env`.
+/// The configuration the functions load.
 pub async fn from_env() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    tls::load_aws_config().await
 }
 
 /// An endpoint nothing listens on, no retries, short timeouts: DynamoDB "down".
 pub async fn unreachable() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    tls::aws_config_loader()
         .endpoint_url("http://127.0.0.1:9")
         .retry_config(RetryConfig::standard().with_max_attempts(1))
         .timeout_config(

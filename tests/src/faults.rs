@@ -84,7 +84,7 @@ impl FaultProxy {
             .map_err(|e| LocalError::Invoke(format!("fault proxy: {e}")))?;
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             plan: Mutex::new(Plan::default()),
             refused: AtomicUsize::new(0),
             forwarded: AtomicUsize::new(0),

@@ -33,3 +33,12 @@ impl LocalError {
         Self::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
     }
 }
+
+/// A reqwest client over the functions' TLS stack. Like `reqwest::Client::new`, it panics
+/// only when TLS cannot be set up at all, which is a broken build rather than a runtime
+/// condition.
+pub fn http_client() -> reqwest::Client {
+    dialtone_shared::tls::https_client()
+        .build()
+        .expect("a reqwest client over rustls with ring")
+}

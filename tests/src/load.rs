@@ -273,7 +273,7 @@ pub struct Sent {
 
 /// Sends the plan with at most `concurrency` requests in flight.
 pub async fn send(emulator: &str, plan: &Plan, concurrency: usize) -> Sent {
-    let http = reqwest::Client::new();
+    let http = crate::http_client();
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
     let started = std::time::Instant::now();

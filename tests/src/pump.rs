@@ -28,7 +28,7 @@ pub struct EmulatorInvoke {
 impl EmulatorInvoke {
     pub fn new(emulator: &str, function: &str) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             url: format!(
                 "{}/2015-03-31/functions/{function}/invocations",
                 emulator.trim_end_matches('/')

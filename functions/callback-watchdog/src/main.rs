@@ -5,7 +5,7 @@ use lambda_runtime::{run, service_fn, Error};
 async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = dialtone_shared::tls::load_aws_config().await;
     let deps = Deps::new(config, aws_sdk_dynamodb::Client::new(&aws));
     run(service_fn(|event| handler(&deps, event))).await
 }

@@ -144,7 +144,7 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(config: Config) -> Result<Self, NotifierError> {
-        let client = Client::builder()
+        let client = dialtone_shared::tls::https_client()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             // Slack's webhooks answer directly; a redirect would resend the secret elsewhere.

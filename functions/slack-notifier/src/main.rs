@@ -5,7 +5,7 @@ use slack_notifier::{handler, Config, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
-    let aws = aws_config::load_from_env().await;
+    let aws = dialtone_shared::tls::load_aws_config().await;
     let deps = Config::load(&SecretsManager::new(&aws))
         .await
         .and_then(Deps::new)

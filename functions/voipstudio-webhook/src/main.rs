@@ -8,7 +8,7 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
-    let aws = aws_config::load_from_env().await;
+    let aws = dialtone_shared::tls::load_aws_config().await;
     let secrets = SecretsManager::new(&aws);
     let config = CallsConfig::load::<Voipstudio>(&secrets).await?;
     let deps = deps::<Voipstudio>(config, aws_sdk_dynamodb::Client::new(&aws));

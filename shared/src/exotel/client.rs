@@ -159,7 +159,7 @@ impl ExotelClient {
         if !matches!(base.scheme(), "https" | "http") || base.host_str().is_none() {
             return Err(ExotelError::Base(api.base));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::https_client()
             .timeout(Duration::from_secs(15))
             // A redirect could carry the credentials elsewhere.
             .redirect(reqwest::redirect::Policy::none())

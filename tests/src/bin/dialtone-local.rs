@@ -146,7 +146,7 @@ async fn demo() -> Result<(), LocalError> {
         "{}/lambda-url/exotel-heartbeat/exotel/heartbeat/{token}",
         emulator()
     );
-    let http = reqwest::Client::new();
+    let http = dialtone_local::http_client();
     say("Sending the heartbeat sequence to exotel-heartbeat (through cargo lambda watch):");
     for (label, envelope) in SEQUENCE {
         let envelope: serde_json::Value =
