@@ -174,6 +174,25 @@ pub struct StateWrite {
     pub value: serde_json::Value,
 }
 
+/// How a state is kept in the table: its size as one row's attribute, by DynamoDB's rules,
+/// and the part items it is split into when that row would be too large (0 when it fits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateFootprint {
+    pub attribute_bytes: usize,
+    pub parts: usize,
+}
+
+impl StateWrite {
+    /// The layout this write would store, as the commit lays it out.
+    pub fn footprint(&self) -> Result<StateFootprint, StoreError> {
+        let rows = state_rows(self, Utc::now())?;
+        Ok(StateFootprint {
+            attribute_bytes: attribute_size(&self.value),
+            parts: rows.parts.len(),
+        })
+    }
+}
+
 /// Adds to a counter row's fields ([`COUNTER_TOTAL`] is always bumped by one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CounterBump {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::heartbeat::sample::warning_with_lines;
 use crate::heartbeat::{
     decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MonitorState, MAX_LINE_ALERTS,
 };
@@ -12,31 +13,11 @@ fn now() -> DateTime<Utc> {
         .expect("time")
 }
 
-/// A WARNING heartbeat listing `lines` affected lines (every one incoming, every other one
-/// outgoing too, each with its number), as the heartbeat bench builds it; the monitor state
-/// it leads to from nothing, and its alerts.
+/// The monitor state a WARNING heartbeat of `lines` affected lines leads to from nothing,
+/// and its alerts.
 fn fleet(lines: usize) -> (MonitorState, Vec<Alert>) {
-    let sids: Vec<String> = (0..lines)
-        .map(|i| format!("0{:010}", 7_930_000_000u64 + i as u64))
-        .collect();
-    let data: serde_json::Map<String, Value> = sids
-        .iter()
-        .map(|sid| {
-            (
-                sid.clone(),
-                json!({ "phone_number": format!("+91{}", &sid[1..]) }),
-            )
-        })
-        .collect();
-    let outgoing: Vec<&String> = sids.iter().step_by(2).collect();
-    let body = json!({
-        "timestamp": now().to_rfc3339(),
-        "status_type": "WARNING",
-        "incoming_affected": sids,
-        "outgoing_affected": outgoing,
-        "data": data,
-    });
-    let hb = Heartbeat::parse(body.to_string().as_bytes()).expect("heartbeat");
+    let body = warning_with_lines(lines, now());
+    let hb = Heartbeat::parse(body.as_bytes()).expect("heartbeat");
     match decide(None, &hb, &AlertPolicy::default()) {
         Decision::Advance { state, alerts } => (state, alerts),
         other => panic!("expected advance, got {other:?}"),
@@ -181,6 +162,25 @@ fn a_20k_line_monitor_state_is_split_into_parts_of_its_version() {
     }
     let back: Value = serde_json::from_str(&joined(&rows)).expect("JSON");
     assert_eq!(back, value);
+}
+
+#[test]
+fn a_footprint_counts_the_parts_the_commit_writes() {
+    let small = write(json!({"kind": "monitor", "lines": {}}), None);
+    let large = write(monitor_value(fleet(20_000).0), None);
+    let rows = state_rows(&large, now()).expect("rows");
+
+    assert_eq!(
+        small.footprint().expect("footprint"),
+        StateFootprint {
+            attribute_bytes: attribute_size(&small.value),
+            parts: 0
+        }
+    );
+    let footprint = large.footprint().expect("footprint");
+    assert_eq!(footprint.parts, rows.parts.len());
+    assert!(footprint.parts > 1);
+    assert!(footprint.attribute_bytes > ITEM_LIMIT);
 }
 
 #[test]

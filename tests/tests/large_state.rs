@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 use dialtone_local::stack::Stack;
+use dialtone_shared::heartbeat::sample::warning_with_lines;
 use dialtone_shared::heartbeat::{
     decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY,
 };
@@ -27,35 +28,9 @@ fn at(minute: u32) -> DateTime<Utc> {
         .expect("time")
 }
 
-/// A WARNING heartbeat body listing `lines` affected lines: every one incoming, every
-/// other one outgoing too, each with its number in `data` (as the heartbeat bench builds it).
-fn large_heartbeat(lines: usize, at: DateTime<Utc>) -> String {
-    let sids: Vec<String> = (0..lines)
-        .map(|i| format!("0{:010}", 7_930_000_000u64 + i as u64))
-        .collect();
-    let data: serde_json::Map<String, Value> = sids
-        .iter()
-        .map(|sid| {
-            (
-                sid.clone(),
-                json!({ "phone_number": format!("+91{}", &sid[1..]) }),
-            )
-        })
-        .collect();
-    let outgoing: Vec<&String> = sids.iter().step_by(2).collect();
-    json!({
-        "timestamp": at.to_rfc3339(),
-        "status_type": "WARNING",
-        "incoming_affected": sids,
-        "outgoing_affected": outgoing,
-        "data": data,
-    })
-    .to_string()
-}
-
 /// The monitor state a heartbeat of `lines` affected lines leads to from nothing.
 fn monitor(lines: usize, at: DateTime<Utc>) -> HeartbeatRow {
-    let hb = Heartbeat::parse(large_heartbeat(lines, at).as_bytes()).expect("heartbeat");
+    let hb = Heartbeat::parse(warning_with_lines(lines, at).as_bytes()).expect("heartbeat");
     match decide(None, &hb, &AlertPolicy::default()) {
         Decision::Advance { state, .. } => HeartbeatRow::Monitor(state),
         other => panic!("expected advance, got {other:?}"),
@@ -290,13 +265,13 @@ async fn a_20k_line_heartbeat_is_stored_and_the_next_ones_read_and_replace_it() 
     let stack = stack("large-webhook").await;
     let deps = heartbeat_deps(&stack);
 
-    let first = with_body(WARNING, &large_heartbeat(20_000, at(0)));
+    let first = with_body(WARNING, &warning_with_lines(20_000, at(0)));
     assert_eq!(
         send(&deps, &first).await,
         (200, json!({"result": "accepted", "alerts": 1}))
     );
     // The same lines a minute later: the stored state is read from its parts.
-    let again = with_body(WARNING, &large_heartbeat(20_000, at(1)));
+    let again = with_body(WARNING, &warning_with_lines(20_000, at(1)));
     assert_eq!(
         send(&deps, &again).await,
         (200, json!({"result": "accepted", "alerts": 0}))

@@ -3,6 +3,7 @@
 mod decide;
 mod model;
 mod row;
+pub mod sample;
 pub mod watchdog;
 
 pub use decide::{
