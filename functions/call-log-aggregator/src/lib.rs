@@ -303,7 +303,8 @@ async fn read_pending<S: EventStore>(
             Some(next) => deps.client.follow(next)?,
             None => deps.client.calls_url(from, to)?,
         };
-        let page = deps.client.calls_page(&url).await?;
+        let body = deps.client.calls_page(&url).await?;
+        let page = deps.client.read_calls(&body)?;
         report.pages += 1;
         let mut readable = Vec::with_capacity(page.calls.len());
         for record in &page.calls {

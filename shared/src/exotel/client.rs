@@ -124,11 +124,15 @@ impl ExotelApi {
     }
 }
 
-/// One page of calls: each record parsed or the reason it could not be, and the next page.
-/// The records own their text: the body they were read from is gone.
+/// A Bulk Call Details page as Exotel sent it, to be read by [`ExotelClient::read_calls`].
 #[derive(Debug)]
-pub struct CallsPage {
-    pub calls: Vec<Result<CallRecord<'static>, RecordError>>,
+pub struct CallsBody(String);
+
+/// One page of calls: each record parsed or the reason it could not be, and the next page.
+/// The records borrow their text from the page's body: nothing is copied per record.
+#[derive(Debug)]
+pub struct CallsPage<'a> {
+    pub calls: Vec<Result<CallRecord<'a>, RecordError>>,
     pub next: Option<Url>,
 }
 
@@ -248,19 +252,20 @@ impl ExotelClient {
         }
     }
 
-    pub async fn calls_page(&self, url: &Url) -> Result<CallsPage, ExotelError> {
-        let body = self.get(url).await?;
-        let page = read_page(body.as_bytes()).map_err(|e| ExotelError::Page(e.to_string()))?;
+    pub async fn calls_page(&self, url: &Url) -> Result<CallsBody, ExotelError> {
+        self.get(url).await.map(CallsBody)
+    }
+
+    /// Reads a page `calls_page` fetched; its `NextPageUri` is followed only if it stays on
+    /// this account (see [`Self::follow`]).
+    pub fn read_calls<'a>(&self, body: &'a CallsBody) -> Result<CallsPage<'a>, ExotelError> {
+        let page = read_page(body.0.as_bytes()).map_err(|e| ExotelError::Page(e.to_string()))?;
         let next = match page.next_page_uri {
             Some(uri) => Some(self.follow(&uri)?),
             None => None,
         };
         Ok(CallsPage {
-            calls: page
-                .calls
-                .into_iter()
-                .map(|call| call.map(CallRecord::into_owned))
-                .collect(),
+            calls: page.calls,
             next,
         })
     }

@@ -1,5 +1,6 @@
 use super::*;
-use serde_json::json;
+use chrono::NaiveDateTime;
+use std::borrow::Cow;
 
 fn call(
     sid: &str,
@@ -8,13 +9,14 @@ fn call(
     direction: &str,
     duration: u64,
 ) -> CallRecord<'static> {
-    CallRecord::from_json(
-        &json!({"Sid": sid, "DateCreated": created, "Status": status, "Direction": direction,
-        "PhoneNumberSid": "0803", "Duration": duration.to_string()})
-        .to_string(),
-    )
-    .unwrap()
-    .into_owned()
+    CallRecord {
+        sid: Cow::Owned(sid.to_owned()),
+        created: NaiveDateTime::parse_from_str(created, "%Y-%m-%d %H:%M:%S").unwrap(),
+        status: Cow::Owned(status.to_owned()),
+        direction: Cow::Owned(direction.to_owned()),
+        exophone: Some(Cow::Borrowed("0803")),
+        duration_seconds: Some(duration),
+    }
 }
 
 #[test]

@@ -17,8 +17,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// One call, parsed; its text borrowed from the page it was read from where it can be
-/// (`into_owned` keeps it beyond the page).
+/// One call, parsed; its text borrowed from the page it was read from where it can be.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallRecord<'a> {
     pub sid: Cow<'a, str>,
@@ -386,20 +385,6 @@ impl<'a> CallRecord<'a> {
         }) {
             Ok(Element(record)) => record,
             Err(e) => Err(RecordError::Shape(e.to_string())),
-        }
-    }
-}
-
-impl CallRecord<'_> {
-    /// The same record, owning its text.
-    pub fn into_owned(self) -> CallRecord<'static> {
-        CallRecord {
-            sid: Cow::Owned(self.sid.into_owned()),
-            created: self.created,
-            status: Cow::Owned(self.status.into_owned()),
-            direction: Cow::Owned(self.direction.into_owned()),
-            exophone: self.exophone.map(|e| Cow::Owned(e.into_owned())),
-            duration_seconds: self.duration_seconds,
         }
     }
 }
