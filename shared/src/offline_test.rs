@@ -29,7 +29,10 @@ fn the_pipeline_runs_to_its_commit_without_a_network() {
 fn stored_rows_are_served_to_the_reads() {
     let store = OfflineStore::new(Vec::new());
     run_to_end(ingest(&voipstudio(), &store, initial_call()));
-    let call_row = store.into_commit().expect("commit").states[0].value.clone();
+    let call_row = store.into_commit().expect("commit").states[0]
+        .state
+        .to_value()
+        .expect("state");
 
     // The same event again with its call row stored: the row is read, and the event
     // moves nothing (unread, the row would be written again as new).

@@ -10,7 +10,7 @@ use crate::alert::Alert;
 use crate::http::{json_response, WebhookError};
 use crate::metrics::{self, EventName, Metric, Outcome};
 use crate::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateWrite, StoreError,
+    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateJson, StateWrite,
 };
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::{Method, StatusCode};
@@ -357,8 +357,7 @@ async fn record<R: Receiver, S: EventStore>(
                     index: receiver.state_index(&after),
                     key,
                     replaces,
-                    value: serde_json::to_value(after)
-                        .map_err(|e| StoreError::Request(format!("state not serialisable: {e}")))?,
+                    state: StateJson::of(&after)?,
                 });
             }
         }

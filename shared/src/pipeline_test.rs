@@ -2,7 +2,7 @@ use super::*;
 use crate::calls::receiver::{CallReceiver, Voipstudio};
 use crate::offline::{run_to_end, OfflineStore};
 use crate::secret::Secret;
-use crate::store::{Quarantine, Revision, Versioned};
+use crate::store::{Quarantine, Revision, StoreError, Versioned};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};

@@ -171,7 +171,47 @@ pub struct StateWrite {
     /// The revision read before deciding (`None`: not stored yet); the write holds only if
     /// the state is still at it.
     pub replaces: Option<Revision>,
-    pub value: serde_json::Value,
+    pub state: StateJson,
+}
+
+/// A state as it is written: its compact JSON text, made once from the typed state, and
+/// the size DynamoDB would count for it as a map attribute. The text is what a large
+/// state's parts hold; a state that fits its row is stored from it as a map attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateJson {
+    text: String,
+    attribute_bytes: usize,
+}
+
+impl StateJson {
+    pub fn of<T: Serialize + ?Sized>(state: &T) -> Result<Self, StoreError> {
+        let text = serde_json::to_string(state)?;
+        // Measured on the text, so no JSON value of the state is ever built to size it.
+        let AttributeSize(attribute_bytes) = serde_json::from_str(&text)?;
+        Ok(Self {
+            text,
+            attribute_bytes,
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Its size as a DynamoDB map attribute, by DynamoDB's published rules.
+    pub fn attribute_bytes(&self) -> usize {
+        self.attribute_bytes
+    }
+
+    /// The state as a JSON value (a row's map attribute is made from it).
+    pub fn to_value(&self) -> Result<serde_json::Value, StoreError> {
+        Ok(serde_json::from_str(&self.text)?)
+    }
+
+    /// The state read back as a type, as a store's reader would.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
+        Ok(serde_json::from_str(&self.text)?)
+    }
 }
 
 /// How a state is kept in the table: its size as one row's attribute, by DynamoDB's rules,
@@ -187,7 +227,7 @@ impl StateWrite {
     pub fn footprint(&self) -> Result<StateFootprint, StoreError> {
         let rows = state_rows(self, Utc::now())?;
         Ok(StateFootprint {
-            attribute_bytes: attribute_size(&self.value),
+            attribute_bytes: self.state.attribute_bytes(),
             parts: rows.parts.len(),
         })
     }
@@ -595,13 +635,16 @@ fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<StateRows, Store
         head.insert("gsi1pk".into(), gsi_pk.as_str().into());
         head.insert("gsi1sk".into(), gsi_sk.as_str().into());
     }
-    let row_size = item_size(&head) + "state".len() + attribute_size(&state.value);
+    let row_size = item_size(&head) + "state".len() + state.state.attribute_bytes();
     let mut head = dynamo::to_item(head)?;
     let parts = if row_size <= STATE_ROW_LIMIT {
-        head.insert("state".into(), dynamo::to_attribute_value(&state.value)?);
+        head.insert(
+            "state".into(),
+            dynamo::to_attribute_value(state.state.to_value()?)?,
+        );
         Vec::new()
     } else {
-        let text = serde_json::to_string(&state.value)?;
+        let text = state.state.text();
         if text.len() > STATE_TEXT_LIMIT {
             return Err(StoreError::StateTooLarge {
                 key: state.key.clone(),
@@ -609,7 +652,7 @@ fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<StateRows, Store
                 limit: STATE_TEXT_LIMIT,
             });
         }
-        let parts: Vec<Item> = split_text(&text, PART_TEXT_BYTES)
+        let parts: Vec<Item> = split_text(text, PART_TEXT_BYTES)
             .into_iter()
             .enumerate()
             .map(|(index, text)| part_item(&pk, index, version, text))
@@ -736,14 +779,7 @@ fn attribute_size(value: &serde_json::Value) -> usize {
     match value {
         Value::Null | Value::Bool(_) => 1,
         // Every digit counted: the zeros DynamoDB trims would only make it smaller.
-        Value::Number(n) => {
-            n.to_string()
-                .bytes()
-                .filter(u8::is_ascii_digit)
-                .count()
-                .div_ceil(2)
-                + 1
-        }
+        Value::Number(n) => number_size(n.to_string().bytes().filter(u8::is_ascii_digit).count()),
         Value::String(s) => s.len(),
         Value::Array(items) => 3 + items.iter().map(|v| 1 + attribute_size(v)).sum::<usize>(),
         Value::Object(fields) => {
@@ -752,6 +788,80 @@ fn attribute_size(value: &serde_json::Value) -> usize {
                 .map(|(name, v)| name.len() + 1 + attribute_size(v))
                 .sum::<usize>()
         }
+    }
+}
+
+/// [`attribute_size`] of a value read from its JSON text, without building the value.
+struct AttributeSize(usize);
+
+impl<'de> Deserialize<'de> for AttributeSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AttributeSizeVisitor)
+    }
+}
+
+struct AttributeSizeVisitor;
+
+/// The bytes DynamoDB counts for a number with this many significant digits.
+fn number_size(digits: usize) -> usize {
+    digits.div_ceil(2) + 1
+}
+
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+impl<'de> serde::de::Visitor<'de> for AttributeSizeVisitor {
+    type Value = AttributeSize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<AttributeSize, E> {
+        Ok(AttributeSize(1))
+    }
+
+    fn visit_unit<E>(self) -> Result<AttributeSize, E> {
+        Ok(AttributeSize(1))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<AttributeSize, E> {
+        Ok(AttributeSize(number_size(decimal_digits(n))))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<AttributeSize, E> {
+        Ok(AttributeSize(number_size(decimal_digits(n.unsigned_abs()))))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<AttributeSize, E> {
+        Ok(AttributeSize(attribute_size(&serde_json::Value::from(n))))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<AttributeSize, E> {
+        Ok(AttributeSize(s.len()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<AttributeSize, A::Error> {
+        let mut size = 3;
+        while let Some(AttributeSize(item)) = items.next_element()? {
+            size += 1 + item;
+        }
+        Ok(AttributeSize(size))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut fields: A,
+    ) -> Result<AttributeSize, A::Error> {
+        let mut size = 3;
+        while let Some((AttributeSize(name), AttributeSize(value))) = fields.next_entry()? {
+            size += name + 1 + value;
+        }
+        Ok(AttributeSize(size))
     }
 }
 

@@ -33,7 +33,7 @@ fn write(value: Value, replaces: Option<Revision>) -> StateWrite {
         key: "test".into(),
         index: None,
         replaces,
-        value,
+        state: StateJson::of(&value).expect("state"),
     }
 }
 
@@ -87,6 +87,44 @@ fn sizes_follow_dynamodbs_published_rules() {
     assert_eq!(item_size(item.as_object().expect("object")), 2 + 7 + 7 + 2);
 }
 
+/// Any JSON value: numbers of every kind, strings with escapes and non-ASCII text, nested.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "[a-z\"\\\n\u{0}é€😀]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map("[a-zé\"]{0,6}", inner, 0..6)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    })
+}
+
+#[test]
+fn a_state_is_sized_from_its_text_as_its_value_would_be() {
+    for value in [
+        json!("héllo"),
+        json!(12345),
+        json!(-1.5),
+        json!(0),
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(1e300),
+        json!(null),
+        json!({ "k": [1, "ab", {"é": "a\"b"}], "": [] }),
+    ] {
+        let state = StateJson::of(&value).expect("state");
+        assert_eq!(state.attribute_bytes(), attribute_size(&value), "{value}");
+        assert_eq!(state.to_value().expect("value"), value);
+    }
+}
+
 #[test]
 fn a_state_that_fits_one_item_stays_in_its_row_as_before() {
     let value = json!({ "kind": "monitor", "status": "OK", "lines": {} });
@@ -95,7 +133,7 @@ fn a_state_that_fits_one_item_stays_in_its_row_as_before() {
             key: "exotel-heartbeat".into(),
             index: Some(("GPK".into(), "GSK".into())),
             replaces: Some(revision(4, 0)),
-            value: value.clone(),
+            state: StateJson::of(&value).expect("state"),
         },
         now(),
     )
@@ -173,7 +211,7 @@ fn a_footprint_counts_the_parts_the_commit_writes() {
     assert_eq!(
         small.footprint().expect("footprint"),
         StateFootprint {
-            attribute_bytes: attribute_size(&small.value),
+            attribute_bytes: attribute_size(&small.state.to_value().expect("value")),
             parts: 0
         }
     );
@@ -341,6 +379,13 @@ fn parts_join_only_when_all_of_them_belong_to_the_rows_version() {
 }
 
 proptest! {
+    #[test]
+    fn any_state_is_sized_from_its_text_as_its_value_would_be(value in any_json()) {
+        let state = StateJson::of(&value).expect("state");
+        prop_assert_eq!(state.attribute_bytes(), attribute_size(&value));
+        prop_assert_eq!(state.decode::<Value>().expect("value"), value);
+    }
+
     #[test]
     fn split_text_keeps_every_character_in_pieces_of_at_most_max_bytes(
         text in "[a-z\"{}é€😀]{0,400}",

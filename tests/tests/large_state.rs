@@ -13,7 +13,8 @@ use dialtone_shared::heartbeat::{
     decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY,
 };
 use dialtone_shared::store::{
-    Commit, CommitOutcome, DashboardStore, DynamoStore, EventStore, StateWrite, Versioned,
+    Commit, CommitOutcome, DashboardStore, DynamoStore, EventStore, StateJson, StateWrite,
+    Versioned,
 };
 use serde_json::{json, Value};
 
@@ -54,7 +55,7 @@ fn commit(key: &str, row: &HeartbeatRow, replaces: Option<Versioned<HeartbeatRow
             key: key.to_owned(),
             index: None,
             replaces: replaces.map(|r| r.revision),
-            value: serde_json::to_value(row).expect("state"),
+            state: StateJson::of(row).expect("state"),
         }],
         history: None,
         history_at: Utc::now(),
@@ -207,7 +208,7 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
         key: "saved".into(),
         index: None,
         replaces,
-        value: serde_json::to_value(row).expect("state"),
+        state: StateJson::of(row).expect("state"),
     };
 
     let first = store

@@ -14,7 +14,7 @@ use dialtone_shared::exotel::records::split_range;
 use dialtone_shared::exotel::records::CallRecord;
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    CounterBump, DynamoStore, EventStore, Revision, StateWrite, StoreError,
+    CounterBump, DynamoStore, EventStore, Revision, StateJson, StateWrite, StoreError,
 };
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -170,7 +170,7 @@ impl Checkpoint {
                 key: self.key.into(),
                 index: None,
                 replaces: self.revision,
-                value: serde_json::to_value(&self.cursor)?,
+                state: StateJson::of(&self.cursor)?,
             })
             .await?;
         self.revision = Some(saved.ok_or(AggregatorError::Overtaken)?);

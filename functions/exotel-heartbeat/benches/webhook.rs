@@ -16,6 +16,7 @@ use dialtone_shared::heartbeat::sample::warning_with_lines;
 use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow};
 use dialtone_shared::pipeline::Receiver;
 use dialtone_shared::secret::Secret;
+use dialtone_shared::store::StateJson;
 use exotel_heartbeat::HeartbeatReceiver;
 use serde_json::Value;
 use support::{cpu_each, handle, iterations, report, request, selected, time_each};
@@ -64,8 +65,8 @@ fn large() {
     // The state the first heartbeat leads to is what the second one finds stored.
     let commit = handle(&receiver, &first, Vec::new());
     let write = commit.states.first().expect("a monitor state");
-    let monitor = write.value.clone();
-    let state_json = serde_json::to_vec(&monitor).expect("state").len();
+    let monitor = write.state.to_value().expect("state");
+    let state_json = write.state.text().len();
     let footprint = write.footprint().expect("a state the store can keep");
 
     let runs = 15;
@@ -120,10 +121,10 @@ fn phases(
     let decide_known = ms(cpu_each(5, || (), |()| receiver.decide(&prev, &event, now)));
     let verdict = receiver.decide(&prev, &event, now);
     let state = verdict.states.first().cloned().flatten().expect("state");
-    let serialise = ms(cpu_each(5, || (), |()| serde_json::to_value(&state)));
+    let serialise = ms(cpu_each(5, || (), |()| StateJson::of(&state)));
     println!(
         "20k phases (ms CPU): parse {parse:.1}, decode stored state {decode:.1}, decide from empty {decide_empty:.1}, \
-         decide with same lines stored {decide_known:.1}, state to JSON value {serialise:.1}; alerts {}",
+         decide with same lines stored {decide_known:.1}, state to JSON text and its size {serialise:.1}; alerts {}",
         verdict.alerts.len()
     );
 }

@@ -11,7 +11,7 @@ use dialtone_shared::heartbeat::watchdog::{check, WatchdogPolicy, WatchdogState}
 use dialtone_shared::heartbeat::{apply_details, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    Commit, CommitOutcome, DynamoStore, EventStore, StateWrite, StoreError,
+    Commit, CommitOutcome, DynamoStore, EventStore, StateJson, StateWrite, StoreError,
 };
 use lambda_runtime::LambdaEvent;
 
@@ -131,7 +131,7 @@ pub async fn check_silence<S: EventStore>(
             key: WATCHDOG_KEY.to_owned(),
             index: None,
             replaces: stored.map(|s| s.revision),
-            value: serde_json::to_value(HeartbeatRow::Watchdog(next))?,
+            state: StateJson::of(&HeartbeatRow::Watchdog(next))?,
         }],
         history: None,
         history_at: now,
@@ -214,7 +214,7 @@ pub async fn sweep_details<S: EventStore>(
             key: MONITOR_KEY.to_owned(),
             index: None,
             replaces: Some(stored.revision),
-            value: serde_json::to_value(HeartbeatRow::Monitor(state))?,
+            state: StateJson::of(&HeartbeatRow::Monitor(state))?,
         }],
         history: None,
         history_at: now,
