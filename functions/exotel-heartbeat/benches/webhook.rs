@@ -114,6 +114,12 @@ fn phases(
         || monitor.clone(),
         |v| serde_json::from_value::<HeartbeatRow>(v).expect("state"),
     ));
+    let text = monitor.to_string();
+    let decode_text = ms(cpu_each(
+        5,
+        || (),
+        |()| serde_json::from_str::<HeartbeatRow>(&text).expect("state"),
+    ));
     let event = receiver.parse(request, now).expect("parses");
     let stored: HeartbeatRow = serde_json::from_value(monitor.clone()).expect("state");
     let prev = [Some(stored), None];
@@ -123,7 +129,7 @@ fn phases(
     let state = verdict.states.first().cloned().flatten().expect("state");
     let serialise = ms(cpu_each(5, || (), |()| StateJson::of(&state)));
     println!(
-        "20k phases (ms CPU): parse {parse:.1}, decode stored state {decode:.1}, decide from empty {decide_empty:.1}, \
+        "20k phases (ms CPU): parse {parse:.1}, decode stored state {decode:.1} (from its text {decode_text:.1}), decide from empty {decide_empty:.1}, \
          decide with same lines stored {decide_known:.1}, state to JSON text and its size {serialise:.1}; alerts {}",
         verdict.alerts.len()
     );
