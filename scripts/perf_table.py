@@ -147,14 +147,17 @@ def main(directory):
 
     # 1 M call records
     text = "\n".join(lines(os.path.join(directory, "aggregate.txt")) or [])
-    cpu = re.search(r"CPU seconds \(user\+sys, own\)\s+([\d.]+)\s+([\d.]+)", text)
-    ratio = re.search(r"CPU ratio \(tutorial / dialtone\):\s+([\d.]+)x", text)
+    cpu = re.search(r"of which parse \+ aggregate\s+([\d.]+)\s+([\d.]+)", text)
+    ratio = re.search(r"CPU ratio, parse \+ aggregate:\s+([\d.]+)x", text)
+    whole = re.search(r"CPU ratio, whole process:\s+([\d.]+)x", text)
     peak = re.search(r"dialtone peak RSS:\s+([\d.]+) MiB", text)
     agree = re.search(r"totals agree:\s+(\w+)", text)
-    if cpu and ratio and peak:
+    if cpu and ratio and whole and peak:
         row(
-            "1 M call records parse + aggregate vs the tutorial's Python loop, same run",
-            f"{float(ratio.group(1)):.1f}× less CPU ({cpu.group(1)} s vs {cpu.group(2)} s), "
+            "1 M call records parse + aggregate vs the tutorial's Python loop, same run "
+            "(reading the page files, the stand-in for the HTTP fetch, measured apart)",
+            f"{float(ratio.group(1)):.1f}× less CPU ({cpu.group(1)} s vs {cpu.group(2)} s; "
+            f"{float(whole.group(1)):.1f}× with the reading), "
             f"{float(peak.group(1)):.1f} MiB peak; totals agree: {agree.group(1) if agree else '?'}",
             "≥ 20× less CPU, ≤ 64 MB",
             float(ratio.group(1)) >= 20 and float(peak.group(1)) <= 64,
