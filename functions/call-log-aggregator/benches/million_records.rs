@@ -842,34 +842,23 @@ fn compare(records: u64) -> Result<bool> {
         "", "dialtone (Rust)", "tutorial (Python)"
     );
     let row = |name: &str, a: String, b: String| println!("{name:<34}{a:>18}{b:>20}");
+    let seconds = |name: &str, a: f64, b: f64| row(name, format!("{a:.2}"), format!("{b:.2}"));
     row("records read", r.records.to_string(), p.records.to_string());
-    row(
-        "CPU seconds (user+sys, own)",
-        format!("{:.2}", r.cpu_seconds),
-        format!("{:.2}", p.cpu_seconds),
-    );
-    row(
+    seconds("CPU seconds (user+sys, own)", r.cpu_seconds, p.cpu_seconds);
+    seconds(
         "  of which reading the pages",
-        format!("{:.2}", r.read_cpu_seconds),
-        format!("{:.2}", p.read_cpu_seconds),
+        r.read_cpu_seconds,
+        p.read_cpu_seconds,
     );
-    row(
+    seconds(
         "  of which parse + aggregate",
-        format!("{:.2}", r.parse_aggregate_cpu_seconds()),
-        format!("{:.2}", p.parse_aggregate_cpu_seconds()),
+        r.parse_aggregate_cpu_seconds(),
+        p.parse_aggregate_cpu_seconds(),
     );
     if let (Some(a), Some(b)) = (rust.outside, py.outside) {
-        row(
-            "CPU seconds (/usr/bin/time)",
-            format!("{:.2}", a.0),
-            format!("{:.2}", b.0),
-        );
+        seconds("CPU seconds (/usr/bin/time)", a.0, b.0);
     }
-    row(
-        "wall seconds",
-        format!("{:.2}", rust.wall_seconds),
-        format!("{:.2}", py.wall_seconds),
-    );
+    seconds("wall seconds", rust.wall_seconds, py.wall_seconds);
     row(
         "peak RSS MiB (own)",
         format!("{:.1}", mib(r.peak_rss_kib)),
