@@ -207,11 +207,6 @@ impl StateJson {
     pub fn to_value(&self) -> Result<serde_json::Value, StoreError> {
         Ok(serde_json::from_str(&self.text)?)
     }
-
-    /// The state read back as a type, as a store's reader would.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        Ok(serde_json::from_str(&self.text)?)
-    }
 }
 
 /// How a state is kept in the table: its size as one row's attribute, by DynamoDB's rules,
