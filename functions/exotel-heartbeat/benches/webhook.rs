@@ -77,7 +77,7 @@ fn large() {
         || monitor.clone(),
         |stored| handle(&receiver, &second, vec![Some(stored), None]),
     );
-    phases(&receiver, &second, &monitor, now);
+    phases(&receiver, &second, &write.state, now);
     for (name, timings) in [("empty state", &empty), ("same lines stored", &known)] {
         report(
             &format!("exotel-heartbeat 20k lines, {name}"),
@@ -104,9 +104,10 @@ fn large() {
 fn phases(
     receiver: &HeartbeatReceiver,
     request: &lambda_http::Request,
-    monitor: &Value,
+    stored_state: &StateJson,
     now: chrono::DateTime<Utc>,
 ) {
+    let monitor = stored_state.to_value().expect("state");
     let ms = |t: support::Timings| t.percentile(50.0) as f64 / 1e6;
     let parse = ms(cpu_each(5, || (), |()| receiver.parse(request, now)));
     let decode = ms(cpu_each(
@@ -114,11 +115,10 @@ fn phases(
         || monitor.clone(),
         |v| serde_json::from_value::<HeartbeatRow>(v).expect("state"),
     ));
-    let text = monitor.to_string();
     let decode_text = ms(cpu_each(
         5,
         || (),
-        |()| serde_json::from_str::<HeartbeatRow>(&text).expect("state"),
+        |()| serde_json::from_str::<HeartbeatRow>(stored_state.text()).expect("state"),
     ));
     let event = receiver.parse(request, now).expect("parses");
     let stored: HeartbeatRow = serde_json::from_value(monitor.clone()).expect("state");
