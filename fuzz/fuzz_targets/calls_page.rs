@@ -1,13 +1,14 @@
 //! Bulk Call Details pages (`records::read_page`, which reads the records as it reads the
 //! page; each record of a page it reads must read the same through `CallRecord::from_json`
-//! alone, which is also given the whole input), and the page's
+//! alone, which is also given the whole input; a page its fast scan reads, serde_json must
+//! read the same), and the page's
 //! `NextPageUri` as the client follows it: the API credentials go with that request, so a
 //! URI the client accepts must stay on the configured origin, under the account, with no
 //! credentials of its own.
 #![no_main]
 
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
-use dialtone_shared::exotel::records::{read_page, CallRecord};
+use dialtone_shared::exotel::records::{parse_page, read_page, scan_page, CallRecord};
 use dialtone_shared::secret::Secret;
 use libfuzzer_sys::fuzz_target;
 use serde::de::IgnoredAny;
@@ -50,6 +51,12 @@ struct RawCalls<'a> {
 fuzz_target!(|body: &[u8]| {
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = CallRecord::from_json(text);
+        if let Some(scanned) = scan_page(text) {
+            match parse_page(text) {
+                Ok(parsed) => assert_eq!(scanned, parsed, "{text}"),
+                Err(e) => panic!("scanned a page serde_json refuses ({e}): {text}"),
+            }
+        }
     }
     let Ok(page) = read_page(body) else {
         return;

@@ -19,4 +19,5 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod telerivet;
+pub mod time_text;
 pub mod tls;

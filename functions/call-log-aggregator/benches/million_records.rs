@@ -15,7 +15,9 @@
 //!   are decoded, one bad record never loses the page), folded into `Aggregate`, the page
 //!   dropped before the next is read. Prints one JSON line with its totals, its own CPU
 //!   seconds (and, apart, those spent reading the page files) and peak RSS.
-//! - `phases <dir>`: where `fold`'s CPU goes (reading, `read_page`, `Aggregate::add`).
+//! - `phases <dir>`: where `fold`'s CPU goes (reading, `read_page`, `Aggregate::add`), then
+//!   the first pages held in memory read by each of `read_page`'s two readers, side by side
+//!   (the scan it takes for a page as Exotel writes it, and serde_json alone).
 //! - no mode (`cargo test --benches`): a quick self-check on 1 000 records in memory.
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -643,6 +645,50 @@ fn phases(dir: &Path) -> Result<()> {
         ][stage];
         println!("{name:<30}{:>7.2} s CPU  {records} records", now - previous);
         previous = now;
+    }
+    readers_side_by_side(dir)
+}
+
+/// The pages read, in memory, by `read_page`'s scan and by serde_json alone: thread CPU
+/// for each, the best of a few rounds, so the kernel and the disk stay out of it.
+fn readers_side_by_side(dir: &Path) -> Result<()> {
+    const PAGES: u64 = 1_000;
+    const ROUNDS: usize = 5;
+    let pages: Vec<String> = (0..PAGES)
+        .map(|n| dir.join(page_file(n)))
+        .take_while(|path| path.exists())
+        .map(fs::read_to_string)
+        .collect::<Result<_, _>>()?;
+    let bytes: usize = pages.iter().map(String::len).sum();
+    type Reader = fn(&str) -> usize;
+    let readers: [(&str, Reader); 2] = [
+        ("records::scan_page", |text| {
+            records::scan_page(text).map_or(0, |page| page.calls.len())
+        }),
+        ("records::parse_page (serde_json)", |text| {
+            records::parse_page(text).map_or(0, |page| page.calls.len())
+        }),
+    ];
+    println!(
+        "{} pages in memory ({:.1} MB), best of {ROUNDS}:",
+        pages.len(),
+        bytes as f64 / 1e6
+    );
+    // Rounds alternate between the readers, so a busy moment of the machine falls on both.
+    let mut best = [f64::INFINITY; 2];
+    let mut records = [0; 2];
+    for _ in 0..ROUNDS {
+        for (i, (_, read)) in readers.iter().enumerate() {
+            let start = thread_cpu();
+            records[i] = pages.iter().map(|page| read(page)).sum::<usize>();
+            best[i] = best[i].min((thread_cpu() - start).as_secs_f64());
+        }
+    }
+    for (((name, _), best), records) in readers.iter().zip(best).zip(records) {
+        println!(
+            "  {name:<34}{best:>7.3} s CPU  {:>6.0} MB/s  {records} records",
+            bytes as f64 / 1e6 / best
+        );
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! whole. A record given as an array is a shape error too (a derived reader used to take
 //! one from an array of its fields in order).
 
-use chrono::{Months, NaiveDate, NaiveDateTime};
+use chrono::{Months, NaiveDateTime};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -255,7 +255,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ElementVisitor<'a> {
                 }
                 Key::Duration => {
                     let raw = map.next_value::<&'a RawValue>()?;
-                    fields.duration.replace(raw).is_some()
+                    fields.duration.replace(raw.get()).is_some()
                 }
                 Key::Sid => fields.sid.replace(map.next_value()?).is_some(),
                 Key::DateCreated => fields.date_created.replace(map.next_value()?).is_some(),
@@ -282,8 +282,8 @@ struct Fields<'a> {
     status: Option<Text<'a>>,
     direction: Option<Text<'a>>,
     phone_number_sid: Option<Text<'a>>,
-    /// A string, a number or null: read as written.
-    duration: Option<&'a RawValue>,
+    /// A string, a number or null: its JSON text as written.
+    duration: Option<&'a str>,
 }
 
 /// A text field that may be absent or null; another type is a Shape error.
@@ -339,27 +339,12 @@ const DATE_CREATED_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// `YYYY-MM-DD HH:MM:SS`: the fixed-width form Exotel writes is read directly; anything else
 /// goes through chrono's parser, which decides as it always has.
 fn created_at(text: &str) -> Option<NaiveDateTime> {
-    fixed_width(text.as_bytes())
+    crate::time_text::fixed_width(text.as_bytes(), b' ')
         .or_else(|| NaiveDateTime::parse_from_str(text, DATE_CREATED_FORMAT).ok())
 }
 
-fn fixed_width(b: &[u8]) -> Option<NaiveDateTime> {
-    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b' ', h0, h1, b':', i0, i1, b':', s0, s1] = *b
-    else {
-        return None;
-    };
-    let digit = |c: u8| c.is_ascii_digit().then(|| u32::from(c - b'0'));
-    let two = |a: u8, b: u8| Some(digit(a)? * 10 + digit(b)?);
-    let year = two(y0, y1)? * 100 + two(y2, y3)?;
-    NaiveDate::from_ymd_opt(year as i32, two(m0, m1)?, two(d0, d1)?)?.and_hms_opt(
-        two(h0, h1)?,
-        two(i0, i1)?,
-        two(s0, s1)?,
-    )
-}
-
-fn seconds(raw: Option<&RawValue>) -> Option<u64> {
-    let text = raw?.get();
+fn seconds(raw: Option<&str>) -> Option<u64> {
+    let text = raw?;
     let number = match text.strip_prefix('"') {
         // A string without escapes is its own text.
         Some(inner) if !inner.contains('\\') => number(inner.strip_suffix('"')?.trim()),
@@ -391,7 +376,7 @@ impl<'a> CallRecord<'a> {
 
 /// One Bulk Call Details page, read: each record or why it cannot be counted (one bad
 /// record never loses the page), and the `NextPageUri` as Exotel wrote it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct PageRecords<'a> {
     pub calls: Vec<Result<CallRecord<'a>, RecordError>>,
     pub next_page_uri: Option<String>,
@@ -430,11 +415,9 @@ fn next_page_uri(metadata: Option<WireMetadata<'_>>) -> Option<String> {
 
 /// Reads a page's body; an error says why it is not a Bulk Call Details page.
 ///
-/// One pass reads every page Exotel writes. Reading a value as a number can fail where
-/// skipping it does not (`1e400` is valid JSON, out of `f64`'s range), so a page the one
-/// pass refuses is read again with each record first kept as text: that decides, one bad
-/// record never losing the page, and only a page that is not JSON (or has no `Calls`
-/// array) failing.
+/// A page as Exotel writes it is read by [`scan_page`], one pass over its bytes; any page
+/// that scan leaves (it stops at anything unusual) is read by [`parse_page`], which
+/// decides. Both give the same records for every page the scan reads.
 pub fn read_page(body: &[u8]) -> Result<PageRecords<'_>, serde_json::Error> {
     // Checked as a whole once, so no string needs checking on its own.
     let text = std::str::from_utf8(body).map_err(|e| {
@@ -443,6 +426,20 @@ pub fn read_page(body: &[u8]) -> Result<PageRecords<'_>, serde_json::Error> {
             e.valid_up_to()
         ))
     })?;
+    match scan_page(text) {
+        Some(page) => Ok(page),
+        None => parse_page(text),
+    }
+}
+
+/// A page read by serde_json, whatever JSON it holds.
+///
+/// One pass reads every page Exotel writes. Reading a value as a number can fail where
+/// skipping it does not (`1e400` is valid JSON, out of `f64`'s range), so a page the one
+/// pass refuses is read again with each record first kept as text: that decides, one bad
+/// record never losing the page, and only a page that is not JSON (or has no `Calls`
+/// array) failing.
+pub fn parse_page(text: &str) -> Result<PageRecords<'_>, serde_json::Error> {
     if let Ok(page) = serde_json::from_str::<WirePage>(text) {
         return Ok(PageRecords {
             calls: page.calls.into_iter().map(|e| e.0).collect(),
@@ -482,6 +479,10 @@ pub fn split_range(
     }
     pieces
 }
+
+#[path = "records_scan.rs"]
+mod scan;
+pub use scan::scan_page;
 
 #[cfg(test)]
 #[path = "records_test.rs"]
