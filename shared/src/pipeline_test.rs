@@ -2,7 +2,7 @@ use super::*;
 use crate::calls::receiver::{CallReceiver, Voipstudio};
 use crate::offline::{run_to_end, OfflineStore};
 use crate::secret::Secret;
-use crate::store::{Quarantine, Revision, StoreError, Versioned};
+use crate::store::{Quarantine, Revision, StateJson, StoreError, Versioned};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -117,7 +117,8 @@ fn an_unreadable_body_is_counted_as_a_bad_request() {
 
 #[test]
 fn a_storage_failure_is_counted_as_unavailable_with_the_event_known() {
-    let store = OfflineStore::new(vec![Some(json!("not a call"))]);
+    let not_a_call = StateJson::of("not a call").expect("text");
+    let store = OfflineStore::new(vec![Some(not_a_call)]);
     let handled = handled(&store, initial_call());
     assert_eq!(handled.response.status(), 503);
     assert_eq!(handled.metric.outcome, Outcome::Unavailable);

@@ -8,7 +8,7 @@
 
 use dialtone_shared::offline::{run_to_end, OfflineStore};
 use dialtone_shared::pipeline::{ingest, Receiver};
-use dialtone_shared::store::Commit;
+use dialtone_shared::store::{Commit, StateJson};
 use lambda_http::Request;
 use std::hint::black_box;
 use std::time::Instant;
@@ -20,13 +20,13 @@ pub fn request(event_json: &str) -> Request {
 
 /// One delivery through the real pipeline (`pipeline::ingest`: verify, parse, read the
 /// state rows, decide, build the commit, answer) against an [`OfflineStore`] holding
-/// `stored` as the state rows it reads (as JSON: they are decoded as the DynamoDB store
-/// decodes its items); returns the commit it would have written. The request is cloned for
+/// `stored` as the state rows it reads (their JSON text, decoded as the DynamoDB store
+/// decodes a state kept in parts); returns the commit it would have written. The request is cloned for
 /// it, as the runtime hands each invocation its own.
 pub fn handle<R: Receiver>(
     receiver: &R,
     request: &Request,
-    stored: Vec<Option<serde_json::Value>>,
+    stored: Vec<Option<StateJson>>,
 ) -> Commit {
     let store = OfflineStore::new(stored);
     let response = run_to_end(ingest(receiver, &store, request.clone()));
