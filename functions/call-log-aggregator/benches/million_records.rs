@@ -20,7 +20,11 @@
 //!   (the scan it takes for a page as Exotel writes it, and serde_json alone).
 //! - no mode (`cargo test --benches`): a quick self-check on 1 000 records in memory.
 
+#[path = "../../exotel-heartbeat/benches/support/cpu.rs"]
+mod cpu;
+
 use chrono::{NaiveDate, NaiveDateTime};
+use cpu::thread_cpu;
 use dialtone_shared::exotel::metrics::{Aggregate, Metrics};
 use dialtone_shared::exotel::records::{self, CallRecord, RecordError};
 use serde::{Deserialize, Serialize};
@@ -731,18 +735,6 @@ fn summarise(aggregate: &Aggregate) -> Report {
 
 /// This process's CPU seconds (user + system, `/proc/self/stat`, in USER_HZ = 100 ticks)
 /// and peak RSS in KiB (`VmHWM`), the same counters `getrusage` reports.
-/// This thread's CPU time (user + system) so far; `fold` runs on one thread.
-fn thread_cpu() -> std::time::Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec it is given, which outlives the call.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
-    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
 fn own_usage() -> Result<(f64, u64)> {
     let stat = fs::read_to_string("/proc/self/stat")?;
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);

@@ -1,6 +1,7 @@
 //! What the webhook benches share (included by path from each function's bench): one
 //! delivery through the real pipeline with the store's network taken out, and a timer that
-//! reports percentiles of individually timed iterations.
+//! reports percentiles of individually timed iterations: their thread CPU time (the
+//! measure), and their wall time beside it.
 //!
 //! Each measure ends with one line `perf-result {json}` on stdout, read by `scripts/perf`.
 
@@ -9,6 +10,9 @@
 use dialtone_shared::offline::{run_to_end, OfflineStore};
 use dialtone_shared::pipeline::{ingest, Receiver};
 use dialtone_shared::store::{Commit, StateJson};
+mod cpu;
+
+pub use cpu::thread_cpu;
 use lambda_http::Request;
 use std::hint::black_box;
 use std::time::Instant;
@@ -35,40 +39,50 @@ pub fn handle<R: Receiver>(
     store.into_commit().expect("the pipeline committed")
 }
 
-/// Percentiles of individually timed iterations, in nanoseconds.
+/// Individually timed iterations, in nanoseconds: thread CPU time, and wall time when it
+/// was taken too.
 pub struct Timings {
     pub sorted_ns: Vec<u64>,
+    pub wall_sorted_ns: Vec<u64>,
+}
+
+/// The value at percentile `p` of sorted nanoseconds.
+fn percentile(sorted_ns: &[u64], p: f64) -> u64 {
+    let n = sorted_ns.len();
+    let rank = ((n as f64) * p / 100.0).ceil().max(1.0) as usize;
+    sorted_ns[rank.min(n) - 1]
 }
 
 impl Timings {
     pub fn percentile(&self, p: f64) -> u64 {
-        let n = self.sorted_ns.len();
-        let rank = ((n as f64) * p / 100.0).ceil().max(1.0) as usize;
-        self.sorted_ns[rank.min(n) - 1]
+        percentile(&self.sorted_ns, p)
     }
 }
 
-/// Runs `work` `warmup` times untimed, then `iterations` times, each timed on its own.
+fn cpu_ns() -> u64 {
+    thread_cpu().as_nanos() as u64
+}
+
+/// Runs `work` `warmup` times untimed, then `iterations` times, each timed on its own, in
+/// thread CPU time and in wall time.
 pub fn time_each<T>(warmup: usize, iterations: usize, mut work: impl FnMut() -> T) -> Timings {
     for _ in 0..warmup {
         black_box(work());
     }
     let mut sorted_ns = Vec::with_capacity(iterations);
+    let mut wall_sorted_ns = Vec::with_capacity(iterations);
     for _ in 0..iterations {
-        let start = Instant::now();
+        let (wall, cpu) = (Instant::now(), cpu_ns());
         black_box(work());
-        sorted_ns.push(start.elapsed().as_nanos() as u64);
+        sorted_ns.push(cpu_ns() - cpu);
+        wall_sorted_ns.push(wall.elapsed().as_nanos() as u64);
     }
     sorted_ns.sort_unstable();
-    Timings { sorted_ns }
-}
-
-/// The calling thread's CPU time so far (the scheduler's own count, in nanoseconds).
-pub fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .expect("/proc/thread-self/schedstat")
+    wall_sorted_ns.sort_unstable();
+    Timings {
+        sorted_ns,
+        wall_sorted_ns,
+    }
 }
 
 /// Runs `work` `iterations` times after one untimed run, each measured in thread CPU time;
@@ -83,12 +97,15 @@ pub fn cpu_each<I, T>(
     let mut sorted_ns = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let input = setup();
-        let start = thread_cpu_ns();
+        let start = cpu_ns();
         drop(black_box(work(input)));
-        sorted_ns.push(thread_cpu_ns() - start);
+        sorted_ns.push(cpu_ns() - start);
     }
     sorted_ns.sort_unstable();
-    Timings { sorted_ns }
+    Timings {
+        sorted_ns,
+        wall_sorted_ns: Vec::new(),
+    }
 }
 
 /// Prints the figures of one measure: a line for people, a `perf-result` line for
@@ -100,8 +117,18 @@ pub fn report(measure: &str, timings: &Timings, extra: &[(&str, String)]) {
         timings.percentile(99.0),
         timings.percentile(100.0),
     );
+    let wall = &timings.wall_sorted_ns;
+    let wall_text = if wall.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (wall time p50 {:.1} µs, p99 {:.1} µs)",
+            us(percentile(wall, 50.0)),
+            us(percentile(wall, 99.0))
+        )
+    };
     println!(
-        "{measure}: {} iterations, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        "{measure}: {} iterations, CPU p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs{wall_text}",
         timings.sorted_ns.len(),
         us(p50),
         us(p99),
@@ -114,6 +141,9 @@ pub fn report(measure: &str, timings: &Timings, extra: &[(&str, String)]) {
         format!("\"p99_us\":{:.2}", us(p99)),
         format!("\"max_us\":{:.2}", us(max)),
     ];
+    if !wall.is_empty() {
+        fields.push(format!("\"wall_p99_us\":{:.2}", us(percentile(wall, 99.0))));
+    }
     fields.extend(extra.iter().map(|(k, v)| format!("{k:?}:{v}")));
     println!("perf-result {{{}}}", fields.join(","));
 }
