@@ -93,7 +93,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn calls(&mut self) -> Scan<Calls<'a>> {
-        self.expect(b'[')?;
+        self.consume(b'[')?;
         let mut calls = Vec::new();
         if self.next_token()? == b']' {
             self.at += 1;
@@ -135,15 +135,15 @@ impl<'a> Cursor<'a> {
     /// `{`, then `member` for each key (the cursor at its value), to the closing `}`. A
     /// key with an escape stops the scan (serde_json would read it decoded).
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Scan<()>) -> Scan<()> {
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         if self.next_token()? == b'}' {
             self.at += 1;
             return Ok(());
         }
         loop {
-            self.expect(b'"')?;
+            self.consume(b'"')?;
             let key = self.plain_string()?;
-            self.expect(b':')?;
+            self.consume(b':')?;
             self.next_token()?;
             member(self, key)?;
             if !self.more(b'}')? {
@@ -244,9 +244,9 @@ impl<'a> Cursor<'a> {
 
     /// A skipped object's key and its colon.
     fn member_key(&mut self) -> Scan<()> {
-        self.expect(b'"')?;
+        self.consume(b'"')?;
         self.skip_string()?;
-        self.expect(b':')
+        self.consume(b':')
     }
 
     /// The rest of a string, escapes checked as JSON writes them (serde_json steps over a
@@ -365,7 +365,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline(always)]
-    fn expect(&mut self, byte: u8) -> Scan<()> {
+    fn consume(&mut self, byte: u8) -> Scan<()> {
         if self.next_token()? != byte {
             return Err(Stop);
         }
