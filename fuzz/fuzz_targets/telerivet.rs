@@ -1,14 +1,24 @@
 //! Telerivet's form bodies: the two fields read before anything else (`form_field`), the
-//! whole event (`TelerivetEvent::parse`), then its keys and the decision on it.
+//! whole event (`TelerivetEvent::parse`), then its keys and the decision on it. Whatever
+//! the one-pass reader (`form::read_fields`) reads, serde_qs must read the same.
 #![no_main]
 
 use chrono::{TimeZone, Utc};
-use dialtone_shared::telerivet::{decide, form_field, TelerivetEvent};
+use dialtone_shared::telerivet::{
+    decide, form, form_field, serde_qs_fields, TelerivetEvent, MAX_DEPTH,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
     let _ = form_field(body, "secret");
     let _ = form_field(body, "event");
+    if let Some(fields) = form::read_fields(body, MAX_DEPTH) {
+        assert_eq!(
+            Some(serde_json::Value::Object(fields)),
+            serde_qs_fields(body).ok(),
+            "the one-pass reader and serde_qs differ"
+        );
+    }
     let Ok(event) = TelerivetEvent::parse(body) else {
         return;
     };

@@ -4,6 +4,7 @@
 pub mod alerts;
 mod autoreply;
 mod decide;
+pub mod form;
 mod model;
 
 pub use autoreply::{AutoReplies, AutoReplyRule};
@@ -12,6 +13,7 @@ pub use decide::{
     MessageState, MetadataState, TelerivetState, FAILED_STATUSES,
 };
 pub use model::{
-    form_field, Contact, ContactUpdate, EventKind, IncomingMessage, Media, MessageMetadata,
-    ParseError, Phone, Recipient, SendBroadcast, SendStatus, State, TelerivetEvent,
+    form_field, serde_qs_fields, Contact, ContactUpdate, EventKind, IncomingMessage, Media,
+    MessageMetadata, ParseError, Phone, Recipient, SendBroadcast, SendStatus, State,
+    TelerivetEvent, MAX_DEPTH,
 };

@@ -1,9 +1,10 @@
+use super::form;
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Bracket nesting deeper than this is refused (`contact[vars][foo]` is 2).
-const MAX_DEPTH: usize = 4;
+pub const MAX_DEPTH: usize = 4;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
@@ -269,10 +270,23 @@ fn config() -> serde_qs::Config {
 
 /// One top-level field of a form body, decoded, without parsing the rest (the secret and
 /// the event name are needed before anything else).
+/// Only a key that may decode to `name` is decoded:
+/// the verifier looks for the secret in every request, before anything else.
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    form_urlencoded::parse(body)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    body.split(|b| *b == b'&').find_map(|pair| {
+        let key = pair.split(|b| *b == b'=').next().unwrap_or_default();
+        // An escape, or bytes decoded lossily, could still come out as `name`.
+        let may_match = key == name.as_bytes()
+            || !key.is_ascii()
+            || key.iter().any(|b| matches!(b, b'%' | b'+'));
+        if !may_match {
+            return None;
+        }
+        form_urlencoded::parse(pair)
+            .next()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
 }
 
 /// The typed event from the fields already parsed into `raw`, without parsing the body
@@ -336,11 +350,17 @@ impl std::io::Write for HashWriter {
     }
 }
 
+/// serde_qs's reading of the whole body: the reference for every shape.
+pub fn serde_qs_fields(body: &[u8]) -> Result<serde_json::Value, serde_qs::Error> {
+    config().deserialize_bytes(body)
+}
+
 impl TelerivetEvent {
     pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
-        let mut raw: serde_json::Value = config()
-            .deserialize_bytes(body)
-            .map_err(|e| ParseError::Form(e.to_string()))?;
+        let mut raw = match form::read_fields(body, MAX_DEPTH) {
+            Some(fields) => serde_json::Value::Object(fields),
+            None => serde_qs_fields(body).map_err(|e| ParseError::Form(e.to_string()))?,
+        };
         let fields = raw
             .as_object_mut()
             .ok_or_else(|| ParseError::Form("not a set of fields".into()))?;

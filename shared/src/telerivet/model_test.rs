@@ -123,6 +123,34 @@ fn form_field_reads_one_field_without_parsing_the_rest() {
     assert_eq!(form_field(body, "missing"), None);
 }
 
+proptest::proptest! {
+    /// The same field as decoding every pair and taking the first whose key matches.
+    #[test]
+    fn form_field_finds_what_decoding_every_pair_finds(
+        pairs in proptest::collection::vec(
+            (
+                proptest::sample::select(vec!["secret", "secr%65t", "secret+", "sec%zzret", "event", "", "s\u{e9}cret", "secret%5B%5D"]),
+                proptest::option::of("[a-z%+2B&]{0,6}"),
+            ),
+            0..6,
+        ),
+        name in proptest::sample::select(vec!["secret", "event"]),
+    ) {
+        let body = pairs
+            .iter()
+            .map(|(key, value)| match value {
+                Some(value) => format!("{key}={value}"),
+                None => (*key).to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let every_pair = form_urlencoded::parse(body.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned());
+        proptest::prop_assert_eq!(form_field(body.as_bytes(), name), every_pair, "{}", body);
+    }
+}
+
 #[test]
 fn digest_is_the_sha256_of_the_fields_json_text() {
     // The key stored for a contact or metadata event must not change between versions:

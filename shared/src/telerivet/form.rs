@@ -1,0 +1,177 @@
+//! A Telerivet form body read in one pass straight into the JSON fields serde_qs would
+//! give for it, for the shapes Telerivet sends: each key once, `name`, `name[field]`
+//! (brackets plain or as `%5B` / `%5D`) and numbered lists counted up from 0
+//! (`media[0][url]`, `media[1][url]`), values percent- and plus-encoded.
+//!
+//! serde_qs reads the body into a tree of its own, then that tree into a `Value`: about
+//! half of the receiver's CPU. Anything else (a key given twice, `[]`, an index out of
+//! order or written `01`, a key with other escapes, a bare key without `=`, a malformed
+//! escape, text that is not UTF-8, nesting deeper than the limit) is left to serde_qs,
+//! which stays the reference: [`read_fields`] answers `None` and the caller asks it.
+
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// The fields of `body` as serde_qs reads them in form mode with `max_depth`, or `None`
+/// when the body holds a shape this reader leaves to serde_qs.
+pub fn read_fields(body: &[u8], max_depth: usize) -> Option<Map<String, Value>> {
+    let mut fields = Map::new();
+    for pair in body.split(|b| *b == b'&').filter(|pair| !pair.is_empty()) {
+        let equals = pair.iter().position(|b| *b == b'=')?;
+        let key = plain_key(&pair[..equals])?;
+        let value = decode(&pair[equals + 1..])?;
+        let (root, path) = key.split_at(key.find('[').unwrap_or(key.len()));
+        if root.is_empty() || root.contains(']') || is_digits(root) {
+            return None;
+        }
+        let mut rest = path;
+        for _ in 0..max_depth {
+            match next_segment(rest)? {
+                Some((_, after)) => rest = after,
+                None => break,
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        insert(&mut fields, root, path, value.into_owned())?;
+    }
+    // Only separators: serde_qs refuses the body.
+    (!fields.is_empty()).then_some(fields)
+}
+
+/// The first `[segment]` of `path` and what follows it; `Some(None)` at its end, `None`
+/// for a segment serde_qs reads otherwise (empty, unclosed, holding a `[`, or followed by
+/// anything but another bracket).
+fn next_segment(path: &str) -> Option<Option<(&str, &str)>> {
+    if path.is_empty() {
+        return Some(None);
+    }
+    let inside = path.strip_prefix('[')?;
+    let close = inside.find(']')?;
+    let segment = &inside[..close];
+    if segment.is_empty() || segment.contains('[') {
+        return None;
+    }
+    Some(Some((segment, &inside[close + 1..])))
+}
+
+/// `value` at `name` of `map`, then along `path` (checked by [`read_fields`]).
+fn insert(map: &mut Map<String, Value>, name: &str, path: &str, value: String) -> Option<()> {
+    match next_segment(path)? {
+        None => {
+            if map.contains_key(name) {
+                return None;
+            }
+            map.insert(name.to_owned(), Value::String(value));
+            Some(())
+        }
+        Some((next, deeper)) => {
+            if !map.contains_key(name) {
+                map.insert(name.to_owned(), container_for(next)?);
+            }
+            insert_below(map.get_mut(name)?, next, deeper, value)
+        }
+    }
+}
+
+/// `value` at `segment` of `node`, then along `deeper`.
+fn insert_below(node: &mut Value, segment: &str, deeper: &str, value: String) -> Option<()> {
+    match node {
+        Value::Object(map) if !is_digits(segment) => insert(map, segment, deeper, value),
+        Value::Array(items) => {
+            let index = list_index(segment)?;
+            match next_segment(deeper)? {
+                None if index == items.len() => {
+                    items.push(Value::String(value));
+                    Some(())
+                }
+                None => None,
+                Some((next, deepest)) => {
+                    if index == items.len() {
+                        items.push(container_for(next)?);
+                    }
+                    insert_below(items.get_mut(index)?, next, deepest, value)
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A list when `segment` is an index, an object for a name, `None` for digits that
+/// serde_qs would read as another number (`01`) or as a name (too large).
+fn container_for(segment: &str) -> Option<Value> {
+    if !is_digits(segment) {
+        Some(Value::Object(Map::new()))
+    } else {
+        list_index(segment).map(|_| Value::Array(Vec::new()))
+    }
+}
+
+fn is_digits(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `0`, `1`, … written as serde_qs writes them back: no leading zero, within `u32`.
+fn list_index(segment: &str) -> Option<usize> {
+    if segment.len() > 1 && segment.starts_with('0') {
+        return None;
+    }
+    let index: u32 = segment.parse().ok()?;
+    usize::try_from(index).ok()
+}
+
+/// A key with `%5B` / `%5D` read as the brackets serde_qs's form mode takes them for;
+/// `None` for any other escape or `+` in a key.
+fn plain_key(raw: &[u8]) -> Option<Cow<'_, str>> {
+    if !raw.iter().any(|b| matches!(b, b'%' | b'+')) {
+        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+    }
+    let mut key = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter();
+    while let Some(&byte) = bytes.next() {
+        match byte {
+            b'%' => match (bytes.next(), bytes.next()) {
+                (Some(b'5'), Some(b'B')) => key.push(b'['),
+                (Some(b'5'), Some(b'D')) => key.push(b']'),
+                _ => return None,
+            },
+            b'+' => return None,
+            other => key.push(other),
+        }
+    }
+    String::from_utf8(key).ok().map(Cow::Owned)
+}
+
+/// A value's text: `+` is a space, `%XX` a byte; `None` for a `%` not followed by two hex
+/// digits (serde_qs keeps some of those as they are) or bytes that are not UTF-8.
+fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
+    if !raw.iter().any(|b| matches!(b, b'%' | b'+')) {
+        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+    }
+    let mut text = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter();
+    while let Some(&byte) = bytes.next() {
+        match byte {
+            b'+' => text.push(b' '),
+            b'%' => {
+                let high = hex_digit(*bytes.next()?)?;
+                let low = hex_digit(*bytes.next()?)?;
+                text.push(high << 4 | low);
+            }
+            other => text.push(other),
+        }
+    }
+    String::from_utf8(text).ok().map(Cow::Owned)
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    char::from(byte)
+        .to_digit(16)
+        .and_then(|digit| u8::try_from(digit).ok())
+}
+
+#[cfg(test)]
+#[path = "form_test.rs"]
+mod tests;
