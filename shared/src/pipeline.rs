@@ -162,6 +162,16 @@ impl<S> Verdict<S> {
     }
 }
 
+/// A history record: `head` with the provider's own fields under `"fields"`, cloned
+/// (`json!` would rebuild them value by value through serde's serializer).
+pub fn history_with_fields(
+    mut head: serde_json::Value,
+    fields: &serde_json::Value,
+) -> serde_json::Value {
+    head["fields"] = fields.clone();
+    head
+}
+
 /// What a webhook function builds once at cold start: its receiver and its store.
 pub struct Deps<R, S> {
     pub receiver: R,

@@ -29,6 +29,44 @@ pub fn fixed_width(text: &[u8], separator: u8) -> Option<NaiveDateTime> {
     )
 }
 
+/// chrono's format of [`date_and_time`].
+pub const DATE_AND_TIME: &str = "%Y-%m-%d %H:%M:%S";
+
+/// `YYYY-MM-DD HH:MM:SS` (Exotel's `DateCreated`, VoIPstudio's times): the fixed-width form
+/// is read directly; anything else goes through chrono's parser, which decides as it
+/// always has.
+pub fn date_and_time(text: &str) -> Option<NaiveDateTime> {
+    fixed_width(text.as_bytes(), b' ')
+        .or_else(|| NaiveDateTime::parse_from_str(text, DATE_AND_TIME).ok())
+}
+
+/// `YYYY-MM-DD`, the text of chrono's `%Y-%m-%d` (a day's counter key is one a webhook).
+pub fn day(date: NaiveDate) -> String {
+    let mut text = *b"0000-00-00";
+    match put_date(&mut text, date).and_then(|()| std::str::from_utf8(&text).ok()) {
+        Some(text) => text.to_owned(),
+        None => date.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// Writes `YYYY-MM-DD` over the first ten bytes of `text`; `None` (nothing written) for a
+/// year outside 0–9999, which chrono writes with a sign or more digits.
+fn put_date(text: &mut [u8], date: NaiveDate) -> Option<()> {
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    put_digits(text.get_mut(0..4)?, year);
+    put_digits(text.get_mut(5..7)?, date.month());
+    put_digits(text.get_mut(8..10)?, date.day());
+    Some(())
+}
+
+/// The last `slots.len()` decimal digits of `n`, zero-padded.
+fn put_digits(slots: &mut [u8], mut n: u32) {
+    for slot in slots.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
 /// `DateTime<Utc>` in serde as chrono writes and reads it (RFC 3339), with
 /// `2026-11-01T10:00:00Z`, the form chrono writes for a whole second, done digit by digit:
 /// the same text, and every row written before still reads.
@@ -56,23 +94,14 @@ pub mod utc {
     /// `2026-11-01T10:00:00Z`, or `None` when chrono would write more (a fraction of a
     /// second) or other (a year outside 0–9999).
     fn whole_second(at: &DateTime<Utc>) -> Option<[u8; 20]> {
-        let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
         if at.nanosecond() != 0 {
             return None;
         }
         let mut text = *b"0000-00-00T00:00:00Z";
-        let mut put = |at: usize, n: u32, width: u32| {
-            for (i, slot) in text[at..at + width as usize].iter_mut().enumerate() {
-                let place = 10u32.pow(width - 1 - i as u32);
-                *slot = b'0' + (n / place % 10) as u8;
-            }
-        };
-        put(0, year, 4);
-        put(5, at.month(), 2);
-        put(8, at.day(), 2);
-        put(11, at.hour(), 2);
-        put(14, at.minute(), 2);
-        put(17, at.second(), 2);
+        put_date(&mut text, at.date_naive())?;
+        put_digits(&mut text[11..13], at.hour());
+        put_digits(&mut text[14..16], at.minute());
+        put_digits(&mut text[17..19], at.second());
         Some(text)
     }
 

@@ -47,6 +47,16 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<Ours>(&chrono).unwrap(), Ours { at, since });
     }
 
+    /// A day is written as chrono's `%Y-%m-%d` writes it, for any date chrono holds
+    /// (years before 0 and after 9999 too).
+    #[test]
+    fn writes_a_day_as_chrono_does(
+        days in prop_oneof![4 => 0i32..3_652_060, 1 => -800_000i32..4_400_000]
+    ) {
+        let date = NaiveDate::from_num_days_from_ce_opt(days).unwrap();
+        prop_assert_eq!(day(date), date.format("%Y-%m-%d").to_string());
+    }
+
     /// Any text of the fixed form, digits anywhere: read as chrono reads it, or refused by
     /// both.
     #[test]
@@ -99,4 +109,57 @@ fn fixed_width_takes_only_its_own_separator() {
     assert_eq!(fixed_width(b"2026-11-01T09:15:00", b' '), None);
     assert_eq!(fixed_width(b"2026-11-01 09:15:0", b' '), None);
     assert_eq!(fixed_width(b"2026-13-01 09:15:00", b' '), None);
+}
+
+proptest::proptest! {
+    /// The fixed-width reading of a date and time (Exotel's DateCreated, VoIPstudio's event_time) agrees with chrono's parser: on the shape
+    /// (in and just out of range: month 13, day 32, hour 24, second 60, …) and on near
+    /// misses (another character somewhere, one missing).
+    #[test]
+    fn date_and_time_reads_as_chrono_does(
+        fields in (0u32..10_000, 0u32..14, 0u32..33, 0u32..26, 0u32..61, 0u32..62),
+        mutate in proptest::option::of((0usize..19, proptest::sample::select(
+            vec!['-', ':', ' ', 'T', '0', '9', 'x', '+'],
+        ))),
+        cut in proptest::option::of(0usize..19),
+    ) {
+        let (year, month, day, hour, minute, second) = fields;
+        let mut text =
+            format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
+        if let Some((at, c)) = mutate {
+            text.replace_range(at..=at, &c.to_string());
+        }
+        if let Some(at) = cut {
+            text.remove(at);
+        }
+        proptest::prop_assert_eq!(
+            date_and_time(&text),
+            NaiveDateTime::parse_from_str(&text, DATE_AND_TIME).ok(),
+            "{:?}", text
+        );
+    }
+}
+
+#[test]
+fn date_and_time_edges_read_as_chrono_does() {
+    for text in [
+        "2024-02-29 00:00:00",
+        "2023-02-29 00:00:00",
+        "0000-01-01 00:00:00",
+        "9999-12-31 23:59:59",
+        "2026-11-01 23:59:60",
+        "2026-11-01 09:15:0",
+        "2026-1-01 09:15:00",
+        "+2026-11-01 09:15:00",
+        "2026-11-01  09:15:00",
+        "2026-11-01 09:15:00.5",
+        "2026-11-01 9:15:00",
+        "",
+    ] {
+        assert_eq!(
+            date_and_time(text),
+            NaiveDateTime::parse_from_str(text, DATE_AND_TIME).ok(),
+            "{text:?}"
+        );
+    }
 }

@@ -4,7 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::http::WebhookError;
 use dialtone_shared::pipeline::{
-    Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict, Verification,
+    history_with_fields, Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict,
+    Verification,
 };
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Rotating, SecretsManager};
@@ -14,6 +15,7 @@ use dialtone_shared::telerivet::{
     decide, failure_window_start, form_field, AutoReplies, EventKind, TelerivetEvent,
     TelerivetState, FAILED_STATUSES,
 };
+use dialtone_shared::time_text;
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::Request;
 use serde_json::json;
@@ -242,13 +244,16 @@ impl Receiver for TelerivetReceiver {
     ) -> Verdict<TelerivetState> {
         let decision = decide(prev.first().and_then(Option::as_ref), event, now);
         let mut verdict = Verdict::new(
-            json!({ "event": event.kind.name(), "outcome": decision.outcome, "fields": event.raw }),
+            history_with_fields(
+                json!({ "event": event.kind.name(), "outcome": decision.outcome }),
+                &event.raw,
+            ),
             now,
         );
         verdict.outcome = decision.outcome;
         verdict.states = vec![decision.state];
 
-        let today = now.format("%Y-%m-%d").to_string();
+        let today = time_text::day(now.date_naive());
         let day = format!("telerivet:sms:{}:{today}", project(event));
         if let EventKind::IncomingMessage(message) = &event.kind {
             verdict.counters.push(

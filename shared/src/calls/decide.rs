@@ -266,7 +266,7 @@ pub fn decide(
     }
     let day = next
         .first_seen()
-        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d").to_string());
+        .map(|t| crate::time_text::day(t.with_timezone(&tz).date_naive()));
 
     let callback = next_callback(&next, callback);
     CallDecision {

@@ -1,5 +1,5 @@
 use crate::phone::E164;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,9 +116,9 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
 
 /// VoIPstudio's `Y-m-d H:i:s`, in UTC.
 fn voipstudio_time(field: &'static str, value: &str) -> Result<DateTime<Utc>, ParseError> {
-    NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%d %H:%M:%S")
+    crate::time_text::date_and_time(value.trim())
         .map(|t| t.and_utc())
-        .map_err(|_| ParseError::Time {
+        .ok_or_else(|| ParseError::Time {
             field,
             value: value.to_owned(),
         })

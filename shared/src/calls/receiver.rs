@@ -4,7 +4,8 @@
 use super::decide::{callback_index, decide, CallsState};
 use super::model::{CallEvent, ParseError};
 use crate::pipeline::{
-    not_from_the_future, verify_url_token, Receiver, Rejection, Verdict, Verification,
+    history_with_fields, not_from_the_future, verify_url_token, Receiver, Rejection, Verdict,
+    Verification,
 };
 use crate::secret::Secret;
 use crate::store::CounterBump;
@@ -130,7 +131,10 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
         };
         let decision = decide(call, callback, event, self.tz);
         let mut verdict = Verdict::new(
-            json!({ "event": event.event, "call_id": event.call_id, "step": event.step, "fields": event.raw }),
+            history_with_fields(
+                json!({ "event": event.event, "call_id": event.call_id, "step": event.step }),
+                &event.raw,
+            ),
             now,
         );
         verdict.states = vec![

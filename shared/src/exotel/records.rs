@@ -318,9 +318,8 @@ impl<'a> Fields<'a> {
         let direction = optional(self.direction, "Direction")?;
         let exophone = optional(self.phone_number_sid, "PhoneNumberSid")?;
         let created = match date_created.as_deref().map(str::trim) {
-            Some(text) => {
-                created_at(text).ok_or_else(|| RecordError::DateCreated(text.to_owned()))?
-            }
+            Some(text) => crate::time_text::date_and_time(text)
+                .ok_or_else(|| RecordError::DateCreated(text.to_owned()))?,
             None => return Err(RecordError::DateCreated(String::new())),
         };
         Ok(CallRecord {
@@ -332,15 +331,6 @@ impl<'a> Fields<'a> {
             duration_seconds: seconds(self.duration),
         })
     }
-}
-
-const DATE_CREATED_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
-/// `YYYY-MM-DD HH:MM:SS`: the fixed-width form Exotel writes is read directly; anything else
-/// goes through chrono's parser, which decides as it always has.
-fn created_at(text: &str) -> Option<NaiveDateTime> {
-    crate::time_text::fixed_width(text.as_bytes(), b' ')
-        .or_else(|| NaiveDateTime::parse_from_str(text, DATE_CREATED_FORMAT).ok())
 }
 
 fn seconds(raw: Option<&str>) -> Option<u64> {
