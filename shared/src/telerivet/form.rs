@@ -18,8 +18,8 @@ pub fn read_fields(body: &[u8], max_depth: usize) -> Option<Map<String, Value>> 
     let mut fields = Map::new();
     for pair in body.split(|b| *b == b'&').filter(|pair| !pair.is_empty()) {
         let equals = pair.iter().position(|b| *b == b'=')?;
-        let key = plain_key(&pair[..equals])?;
-        let value = decode(&pair[equals + 1..])?;
+        let key = decoded(&pair[..equals], key_escape)?;
+        let value = decoded(&pair[equals + 1..], value_escape)?;
         let (root, path) = key.split_at(key.find('[').unwrap_or(key.len()));
         if root.is_empty() || root.contains(']') || is_digits(root) {
             return None;
@@ -122,48 +122,45 @@ fn list_index(segment: &str) -> Option<usize> {
     usize::try_from(index).ok()
 }
 
-/// A key with `%5B` / `%5D` read as the brackets serde_qs's form mode takes them for;
-/// `None` for any other escape or `+` in a key.
-fn plain_key(raw: &[u8]) -> Option<Cow<'_, str>> {
-    if !raw.iter().any(|b| matches!(b, b'%' | b'+')) {
-        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
-    }
-    let mut key = Vec::with_capacity(raw.len());
-    let mut bytes = raw.iter();
-    while let Some(&byte) = bytes.next() {
-        match byte {
-            b'%' => match (bytes.next(), bytes.next()) {
-                (Some(b'5'), Some(b'B')) => key.push(b'['),
-                (Some(b'5'), Some(b'D')) => key.push(b']'),
-                _ => return None,
-            },
-            b'+' => return None,
-            other => key.push(other),
-        }
-    }
-    String::from_utf8(key).ok().map(Cow::Owned)
-}
-
-/// A value's text: `+` is a space, `%XX` a byte; `None` for a `%` not followed by two hex
-/// digits (serde_qs keeps some of those as they are) or bytes that are not UTF-8.
-fn decode(raw: &[u8]) -> Option<Cow<'_, str>> {
+/// `raw` as text with its `%` and `+` escapes undone by `unescape` (given the escape's
+/// first byte and the bytes after it); `None` when `unescape` refuses one or the text is
+/// not UTF-8.
+fn decoded(
+    raw: &[u8],
+    unescape: fn(u8, &mut std::slice::Iter<'_, u8>) -> Option<u8>,
+) -> Option<Cow<'_, str>> {
     if !raw.iter().any(|b| matches!(b, b'%' | b'+')) {
         return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
     }
     let mut text = Vec::with_capacity(raw.len());
     let mut bytes = raw.iter();
     while let Some(&byte) = bytes.next() {
-        match byte {
-            b'+' => text.push(b' '),
-            b'%' => {
-                let high = hex_digit(*bytes.next()?)?;
-                let low = hex_digit(*bytes.next()?)?;
-                text.push(high << 4 | low);
-            }
-            other => text.push(other),
-        }
+        text.push(match byte {
+            b'%' | b'+' => unescape(byte, &mut bytes)?,
+            other => other,
+        });
     }
     String::from_utf8(text).ok().map(Cow::Owned)
+}
+
+/// A key's escapes: only `%5B` / `%5D`, the brackets serde_qs's form mode takes them for.
+fn key_escape(byte: u8, after: &mut std::slice::Iter<'_, u8>) -> Option<u8> {
+    match (byte, after.next(), after.next()) {
+        (b'%', Some(b'5'), Some(b'B')) => Some(b'['),
+        (b'%', Some(b'5'), Some(b'D')) => Some(b']'),
+        _ => None,
+    }
+}
+
+/// A value's escapes: `+` is a space, `%XX` a byte; a `%` not followed by two hex digits
+/// is refused (serde_qs keeps some of those as they are).
+fn value_escape(byte: u8, after: &mut std::slice::Iter<'_, u8>) -> Option<u8> {
+    if byte == b'+' {
+        return Some(b' ');
+    }
+    let high = hex_digit(*after.next()?)?;
+    let low = hex_digit(*after.next()?)?;
+    Some(high << 4 | low)
 }
 
 fn hex_digit(byte: u8) -> Option<u8> {
