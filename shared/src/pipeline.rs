@@ -162,14 +162,18 @@ impl<S> Verdict<S> {
     }
 }
 
-/// A history record: `head` with the provider's own fields under `"fields"`, cloned
-/// (`json!` would rebuild them value by value through serde's serializer).
-pub fn history_with_fields(
-    mut head: serde_json::Value,
+/// A history record: the `head` fields, and the provider's own fields under `"fields"`,
+/// cloned (`json!` would rebuild them value by value through serde's serializer).
+pub fn history_with_fields<const N: usize>(
+    head: [(&str, serde_json::Value); N],
     fields: &serde_json::Value,
 ) -> serde_json::Value {
-    head["fields"] = fields.clone();
-    head
+    let mut record: serde_json::Map<String, serde_json::Value> = head
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    record.insert("fields".to_owned(), fields.clone());
+    serde_json::Value::Object(record)
 }
 
 /// What a webhook function builds once at cold start: its receiver and its store.

@@ -245,7 +245,10 @@ impl Receiver for TelerivetReceiver {
         let decision = decide(prev.first().and_then(Option::as_ref), event, now);
         let mut verdict = Verdict::new(
             history_with_fields(
-                json!({ "event": event.kind.name(), "outcome": decision.outcome }),
+                [
+                    ("event", json!(event.kind.name())),
+                    ("outcome", json!(decision.outcome)),
+                ],
                 &event.raw,
             ),
             now,

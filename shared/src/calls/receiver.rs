@@ -132,7 +132,11 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
         let decision = decide(call, callback, event, self.tz);
         let mut verdict = Verdict::new(
             history_with_fields(
-                json!({ "event": event.event, "call_id": event.call_id, "step": event.step }),
+                [
+                    ("event", json!(event.event)),
+                    ("call_id", json!(event.call_id)),
+                    ("step", json!(event.step)),
+                ],
                 &event.raw,
             ),
             now,

@@ -269,9 +269,8 @@ fn config() -> serde_qs::Config {
 }
 
 /// One top-level field of a form body, decoded, without parsing the rest (the secret and
-/// the event name are needed before anything else).
-/// Only a key that may decode to `name` is decoded:
-/// the verifier looks for the secret in every request, before anything else.
+/// the event name are needed before anything else). Only a key that may decode to `name`
+/// is decoded: the verifier looks for the secret in every request.
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
     body.split(|b| *b == b'&').find_map(|pair| {
         let key = pair.split(|b| *b == b'=').next().unwrap_or_default();
