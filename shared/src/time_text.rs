@@ -30,7 +30,7 @@ pub fn fixed_width(text: &[u8], separator: u8) -> Option<NaiveDateTime> {
 }
 
 /// chrono's format of [`date_and_time`].
-pub const DATE_AND_TIME: &str = "%Y-%m-%d %H:%M:%S";
+const DATE_AND_TIME: &str = "%Y-%m-%d %H:%M:%S";
 
 /// `YYYY-MM-DD HH:MM:SS` (Exotel's `DateCreated`, VoIPstudio's times): the fixed-width form
 /// is read directly; anything else goes through chrono's parser, which decides as it

@@ -24,17 +24,7 @@ pub fn read_fields(body: &[u8], max_depth: usize) -> Option<Map<String, Value>> 
         if root.is_empty() || root.contains(']') || is_digits(root) {
             return None;
         }
-        let mut rest = path;
-        for _ in 0..max_depth {
-            match next_segment(rest)? {
-                Some((_, after)) => rest = after,
-                None => break,
-            }
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-        insert(&mut fields, root, path, value.into_owned())?;
+        insert(&mut fields, root, path, max_depth, value.into_owned())?;
     }
     // Only separators: serde_qs refuses the body.
     (!fields.is_empty()).then_some(fields)
@@ -56,8 +46,15 @@ fn next_segment(path: &str) -> Option<Option<(&str, &str)>> {
     Some(Some((segment, &inside[close + 1..])))
 }
 
-/// `value` at `name` of `map`, then along `path` (checked by [`read_fields`]).
-fn insert(map: &mut Map<String, Value>, name: &str, path: &str, value: String) -> Option<()> {
+/// `value` at `name` of `map`, then along `path`, whose segments may be `depth` at most
+/// (serde_qs reads the rest of a deeper key as one name).
+fn insert(
+    map: &mut Map<String, Value>,
+    name: &str,
+    path: &str,
+    depth: usize,
+    value: String,
+) -> Option<()> {
     match next_segment(path)? {
         None => {
             if map.contains_key(name) {
@@ -67,18 +64,25 @@ fn insert(map: &mut Map<String, Value>, name: &str, path: &str, value: String) -
             Some(())
         }
         Some((next, deeper)) => {
+            let depth = depth.checked_sub(1)?;
             if !map.contains_key(name) {
                 map.insert(name.to_owned(), container_for(next)?);
             }
-            insert_below(map.get_mut(name)?, next, deeper, value)
+            insert_below(map.get_mut(name)?, next, deeper, depth, value)
         }
     }
 }
 
-/// `value` at `segment` of `node`, then along `deeper`.
-fn insert_below(node: &mut Value, segment: &str, deeper: &str, value: String) -> Option<()> {
+/// `value` at `segment` of `node`, then along `deeper` (at most `depth` more segments).
+fn insert_below(
+    node: &mut Value,
+    segment: &str,
+    deeper: &str,
+    depth: usize,
+    value: String,
+) -> Option<()> {
     match node {
-        Value::Object(map) if !is_digits(segment) => insert(map, segment, deeper, value),
+        Value::Object(map) if !is_digits(segment) => insert(map, segment, deeper, depth, value),
         Value::Array(items) => {
             let index = list_index(segment)?;
             match next_segment(deeper)? {
@@ -88,10 +92,11 @@ fn insert_below(node: &mut Value, segment: &str, deeper: &str, value: String) ->
                 }
                 None => None,
                 Some((next, deepest)) => {
+                    let depth = depth.checked_sub(1)?;
                     if index == items.len() {
                         items.push(container_for(next)?);
                     }
-                    insert_below(items.get_mut(index)?, next, deepest, value)
+                    insert_below(items.get_mut(index)?, next, deepest, depth, value)
                 }
             }
         }

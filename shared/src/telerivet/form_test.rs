@@ -44,7 +44,7 @@ fn reads_brackets_lists_and_escapes() {
     let fields = assert_same(
         b"event=incoming_message&content=Hi+there%2C+%E2%9C%93&contact%5Bvars%5D%5Bfoo%5D=bar\
           &media%5B0%5D%5Burl%5D=u0&media%5B0%5D%5Btype%5D=t0&media%5B1%5D%5Burl%5D=u1\
-          &label_ids[0]=L1&label_ids[1]=L2&empty=&&",
+          &label_ids[0]=L1&label_ids[1]=L2&empty=&&&a[b][c][d][e]=as+deep+as+allowed",
     )
     .unwrap();
     assert_eq!(fields["content"], "Hi there, ✓");
@@ -52,6 +52,7 @@ fn reads_brackets_lists_and_escapes() {
     assert_eq!(fields["media"][1]["url"], "u1");
     assert_eq!(fields["label_ids"], serde_json::json!(["L1", "L2"]));
     assert_eq!(fields["empty"], "");
+    assert_eq!(fields["a"]["b"]["c"]["d"]["e"], "as deep as allowed");
 }
 
 #[test]
