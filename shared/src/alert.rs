@@ -75,6 +75,10 @@ pub enum AlertKind {
     AnswerRateLow,
     /// Today's answer rate is back above the threshold.
     AnswerRateRecovered,
+    /// A provider's event that no retry could store: answered 200, quarantined.
+    EventUnstorable,
+    /// A provider sent an event of a kind dialtone does not know yet.
+    EventUnrecognised,
 }
 
 impl AlertKind {
@@ -93,6 +97,8 @@ impl AlertKind {
             Self::HeartbeatRecovered => "heartbeat_recovered",
             Self::AnswerRateLow => "answer_rate_low",
             Self::AnswerRateRecovered => "answer_rate_recovered",
+            Self::EventUnstorable => "event_unstorable",
+            Self::EventUnrecognised => "event_unrecognised",
         }
     }
 }
@@ -183,9 +189,15 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// Unique per transition: one condition (dedup key) at one heartbeat time.
+    /// Unique per transition: one condition (dedup key), one kind, one instant. Two kinds
+    /// about one condition at one instant (a silence and its recovery) are two alerts.
     pub fn id(&self) -> String {
-        format!("{}@{}", self.dedup_key, self.occurred_at.to_rfc3339())
+        format!(
+            "{}@{}@{}",
+            self.dedup_key,
+            self.kind.as_str(),
+            self.occurred_at.to_rfc3339()
+        )
     }
 
     /// A one-line summary, fit for an email subject (SNS allows 100 characters).
@@ -226,6 +238,10 @@ impl Alert {
             ),
             AlertKind::WebhookMisconfigured => {
                 format!("[{label}] Telerivet webhook misconfigured: {}", self.status)
+            }
+            AlertKind::EventUnstorable => format!("[{label}] {}", self.status),
+            AlertKind::EventUnrecognised => {
+                format!("[{label}] Unrecognised event: {}", self.status)
             }
         };
         text.chars().take(100).collect()

@@ -160,6 +160,8 @@ fn is_event(kind: AlertKind) -> bool {
             | AlertKind::WebhookMisconfigured
             | AlertKind::CallbackOverdue
             | AlertKind::AnswerRateLow
+            | AlertKind::EventUnstorable
+            | AlertKind::EventUnrecognised
     )
 }
 

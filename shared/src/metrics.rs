@@ -6,7 +6,7 @@
 //! [`Metric`]; [`emit`] (the production sink) writes it.
 
 use crate::calls::CallEvent;
-use crate::heartbeat::Heartbeat;
+use crate::heartbeat::HeartbeatEvent;
 use crate::http::WebhookError;
 use crate::telerivet::TelerivetEvent;
 use chrono::{DateTime, Utc};
@@ -48,9 +48,12 @@ pub trait EventName {
     fn event_name(&self) -> &str;
 }
 
-impl EventName for Heartbeat {
+impl EventName for HeartbeatEvent {
     fn event_name(&self) -> &str {
-        self.status.as_str()
+        match self {
+            Self::Status(hb) => hb.status.as_str(),
+            Self::Unrecognised { status_type, .. } => status_type,
+        }
     }
 }
 
@@ -87,6 +90,9 @@ pub enum Outcome {
     Unavailable,
     /// Concurrent deliveries kept moving the state: answered 503, the provider retries.
     Contention,
+    /// Well formed but impossible to store (too large, refused by DynamoDB): answered 200
+    /// so that it is not retried for nothing, quarantined and alerted.
+    Unstorable,
 }
 
 impl From<&WebhookError> for Outcome {

@@ -115,9 +115,6 @@ impl EventStore for OfflineStore {
     ) -> Result<Option<serde_json::Value>, StoreError> {
         Ok(None)
     }
-    async fn bump(&self, _bump: &CounterBump) -> Result<BTreeMap<String, i64>, StoreError> {
-        Ok(self.counter())
-    }
     async fn read_counter(&self, _key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
         Ok(self.counter())
     }

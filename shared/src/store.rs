@@ -26,10 +26,10 @@
 //! whole state.
 
 use crate::alert::Alert;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
@@ -96,6 +96,24 @@ pub enum StoreError {
     },
     #[error("a transaction of {0} items is over DynamoDB's limit of {TRANSACTION_ITEMS}")]
     TooManyItems(usize),
+    /// DynamoDB refused the request itself (`ValidationException`, or a transaction item
+    /// cancelled with `ValidationError`: an item over 400 KB, a transaction over 4 MB).
+    #[error("DynamoDB refused the write as invalid: {0}")]
+    Rejected(String),
+}
+
+impl StoreError {
+    /// A failure the same request would meet again: retrying cannot store it.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::StateTooLarge { .. }
+            | Self::TooManyItems(_)
+            | Self::Rejected(_)
+            | Self::Item(_)
+            | Self::StateText(_) => true,
+            Self::Request(_) | Self::TornState { .. } => false,
+        }
+    }
 }
 
 /// Why the part items read do not make up the text of the state row's version.
@@ -115,9 +133,12 @@ pub enum TornParts {
 
 fn request_error<E, R>(err: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
+    if err.code() == Some("ValidationException") {
+        return StoreError::Rejected(DisplayErrorContext(err).to_string());
+    }
     StoreError::Request(DisplayErrorContext(err).to_string())
 }
 
@@ -153,14 +174,55 @@ pub struct Commit {
     pub received_at: DateTime<Utc>,
     /// The new states, each with the version it replaces (`None`: not stored yet).
     pub states: Vec<StateWrite>,
+    /// States the decision read and leaves as they are: the commit holds only while each
+    /// is still at the revision read, so a decision is never made on a row moved meanwhile.
+    pub checks: Vec<StateCheck>,
     /// History kept for a while, keyed under the source.
     pub history: Option<serde_json::Value>,
     pub history_at: DateTime<Utc>,
+    /// Alerts to store. One whose row already exists is dropped; it never cancels the
+    /// commit.
     pub alerts: Vec<Alert>,
+    /// Things seen for the first time: each marker is written once, ever, and its alert
+    /// goes out with the commit that writes it (later commits drop both).
+    pub firsts: Vec<FirstSeen>,
     /// Counters moved by the same transaction.
     pub counters: Vec<CounterBump>,
     /// The answer given to the provider, kept with the idempotency key for its retries.
     pub reply: Option<serde_json::Value>,
+}
+
+impl Commit {
+    /// A commit of the idempotency key alone; the caller adds what it writes.
+    pub fn new(source: &'static str, dedup_key: String, received_at: DateTime<Utc>) -> Self {
+        Self {
+            source,
+            dedup_key,
+            received_at,
+            states: Vec::new(),
+            checks: Vec::new(),
+            history: None,
+            history_at: received_at,
+            alerts: Vec::new(),
+            firsts: Vec::new(),
+            counters: Vec::new(),
+            reply: None,
+        }
+    }
+}
+
+/// A state read and left unchanged, and the revision it was read at (`None`: absent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateCheck {
+    pub key: String,
+    pub revision: Option<Revision>,
+}
+
+/// A marker written once (`SEEN#<source>#<key>`), and the alert its first write raises.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirstSeen {
+    pub key: String,
+    pub alert: Alert,
 }
 
 #[derive(Clone, Debug)]
@@ -236,7 +298,15 @@ pub struct CounterBump {
     pub keep_days: i64,
     /// The day a daily counter belongs to: it is indexed under it.
     pub day: Option<String>,
+    /// Which of the counter's [`COUNTER_SHARDS`] items this bump moves (`None`: the one
+    /// unsharded item). Readers sum every item of the counter.
+    pub shard: Option<u16>,
 }
+
+/// A counter many concurrent events move (a project's messages, a line's calls) is spread
+/// over this many items, so that their transactions do not all conflict on one item.
+pub const COUNTER_SHARDS: u16 = 16;
+const COUNTER_SK: &str = "COUNTER";
 
 impl CounterBump {
     pub fn new(key: impl Into<String>, keep_days: i64) -> Self {
@@ -245,6 +315,24 @@ impl CounterBump {
             adds: BTreeMap::from([(COUNTER_TOTAL.to_owned(), 1)]),
             keep_days,
             day: None,
+            shard: None,
+        }
+    }
+
+    /// Moves one of the counter's shards, chosen by `seed` (the event's idempotency key:
+    /// any choice sums the same; a stable one keeps a retry on the item it first moved).
+    pub fn sharded_by(mut self, seed: &str) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        seed.hash(&mut hasher);
+        self.shard = Some((hasher.finish() % u64::from(COUNTER_SHARDS)) as u16);
+        self
+    }
+
+    fn sk(&self) -> String {
+        match self.shard {
+            None => COUNTER_SK.to_owned(),
+            Some(n) => format!("{COUNTER_SK}#{n:02}"),
         }
     }
 
@@ -263,7 +351,7 @@ impl CounterBump {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommitOutcome {
     Committed,
-    /// The idempotency key (or an identical alert) was already stored.
+    /// The idempotency key was already stored: nothing was written.
     Duplicate,
     /// Another delivery changed the state first; decide again on the new state.
     StateConflict,
@@ -313,11 +401,7 @@ pub trait EventStore: Send + Sync {
         source: &'static str,
         dedup_key: &str,
     ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
-    /// Bumps a counter on its own (outside any transaction) and returns its fields.
-    fn bump(
-        &self,
-        bump: &CounterBump,
-    ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
+    /// A counter's fields, summed over its shards.
     fn read_counter(
         &self,
         key: &str,
@@ -459,23 +543,33 @@ impl DynamoStore {
         Ok(items)
     }
 
-    fn transact_items(&self, c: &Commit) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut items = Vec::with_capacity(3 + c.alerts.len());
+    /// The transaction of a commit, and where in it each kind of conditioned item sits.
+    fn transact_items(&self, c: &Commit) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
+        let mut items = Vec::with_capacity(3 + c.states.len() + c.checks.len() + c.alerts.len());
+        let put = |put: Put| TransactWriteItem::builder().put(put).build();
         let mut dedup = dedup_item(c.source, &c.dedup_key, c.received_at)?;
         if let Some(reply) = &c.reply {
             // As text: the exact body goes back to a retry, key order and all.
             dedup.insert("reply".into(), AttributeValue::S(reply.to_string()));
         }
-        items.push(self.put(dedup, Some("attribute_not_exists(pk)"))?);
+        items.push(put(self.put(dedup, Some("attribute_not_exists(pk)"))?));
 
-        // The state rows stay right after the idempotency key, where `commit` looks for
-        // them in a cancellation; their parts go after everything else.
+        // The state rows and the checks of the rows read and left alone come right after
+        // the idempotency key; the parts go after everything else.
         let mut parts = Vec::with_capacity(c.states.len());
         for state in &c.states {
             let rows = state_rows(state, c.received_at)?;
-            items.push(self.state_put(rows.row)?);
+            items.push(put(self.state_put(rows.row)?));
             parts.push((rows.parts, rows.stale));
         }
+        for check in &c.checks {
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(self.state_check(check)?)
+                    .build(),
+            );
+        }
+        let states = 1..items.len();
 
         if let Some(history) = &c.history {
             let item = dynamo::to_item(serde_json::json!({
@@ -486,16 +580,36 @@ impl DynamoStore {
                 "record": history,
                 TTL_ATTRIBUTE: expiry(c.received_at, HISTORY_TTL_DAYS),
             }))?;
-            items.push(self.put(item, None)?);
+            items.push(put(self.put(item, None)?));
         }
 
+        let alerts_from = items.len();
         for alert in &c.alerts {
-            items.push(self.put(alert_item(alert)?, Some("attribute_not_exists(pk)"))?);
+            items.push(put(
+                self.put(alert_item(alert)?, Some("attribute_not_exists(pk)"))?
+            ));
         }
-        let mut items: Vec<TransactWriteItem> = items
-            .into_iter()
-            .map(|put| TransactWriteItem::builder().put(put).build())
-            .collect();
+        let firsts_from = items.len();
+        for first in &c.firsts {
+            let marker = HashMap::from([
+                (
+                    "pk".to_owned(),
+                    AttributeValue::S(seen_pk(c.source, &first.key)),
+                ),
+                ("sk".to_owned(), AttributeValue::S("SEEN".into())),
+                ("entity".to_owned(), AttributeValue::S("seen".into())),
+            ]);
+            items.push(put(self.put(marker, Some("attribute_not_exists(pk)"))?));
+            items.push(put(self.put(
+                alert_item(&first.alert)?,
+                Some("attribute_not_exists(pk)"),
+            )?));
+        }
+        let layout = Layout {
+            states,
+            alerts: alerts_from..firsts_from,
+            firsts: firsts_from..items.len(),
+        };
         for bump in &c.counters {
             items.push(
                 TransactWriteItem::builder()
@@ -506,7 +620,20 @@ impl DynamoStore {
         for (written, stale) in parts {
             items.extend(self.part_items(written, stale)?);
         }
-        Ok(items)
+        Ok((items, layout))
+    }
+
+    /// The condition that a state row read is still at the revision it was read at.
+    fn state_check(&self, check: &StateCheck) -> Result<ConditionCheck, StoreError> {
+        let (condition, expected) = revision_condition(check.revision);
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(state_pk(&check.key)))
+            .key("sk", AttributeValue::S(STATE_SK.into()))
+            .condition_expression(condition)
+            .set_expression_attribute_values(expected)
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))
     }
 
     /// Runs a transaction: `Ok(None)` when it committed, `Ok(Some(why))` when DynamoDB
@@ -533,6 +660,12 @@ impl DynamoStore {
                         .iter()
                         .map(|r| r.code())
                         .collect();
+                    if let Some(i) = codes.iter().position(|c| *c == Some("ValidationError")) {
+                        let why = cancel.cancellation_reasons()[i]
+                            .message()
+                            .unwrap_or_default();
+                        return Err(StoreError::Rejected(format!("transaction item {i}: {why}")));
+                    }
                     Ok(Some(Cancelled {
                         failed: (0..codes.len())
                             .filter(|&i| codes[i] == Some("ConditionalCheckFailed"))
@@ -579,7 +712,7 @@ impl DynamoStore {
         Update::builder()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(counter_pk(&bump.key)))
-            .key("sk", AttributeValue::S("COUNTER".into()))
+            .key("sk", AttributeValue::S(bump.sk()))
             .update_expression(expression)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
@@ -664,16 +797,7 @@ fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<StateRows, Store
             ])
         })
         .collect();
-    let (condition, expected) = match state.replaces {
-        None => ("attribute_not_exists(pk)", None),
-        Some(r) => (
-            "version = :expected",
-            Some(HashMap::from([(
-                ":expected".to_owned(),
-                AttributeValue::N(r.version.to_string()),
-            )])),
-        ),
-    };
+    let (condition, expected) = revision_condition(state.replaces);
     Ok(StateRows {
         row: StateRow {
             item: head,
@@ -687,6 +811,20 @@ fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<StateRows, Store
         parts,
         stale,
     })
+}
+
+/// The condition that a state row is still at `revision` (`None`: that it does not exist).
+fn revision_condition(revision: Option<Revision>) -> (&'static str, Option<Item>) {
+    match revision {
+        None => ("attribute_not_exists(pk)", None),
+        Some(r) => (
+            "version = :expected",
+            Some(HashMap::from([(
+                ":expected".to_owned(),
+                AttributeValue::N(r.version.to_string()),
+            )])),
+        ),
+    }
 }
 
 fn part_item(pk: &str, index: usize, version: u64, text: &str) -> Item {
@@ -879,6 +1017,30 @@ struct Cancelled {
     message: Option<String>,
 }
 
+/// Removes the items at `positions` (in any order, repeats allowed) and returns them.
+fn drop_positions<T>(items: &mut Vec<T>, positions: &[usize]) -> Vec<T> {
+    let mut dropped = Vec::new();
+    let mut kept = Vec::with_capacity(items.len());
+    for (i, item) in items.drain(..).enumerate() {
+        if positions.contains(&i) {
+            dropped.push(item);
+        } else {
+            kept.push(item);
+        }
+    }
+    *items = kept;
+    dropped
+}
+
+/// Where a commit's conditioned items sit in its transaction (item 0 is the idempotency
+/// key): the state rows and checks, the alerts, and the first-seen markers, each followed
+/// by its alert.
+struct Layout {
+    states: std::ops::Range<usize>,
+    alerts: std::ops::Range<usize>,
+    firsts: std::ops::Range<usize>,
+}
+
 impl Cancelled {
     fn unexplained(&self) -> StoreError {
         StoreError::Request(format!("transaction cancelled: {:?}", self.message))
@@ -887,6 +1049,10 @@ impl Cancelled {
 
 fn dedup_pk(source: &str, key: &str) -> String {
     format!("DEDUP#{source}#{key}")
+}
+
+fn seen_pk(source: &str, key: &str) -> String {
+    format!("SEEN#{source}#{key}")
 }
 
 fn counter_pk(key: &str) -> String {
@@ -955,6 +1121,12 @@ fn counter_fields(item: Option<HashMap<String, AttributeValue>>) -> BTreeMap<Str
             }
         })
         .collect()
+}
+
+fn add_fields(sum: &mut BTreeMap<String, i64>, fields: BTreeMap<String, i64>) {
+    for (field, n) in fields {
+        *sum.entry(field).or_default() += n;
+    }
 }
 
 fn expiry(from: DateTime<Utc>, days: i64) -> i64 {
@@ -1064,21 +1236,43 @@ impl EventStore for DynamoStore {
         self.read_state(key).await
     }
 
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        let items = self.transact_items(&commit)?;
-        // Item 0 is the idempotency key; the state rows follow it. Their parts, last, carry
-        // no condition: a failed condition elsewhere is the key's or an alert's.
-        let state_items = 1..=commit.states.len();
-        match self.transact(items).await? {
-            None => Ok(CommitOutcome::Committed),
-            Some(why) if why.failed.iter().any(|i| !state_items.contains(i)) => {
-                Ok(CommitOutcome::Duplicate)
+    async fn commit(&self, mut commit: Commit) -> Result<CommitOutcome, StoreError> {
+        // Each round either ends or drops at least one alert, so this ends.
+        loop {
+            let (items, layout) = self.transact_items(&commit)?;
+            let Some(why) = self.transact(items).await? else {
+                return Ok(CommitOutcome::Committed);
+            };
+            // Only the idempotency key's own condition makes a delivery a duplicate.
+            if why.failed.contains(&0) {
+                return Ok(CommitOutcome::Duplicate);
             }
-            // Another delivery moved the state, or was writing the same rows.
-            Some(why) if !why.failed.is_empty() || why.conflicted => {
-                Ok(CommitOutcome::StateConflict)
+            // Another delivery moved a state read, or was writing the same rows.
+            if why.conflicted || why.failed.iter().any(|i| layout.states.contains(i)) {
+                return Ok(CommitOutcome::StateConflict);
             }
-            Some(why) => Err(why.unexplained()),
+            // What is left to fail is alert rows and first-seen markers that exist: that
+            // alert was raised before. It is dropped; the event is kept.
+            let alerts: Vec<usize> = why
+                .failed
+                .iter()
+                .filter_map(|i| i.checked_sub(layout.alerts.start))
+                .filter(|i| *i < layout.alerts.len())
+                .collect();
+            let firsts: Vec<usize> = why
+                .failed
+                .iter()
+                .filter_map(|i| i.checked_sub(layout.firsts.start))
+                .filter(|i| *i < layout.firsts.len())
+                .map(|i| i / 2)
+                .collect();
+            if alerts.is_empty() && firsts.is_empty() {
+                return Err(why.unexplained());
+            }
+            for alert in drop_positions(&mut commit.alerts, &alerts) {
+                tracing::warn!(alert = %alert.id(), "alert already stored; the event is kept without it");
+            }
+            drop_positions(&mut commit.firsts, &firsts);
         }
     }
 
@@ -1203,36 +1397,27 @@ impl EventStore for DynamoStore {
         }
     }
 
-    async fn bump(&self, bump: &CounterBump) -> Result<BTreeMap<String, i64>, StoreError> {
-        let (expression, names, values) = counter_expression(bump, Utc::now());
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(counter_pk(&bump.key)))
-            .key("sk", AttributeValue::S("COUNTER".into()))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(request_error)?;
-        Ok(counter_fields(out.attributes))
-    }
-
     async fn read_counter(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
-        let out = self
+        // The unsharded item and every shard share the partition: one query sums them.
+        let items = self
             .client
-            .get_item()
+            .query()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(counter_pk(key)))
-            .key("sk", AttributeValue::S("COUNTER".into()))
+            .key_condition_expression("pk = :pk AND begins_with(sk, :sk)")
+            .expression_attribute_values(":pk", AttributeValue::S(counter_pk(key)))
+            .expression_attribute_values(":sk", AttributeValue::S(COUNTER_SK.into()))
             .consistent_read(true)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(request_error)?;
-        Ok(counter_fields(out.item))
+        let mut sum = BTreeMap::new();
+        for item in items {
+            add_fields(&mut sum, counter_fields(Some(item)));
+        }
+        Ok(sum)
     }
 
     async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
@@ -1326,16 +1511,14 @@ impl DashboardStore for DynamoStore {
         day: &str,
     ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
         let items = self.index_partition(day_index_pk(day), None).await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|mut item| {
-                let key = match item.remove("gsi1sk") {
-                    Some(AttributeValue::S(key)) => key,
-                    _ => return None,
-                };
-                Some((key, counter_fields(Some(item))))
-            })
-            .collect())
+        // A sharded counter's items share its key in the index: summed into one.
+        let mut counters: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for mut item in items {
+            if let Some(AttributeValue::S(key)) = item.remove("gsi1sk") {
+                add_fields(counters.entry(key).or_default(), counter_fields(Some(item)));
+            }
+        }
+        Ok(counters)
     }
 
     async fn alerts_since(&self, since: DateTime<Utc>) -> Result<Vec<Alert>, StoreError> {

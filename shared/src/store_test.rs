@@ -285,9 +285,11 @@ fn a_20k_line_heartbeat_commit_fits_one_transaction() {
             write(state, Some(revision(9, most_parts))),
             write(json!({ "kind": "watchdog" }), Some(revision(2, 0))),
         ],
+        checks: Vec::new(),
         history: Some(json!({ "lines_reported": 20_000 })),
         history_at: now(),
         alerts,
+        firsts: Vec::new(),
         counters: Vec::new(),
         reply: None,
     };
@@ -298,7 +300,8 @@ fn a_20k_line_heartbeat_commit_fits_one_transaction() {
     );
     let items = DynamoStore::new(client, "table")
         .transact_items(&commit)
-        .expect("items");
+        .expect("items")
+        .0;
     // The idempotency key, the 2 state rows, the history and the alerts; then the parts
     // written and those of the replaced revision deleted.
     let rows = 1 + 2 + 1 + MAX_LINE_ALERTS + 1;

@@ -176,6 +176,25 @@ pub mod utc {
     }
 }
 
+/// An instant written in an ISO 8601 form with a calendar or ordinal date and a time:
+/// RFC 3339 (the common case, read by chrono to the nanosecond), and through the
+/// `iso8601` crate the other forms (basic `20240615T103000Z`, `+0530` or `+05` offsets,
+/// ordinal dates, a decimal comma; to the millisecond). A time with no offset is read as
+/// UTC, the zone of every example Exotel documents. Week dates are refused: the crate
+/// reads their day one day late.
+pub fn iso8601(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    // The whole text, not a prefix of it (the crate's `datetime` stops where it can).
+    let (rest, at) = iso8601::parsers::parse_datetime(text.as_bytes()).ok()?;
+    if !rest.is_empty() || matches!(at.date, iso8601::Date::Week { .. }) {
+        return None;
+    }
+    at.into_fixed_offset().map(|at| at.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 #[path = "time_text_test.rs"]
 mod tests;

@@ -57,9 +57,11 @@ fn commit(key: &str, row: &HeartbeatRow, replaces: Option<Versioned<HeartbeatRow
             replaces: replaces.map(|r| r.revision),
             state: StateJson::of(row).expect("state"),
         }],
+        checks: Vec::new(),
         history: None,
         history_at: Utc::now(),
         alerts: Vec::new(),
+        firsts: Vec::new(),
         counters: Vec::new(),
         reply: None,
     }

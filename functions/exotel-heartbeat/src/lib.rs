@@ -1,10 +1,11 @@
 //! The Exotel ExoPhone Heartbeat receiver: `POST /exotel/heartbeat/{token}`.
 
 use chrono::{DateTime, Duration, Utc};
+use dialtone_shared::alert::Source;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::watchdog::{self, WatchdogState};
 use dialtone_shared::heartbeat::{
-    decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY,
+    decide, AlertPolicy, Decision, HeartbeatEvent, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY,
 };
 use dialtone_shared::pipeline::{
     self, not_from_the_future, Deps, Receiver, Rejection, Verdict, Verification,
@@ -53,9 +54,10 @@ pub struct HeartbeatReceiver {
 }
 
 impl Receiver for HeartbeatReceiver {
-    type Event = Heartbeat;
+    type Event = HeartbeatEvent;
     type State = HeartbeatRow;
     const SOURCE: &'static str = "exotel-heartbeat";
+    const ALERT_SOURCE: Source = Source::ExotelHeartbeat;
     /// Exotel sends every affected line (up to 10 MB before it says PAYLOAD_TOO_LARGE);
     /// Lambda takes at most 6 MB, so that is the only limit here.
     const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
@@ -65,8 +67,8 @@ impl Receiver for HeartbeatReceiver {
         pipeline::verify_url_token(request, &self.token)
     }
 
-    fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<Heartbeat, Rejection> {
-        let hb = Heartbeat::parse(request.body().as_ref())
+    fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<HeartbeatEvent, Rejection> {
+        let hb = HeartbeatEvent::parse(request.body().as_ref())
             .map_err(|e| Rejection::Invalid(e.to_string()))?;
         not_from_the_future(hb.at_utc(), now)?;
         Ok(hb)
@@ -74,12 +76,19 @@ impl Receiver for HeartbeatReceiver {
 
     /// Exotel: "the timestamp field ... can be used to uniquely identify" a heartbeat. The
     /// instant, not the text, so `+05:30` and `Z` spellings of one moment are one heartbeat.
-    fn dedup_key(&self, hb: &Heartbeat) -> String {
+    fn dedup_key(&self, hb: &HeartbeatEvent) -> String {
         hb.at_utc().to_rfc3339()
     }
 
     /// The account's one monitor, then the watchdog that may have called Exotel silent.
-    fn next_state_key(&self, _hb: &Heartbeat, loaded: &[Option<HeartbeatRow>]) -> Option<String> {
+    fn next_state_key(
+        &self,
+        hb: &HeartbeatEvent,
+        loaded: &[Option<HeartbeatRow>],
+    ) -> Option<String> {
+        if let HeartbeatEvent::Unrecognised { .. } = hb {
+            return None;
+        }
         match loaded.len() {
             0 => Some(MONITOR_KEY.to_owned()),
             1 => Some(WATCHDOG_KEY.to_owned()),
@@ -90,9 +99,17 @@ impl Receiver for HeartbeatReceiver {
     fn decide(
         &self,
         prev: &[Option<HeartbeatRow>],
-        hb: &Heartbeat,
+        event: &HeartbeatEvent,
         _now: DateTime<Utc>,
     ) -> Verdict<HeartbeatRow> {
+        let hb = match event {
+            HeartbeatEvent::Status(hb) => hb,
+            HeartbeatEvent::Unrecognised { raw, .. } => {
+                let mut verdict = Verdict::new(raw.clone(), event.at_utc());
+                verdict.outcome = "unrecognised";
+                return verdict;
+            }
+        };
         let monitor = match prev.first() {
             Some(Some(HeartbeatRow::Monitor(m))) => Some(m),
             _ => None,
@@ -126,6 +143,13 @@ impl Receiver for HeartbeatReceiver {
             Decision::Stale { .. } => verdict.outcome = "stale",
         }
         verdict
+    }
+
+    fn unrecognised<'e>(&self, hb: &'e HeartbeatEvent) -> Option<&'e str> {
+        match hb {
+            HeartbeatEvent::Unrecognised { status_type, .. } => Some(status_type),
+            HeartbeatEvent::Status(_) => None,
+        }
     }
 }
 

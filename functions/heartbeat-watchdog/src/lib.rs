@@ -11,7 +11,7 @@ use dialtone_shared::heartbeat::watchdog::{check, WatchdogPolicy, WatchdogState}
 use dialtone_shared::heartbeat::{apply_details, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    Commit, CommitOutcome, DynamoStore, EventStore, StateJson, StateWrite, StoreError,
+    Commit, CommitOutcome, DynamoStore, EventStore, StateCheck, StateJson, StateWrite, StoreError,
 };
 use lambda_runtime::LambdaEvent;
 
@@ -107,12 +107,10 @@ pub async fn check_silence<S: EventStore>(
     deps: &Deps<S>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, WatchdogError> {
-    let last_heard = match deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await? {
-        Some(row) => match row.value {
-            HeartbeatRow::Monitor(m) => Some(m.last_heartbeat_at),
-            HeartbeatRow::Watchdog(_) => None,
-        },
-        None => None,
+    let monitor = deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await?;
+    let last_heard = match monitor.as_ref().map(|row| &row.value) {
+        Some(HeartbeatRow::Monitor(m)) => Some(m.last_heartbeat_at),
+        _ => None,
     };
     let stored = deps.store.load_state::<HeartbeatRow>(WATCHDOG_KEY).await?;
     let state = match stored.as_ref().map(|s| &s.value) {
@@ -123,22 +121,19 @@ pub async fn check_silence<S: EventStore>(
         return Ok(None);
     };
     let silence = next.silence.as_str().to_owned();
-    let commit = Commit {
-        source: SOURCE,
-        dedup_key: alert.id(),
-        received_at: now,
-        states: vec![StateWrite {
-            key: WATCHDOG_KEY.to_owned(),
-            index: None,
-            replaces: stored.map(|s| s.revision),
-            state: StateJson::of(&HeartbeatRow::Watchdog(next))?,
-        }],
-        history: None,
-        history_at: now,
-        alerts: vec![alert],
-        counters: Vec::new(),
-        reply: None,
-    };
+    let mut commit = Commit::new(SOURCE, alert.id(), now);
+    commit.states.push(StateWrite {
+        key: WATCHDOG_KEY.to_owned(),
+        index: None,
+        replaces: stored.map(|s| s.revision),
+        state: StateJson::of(&HeartbeatRow::Watchdog(next))?,
+    });
+    // Judged on the heartbeat read: one applied since then makes this judgement wrong.
+    commit.checks.push(StateCheck {
+        key: MONITOR_KEY.to_owned(),
+        revision: monitor.map(|m| m.revision),
+    });
+    commit.alerts.push(alert);
     match deps.store.commit(commit).await? {
         CommitOutcome::Committed => {
             tracing::warn!(silence = %silence, "heartbeat silence recorded");
@@ -206,22 +201,18 @@ pub async fn sweep_details<S: EventStore>(
         return Ok(None);
     };
     report.alerts = alerts.len();
-    let commit = Commit {
-        source: SOURCE,
-        dedup_key: format!("exophone-details@{}", now.to_rfc3339()),
-        received_at: now,
-        states: vec![StateWrite {
-            key: MONITOR_KEY.to_owned(),
-            index: None,
-            replaces: Some(stored.revision),
-            state: StateJson::of(&HeartbeatRow::Monitor(state))?,
-        }],
-        history: None,
-        history_at: now,
-        alerts,
-        counters: Vec::new(),
-        reply: None,
-    };
+    let mut commit = Commit::new(
+        SOURCE,
+        format!("exophone-details@{}", now.to_rfc3339()),
+        now,
+    );
+    commit.states.push(StateWrite {
+        key: MONITOR_KEY.to_owned(),
+        index: None,
+        replaces: Some(stored.revision),
+        state: StateJson::of(&HeartbeatRow::Monitor(state))?,
+    });
+    commit.alerts = alerts;
     match deps.store.commit(commit).await? {
         CommitOutcome::Committed => {
             tracing::info!(

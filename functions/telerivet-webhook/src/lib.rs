@@ -1,6 +1,7 @@
 //! The Telerivet Webhook API receiver: `POST /telerivet/webhook`, URL-encoded.
 
 use chrono::{DateTime, Duration, Utc};
+use dialtone_shared::alert::Source;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::http::WebhookError;
 use dialtone_shared::pipeline::{
@@ -178,6 +179,7 @@ impl Receiver for TelerivetReceiver {
     type Event = TelerivetEvent;
     type State = TelerivetState;
     const SOURCE: &'static str = "telerivet";
+    const ALERT_SOURCE: Source = Source::Telerivet;
 
     fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification {
         let body = request.body().as_ref();
@@ -303,6 +305,13 @@ impl Receiver for TelerivetReceiver {
             alert: alerts::sms_failures,
             context,
         }]
+    }
+
+    fn unrecognised<'e>(&self, event: &'e TelerivetEvent) -> Option<&'e str> {
+        match &event.kind {
+            EventKind::Unknown { event } => Some(event),
+            _ => None,
+        }
     }
 }
 

@@ -153,7 +153,7 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
             call.queue_abandoned |= *queue;
         }
         Step::WrapUp { state } => call.wrap_up = Some(state.clone()),
-        Step::Sms => {}
+        Step::Sms | Step::Unrecognised => {}
     }
     // Derived afresh from everything known, so the order events came in does not matter.
     let span = |from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| {

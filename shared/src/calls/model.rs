@@ -53,6 +53,9 @@ pub enum Step {
     },
     /// A text message, not a call (VoIPstudio `sms.received`).
     Sms,
+    /// An event the provider added after this was written: kept whole, it changes
+    /// nothing (the receiver raises one warning per new name).
+    Unrecognised,
 }
 
 /// A provider's event, normalised.
@@ -124,13 +127,12 @@ fn voipstudio_time(field: &'static str, value: &str) -> Result<DateTime<Utc>, Pa
         })
 }
 
-fn rfc3339(field: &'static str, value: &str) -> Result<DateTime<Utc>, ParseError> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ParseError::Time {
-            field,
-            value: value.to_owned(),
-        })
+/// Exotel's call notifications: "ISO 8601 timestamp" (see `time_text::iso8601`).
+fn iso8601(field: &'static str, value: &str) -> Result<DateTime<Utc>, ParseError> {
+    crate::time_text::iso8601(value).ok_or_else(|| ParseError::Time {
+        field,
+        value: value.to_owned(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -244,7 +246,7 @@ impl CallEvent {
                 state: wire.state.clone().unwrap_or_default(),
             },
             "sms.received" => Step::Sms,
-            other => return Err(ParseError::Json(format!("unknown event_name {other:?}"))),
+            _ => Step::Unrecognised,
         };
         let (direction, line, customer) = if step == Step::Sms {
             (
@@ -267,8 +269,8 @@ impl CallEvent {
                 _ => (None, None, None),
             }
         };
-        let call_id = if step == Step::Sms {
-            None
+        let call_id = if matches!(step, Step::Sms | Step::Unrecognised) {
+            wire.call_id.clone()
         } else {
             Some(wire.call_id.clone().ok_or(ParseError::Missing("call_id"))?)
         };
@@ -292,7 +294,7 @@ impl CallEvent {
         let raw = raw_json(body)?;
         let wire: ExotelWire =
             serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        let at = rfc3339("timestamp", &wire.timestamp)?;
+        let at = iso8601("timestamp", &wire.timestamp)?;
         if wire.call_sid.trim().is_empty() {
             return Err(ParseError::Missing("call_sid"));
         }
@@ -321,7 +323,7 @@ impl CallEvent {
                 },
                 Some(CallDirection::Inbound),
             ),
-            other => return Err(ParseError::Json(format!("unknown event {other:?}"))),
+            _ => (Step::Unrecognised, None),
         };
         let direction = direction.or(match wire.direction.as_deref() {
             Some("inbound") => Some(CallDirection::Inbound),

@@ -66,12 +66,65 @@ fn phones_are_normalised_and_sip_uris_are_not_phones() {
 }
 
 #[test]
+fn events_the_providers_add_later_are_kept_not_refused() {
+    let voip = CallEvent::parse_voipstudio(
+        br#"{"id":"x","event_time":"2021-04-28 08:46:13","event_name":"call.teleport","call_id":1}"#,
+    )
+    .expect("well formed");
+    assert_eq!(voip.step, Step::Unrecognised);
+    assert_eq!(voip.event, "call.teleport");
+    assert_eq!(voip.dedup_key, "x");
+    let exotel = CallEvent::parse_exotel(
+        br#"{"event":"call_transferred","call_sid":"CA1","timestamp":"2024-06-15T10:30:00.000Z"}"#,
+    )
+    .expect("well formed");
+    assert_eq!(exotel.step, Step::Unrecognised);
+    assert_eq!(exotel.dedup_key, "CA1:call_transferred");
+}
+
+#[test]
+fn exotel_timestamps_in_every_iso_8601_form() {
+    let at = |t: &str| {
+        CallEvent::parse_exotel(
+            format!(r#"{{"event":"call_answered","call_sid":"CA1","timestamp":"{t}"}}"#).as_bytes(),
+        )
+        .map(|e| e.at.to_rfc3339())
+    };
+    for form in [
+        "2024-06-15T10:30:00.000Z",
+        "2024-06-15T10:30:00Z",
+        "2024-06-15T16:00:00+05:30",
+        "2024-06-15T16:00:00+0530",
+        "2024-06-15T16:00:00.000+0530",
+        "20240615T103000Z",
+        "20240615T160000+0530",
+        "2024-06-15T10:30:00,000Z",
+        "2024-06-15T10:30:00",
+        "2024-167T10:30:00Z",
+    ] {
+        assert_eq!(
+            at(form).as_deref(),
+            Ok("2024-06-15T10:30:00+00:00"),
+            "{form}"
+        );
+    }
+    assert!(at("2024-06-15T10:30:00Z>").is_err());
+    assert!(at("2024-W24-6T10:30:00Z").is_err());
+    assert!(at("15/06/2024 10:30").is_err());
+}
+
+#[test]
 fn bad_bodies_say_what_is_wrong() {
     for (body, expect) in [
         (&b"{}"[..], "missing field"),
-        (br#"{"id":"x","event_time":"28/04/2021","event_name":"call.hangup","call_id":1}"#, "event_time"),
-        (br#"{"id":"x","event_time":"2021-04-28 08:46:13","event_name":"call.teleport","call_id":1}"#, "unknown event_name"),
-        (br#"{"id":"x","event_time":"2021-04-28 08:46:13","event_name":"call.ringing"}"#, "call_id"),
+        (
+            br#"{"id":"x","event_time":"28/04/2021","event_name":"call.hangup","call_id":1}"#,
+            "event_time",
+        ),
+        (
+            br#"{"id":"x","event_time":"2021-04-28 08:46:13","event_name":"call.ringing"}"#,
+            "call_id",
+        ),
         (br#"[1,2]"#, "object"),
     ] {
         let err = CallEvent::parse_voipstudio(body).unwrap_err().to_string();

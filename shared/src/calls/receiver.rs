@@ -2,7 +2,8 @@
 //! body is read: one receiver, declared per provider by a [`CallSource`].
 
 use super::decide::{callback_index, decide, CallsState};
-use super::model::{CallEvent, ParseError};
+use super::model::{CallEvent, ParseError, Step};
+use crate::alert::Source;
 use crate::pipeline::{
     history_with_fields, not_from_the_future, verify_url_token, Receiver, Rejection, Verdict,
     Verification,
@@ -76,6 +77,7 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
     type Event = CallEvent;
     type State = CallsState;
     const SOURCE: &'static str = P::SOURCE;
+    const ALERT_SOURCE: Source = Source::Calls;
 
     fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
         verify_url_token(request, &self.token)
@@ -95,6 +97,9 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
     /// The call's row first; then, when the customer is known (from this event or the
     /// call's row), the customer's callback row.
     fn next_state_key(&self, event: &CallEvent, loaded: &[Option<CallsState>]) -> Option<String> {
+        if event.step == Step::Unrecognised {
+            return None;
+        }
         match loaded {
             [] => event
                 .call_id
@@ -164,6 +169,10 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
 
     fn state_index(&self, state: &CallsState) -> Option<(String, String)> {
         callback_index(state)
+    }
+
+    fn unrecognised<'e>(&self, event: &'e CallEvent) -> Option<&'e str> {
+        (event.step == Step::Unrecognised).then_some(event.event.as_str())
     }
 }
 

@@ -10,7 +10,8 @@ pub use decide::{
     apply_details, decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS,
 };
 pub use model::{
-    Connectivity, Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus, LineInfo, ParseError,
+    Connectivity, Direction, ExoPhoneSid, Heartbeat, HeartbeatEvent, HeartbeatStatus, LineInfo,
+    ParseError,
 };
 
 /// The heartbeat's state rows: the monitor (`STATE#exotel-heartbeat`) and the watchdog

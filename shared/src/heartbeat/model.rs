@@ -192,6 +192,10 @@ pub enum ParseError {
     Json(String),
     #[error("timestamp is not RFC 3339: {0}")]
     Timestamp(String),
+    /// Well formed, with a `status_type` other than the four documented: not an error to
+    /// the receiver, which keeps it as an [`HeartbeatEvent::Unrecognised`].
+    #[error("status_type {0:?} is not one of OK, WARNING, CRITICAL, PAYLOAD_TOO_LARGE")]
+    UnrecognisedStatus(String, DateTime<FixedOffset>),
     #[error(
         "an ExoPhone SID is empty, too long or has characters other than letters, digits, - and _"
     )]
@@ -202,13 +206,50 @@ pub enum ParseError {
 #[derive(Deserialize)]
 struct Wire {
     timestamp: String,
-    status_type: HeartbeatStatus,
+    status_type: String,
     #[serde(default)]
     incoming_affected: Option<Vec<ExoPhoneSid>>,
     #[serde(default)]
     outgoing_affected: Option<Vec<ExoPhoneSid>>,
     #[serde(default)]
     data: Option<BTreeMap<ExoPhoneSid, LineInfo>>,
+}
+
+/// What a heartbeat request holds: a status the monitor decides on, or a well-formed
+/// heartbeat whose `status_type` Exotel added after this was written, kept whole.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HeartbeatEvent {
+    Status(Heartbeat),
+    Unrecognised {
+        status_type: String,
+        timestamp: DateTime<FixedOffset>,
+        raw: serde_json::Value,
+    },
+}
+
+impl HeartbeatEvent {
+    pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        match Heartbeat::parse(body) {
+            Ok(hb) => Ok(Self::Status(hb)),
+            Err(ParseError::UnrecognisedStatus(status_type, timestamp)) => Ok(Self::Unrecognised {
+                status_type,
+                timestamp,
+                raw: serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?,
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    pub fn timestamp(&self) -> DateTime<FixedOffset> {
+        match self {
+            Self::Status(hb) => hb.timestamp,
+            Self::Unrecognised { timestamp, .. } => *timestamp,
+        }
+    }
+
+    pub fn at_utc(&self) -> DateTime<Utc> {
+        self.timestamp().with_timezone(&Utc)
+    }
 }
 
 impl Heartbeat {
@@ -219,9 +260,16 @@ impl Heartbeat {
             serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
         let timestamp = DateTime::parse_from_rfc3339(wire.timestamp.trim())
             .map_err(|e| ParseError::Timestamp(format!("{:?}: {e}", wire.timestamp)))?;
+        let status = match wire.status_type.as_str() {
+            "OK" => HeartbeatStatus::Ok,
+            "WARNING" => HeartbeatStatus::Warning,
+            "CRITICAL" => HeartbeatStatus::Critical,
+            "PAYLOAD_TOO_LARGE" => HeartbeatStatus::PayloadTooLarge,
+            _ => return Err(ParseError::UnrecognisedStatus(wire.status_type, timestamp)),
+        };
         Ok(Self {
             timestamp,
-            status: wire.status_type,
+            status,
             incoming_affected: wire
                 .incoming_affected
                 .unwrap_or_default()

@@ -52,10 +52,9 @@ fn missing_lists_and_data_are_empty() {
 
 #[test]
 fn rejects_what_the_docs_get_wrong_and_other_bad_input() {
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 5] = [
         (br#"{"timestamp":"2018-08-22T15:19:23Z>","status_type":"OK"}"#, "timestamp"),
         (br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"OK","data":{"1":{"phone_number":"+917930061010",}}}"#, "JSON"),
-        (br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"DEGRADED"}"#, "JSON"),
         (br#"{"status_type":"OK"}"#, "JSON"),
         (br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"WARNING","incoming_affected":["07 93"]}"#, "SID"),
         (b"\xff\xfe", "JSON"),
@@ -63,5 +62,29 @@ fn rejects_what_the_docs_get_wrong_and_other_bad_input() {
     for (body, expect) in cases {
         let err = Heartbeat::parse(body).unwrap_err().to_string();
         assert!(err.contains(expect), "{err} should mention {expect}");
+        let err = HeartbeatEvent::parse(body).unwrap_err().to_string();
+        assert!(err.contains(expect), "{err} should mention {expect}");
     }
+}
+
+#[test]
+fn a_status_exotel_adds_later_is_kept_whole_not_refused() {
+    let body = br#"{"timestamp":"2018-08-22T15:19:23Z","status_type":"DEGRADED","extra":[1]}"#;
+    let err = Heartbeat::parse(body).unwrap_err();
+    assert!(
+        matches!(&err, ParseError::UnrecognisedStatus(s, _) if s == "DEGRADED"),
+        "{err}"
+    );
+    match HeartbeatEvent::parse(body).expect("well formed") {
+        HeartbeatEvent::Unrecognised {
+            status_type, raw, ..
+        } => {
+            assert_eq!(status_type, "DEGRADED");
+            assert_eq!(raw["extra"], serde_json::json!([1]));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Its instant is still the heartbeat's key: a retry of it is a duplicate.
+    let event = HeartbeatEvent::parse(body).expect("well formed");
+    assert_eq!(event.at_utc().to_rfc3339(), "2018-08-22T15:19:23+00:00");
 }

@@ -25,7 +25,7 @@ fn sms_failure_alert_names_the_count_and_the_commonest_errors() {
     assert_eq!(alert.notes[5], "…and 1 other error messages");
     assert_eq!(
         alert.id(),
-        "telerivet:sms-failures:PJ1@2026-11-01T10:00:00+00:00"
+        "telerivet:sms-failures:PJ1@sms_failures@2026-11-01T10:00:00+00:00"
     );
     assert_eq!(
         alert.subject(),

@@ -19,7 +19,7 @@ fn voipstudio() -> CallReceiver<Voipstudio> {
 
 /// `events/voipstudio-call-initial.json`: a genuine `call.initial` from 919812345678.
 fn initial_call() -> Request {
-    lambda_http::request::from_str(include_str!("../../events/voipstudio-call-initial.json"))
+    lambda_http::request::from_str(include_str!("../../../events/voipstudio-call-initial.json"))
         .expect("envelope")
 }
 
@@ -57,9 +57,6 @@ impl EventStore for Redelivered {
         dedup_key: &str,
     ) -> Result<Option<serde_json::Value>, StoreError> {
         self.0.stored_reply(source, dedup_key).await
-    }
-    async fn bump(&self, bump: &CounterBump) -> Result<BTreeMap<String, i64>, StoreError> {
-        self.0.bump(bump).await
     }
     async fn read_counter(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
         self.0.read_counter(key).await

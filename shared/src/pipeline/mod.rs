@@ -6,12 +6,16 @@
 //! the stored answer to a duplicate, counted refusals, status codes, the request's log span
 //! and its metric line) is written once, here.
 
-use crate::alert::Alert;
+mod alerts;
+
+use crate::alert::{Alert, Source};
 use crate::http::{json_response, WebhookError};
 use crate::metrics::{self, EventName, Metric, Outcome};
 use crate::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, StateJson, StateWrite,
+    Commit, CommitOutcome, CounterBump, EventStore, FirstSeen, Quarantine, StateCheck, StateJson,
+    StateWrite, StoreError,
 };
+use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -21,8 +25,11 @@ use serde_json::json;
 use std::time::Instant;
 use tracing::Instrument;
 
-/// How many times a delivery re-reads the state after losing a race to a concurrent one.
-const CONFLICT_RETRIES: usize = 5;
+/// How many times a delivery re-reads the state after losing a race to a concurrent one,
+/// waiting a jittered, doubling pause between tries so that racing deliveries spread out.
+const CONFLICT_RETRIES: usize = 6;
+const CONFLICT_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+const CONFLICT_LONGEST_PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
 /// No event reads more state rows than this.
 const MAX_STATE_ROWS: usize = 4;
 
@@ -95,6 +102,9 @@ pub trait Receiver: Send + Sync {
     type State: Serialize + DeserializeOwned + Clone + Send + Sync;
     /// The name rows and alerts are filed under, e.g. `exotel-heartbeat`.
     const SOURCE: &'static str;
+    /// Whose alerts the pipeline's own (an event it could not store, an unrecognised
+    /// kind) are, for routing.
+    const ALERT_SOURCE: Source;
     /// Larger bodies are refused (413) before they are parsed; their first bytes are kept.
     const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -127,6 +137,12 @@ pub trait Receiver: Send + Sync {
     /// on every duplicate too, so a delivery cut off between the two still alerts.
     fn thresholds(&self, _event: &Self::Event, _now: DateTime<Utc>) -> Vec<Threshold> {
         Vec::new()
+    }
+    /// The name of the event's kind when it is one this receiver does not know yet (a
+    /// provider's new event or status): it is stored whole, changes no state, and its
+    /// first arrival raises one "unrecognised event" warning naming it.
+    fn unrecognised<'e>(&self, _event: &'e Self::Event) -> Option<&'e str> {
+        None
     }
 }
 
@@ -246,6 +262,9 @@ enum Answer {
     Stored(serde_json::Value),
     Duplicate(serde_json::Value),
     Ignored(&'static str),
+    /// Well formed, but no retry could ever store it: kept in quarantine and alerted, and
+    /// acknowledged so that the provider does not retry it for nothing.
+    Unstorable,
 }
 
 /// A request let through verification.
@@ -264,6 +283,10 @@ fn respond(answer: Result<Answer, WebhookError>) -> (Outcome, Response<Body>) {
                 StatusCode::OK,
                 &json!({ "result": "ignored", "reason": reason }),
             ),
+        ),
+        Ok(Answer::Unstorable) => (
+            Outcome::Unstorable,
+            json_response(StatusCode::OK, &json!({ "result": "quarantined" })),
         ),
         Err(err) => {
             match &err {
@@ -290,10 +313,15 @@ async fn run<R: Receiver, S: EventStore>(
     received_at: DateTime<Utc>,
 ) -> (Option<String>, Result<Answer, WebhookError>) {
     match admit(receiver, store, request, received_at).await {
-        Ok(Admitted::Event(event)) => (
-            Some(event.event_name().to_owned()),
-            record(receiver, store, &event, received_at).await,
-        ),
+        Ok(Admitted::Event(event)) => {
+            let answer = match record(receiver, store, &event, received_at).await {
+                Err(WebhookError::Storage(e)) if e.is_permanent() => {
+                    unstorable::<R, S>(store, request, received_at, e).await
+                }
+                other => other,
+            };
+            (Some(event.event_name().to_owned()), answer)
+        }
         Ok(Admitted::Ignored(reason)) => (None, Ok(Answer::Ignored(reason))),
         Err(err) => (None, Err(err)),
     }
@@ -310,13 +338,13 @@ async fn admit<R: Receiver, S: EventStore>(
         Verification::Genuine => {}
         Verification::Refused { error, counted } => {
             if let Some(threshold) = counted {
-                count(store, threshold).await?;
+                count(store, R::SOURCE, request, threshold, received_at).await?;
             }
             return Err(error);
         }
         Verification::Ignored { reason, counted } => {
             if let Some(threshold) = counted {
-                count(store, threshold).await?;
+                count(store, R::SOURCE, request, threshold, received_at).await?;
             }
             tracing::warn!(reason, "request ignored");
             return Ok(Admitted::Ignored(reason));
@@ -348,8 +376,14 @@ async fn record<R: Receiver, S: EventStore>(
     received_at: DateTime<Utc>,
 ) -> Result<Answer, WebhookError> {
     let dedup_key = receiver.dedup_key(event);
+    let mut pauses = ExponentialBuilder::default()
+        .with_min_delay(CONFLICT_FIRST_PAUSE)
+        .with_max_delay(CONFLICT_LONGEST_PAUSE)
+        .with_max_times(CONFLICT_RETRIES - 1)
+        .with_jitter()
+        .build();
 
-    for _ in 0..CONFLICT_RETRIES {
+    loop {
         let mut keys = Vec::new();
         let mut values: Vec<Option<R::State>> = Vec::new();
         let mut revisions = Vec::new();
@@ -363,29 +397,39 @@ async fn record<R: Receiver, S: EventStore>(
             keys.push(key);
         }
         let verdict = receiver.decide(&values, event, received_at);
-        let alerts = verdict.alerts.len();
-        let mut states = Vec::new();
+        let mut commit = Commit::new(R::SOURCE, dedup_key.clone(), received_at);
         for ((key, replaces), after) in keys.into_iter().zip(revisions).zip(verdict.states) {
-            if let Some(after) = after {
-                states.push(StateWrite {
+            match after {
+                Some(after) => commit.states.push(StateWrite {
                     index: receiver.state_index(&after),
                     key,
                     replaces,
                     state: StateJson::of(&after)?,
-                });
+                }),
+                // Read and decided on, so it must still be as read when this commits.
+                None => commit.checks.push(StateCheck {
+                    key,
+                    revision: replaces,
+                }),
             }
         }
-        let commit = Commit {
-            source: R::SOURCE,
-            dedup_key: dedup_key.clone(),
-            received_at,
-            states,
-            history: Some(verdict.history),
-            history_at: verdict.history_at,
-            alerts: verdict.alerts,
-            counters: verdict.counters,
-            reply: verdict.reply.clone(),
-        };
+        let alerts = verdict.alerts.len();
+        commit.history = Some(verdict.history);
+        commit.history_at = verdict.history_at;
+        commit.alerts = verdict.alerts;
+        if let Some(kind) = receiver.unrecognised(event) {
+            commit.firsts.push(FirstSeen {
+                key: format!("unrecognised:{kind}"),
+                alert: alerts::unrecognised(R::ALERT_SOURCE, R::SOURCE, kind, received_at),
+            });
+        }
+        // Spread over shards: every event of a project or a line moves the same counters.
+        commit.counters = verdict
+            .counters
+            .into_iter()
+            .map(|c| c.sharded_by(&dedup_key))
+            .collect();
+        commit.reply = verdict.reply.clone();
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
                 check_thresholds(receiver, store, event, received_at).await?;
@@ -404,10 +448,28 @@ async fn record<R: Receiver, S: EventStore>(
                         .unwrap_or_else(|| json!({ "result": "duplicate", "alerts": 0 })),
                 ));
             }
-            CommitOutcome::StateConflict => continue,
+            CommitOutcome::StateConflict => match pauses.next() {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => return Err(WebhookError::Contention),
+            },
         }
     }
-    Err(WebhookError::Contention)
+}
+
+/// An event that no retry could store: its body is kept in quarantine with the cause, a
+/// person is told, and the provider is answered 200 so that it stops retrying.
+async fn unstorable<R: Receiver, S: EventStore>(
+    store: &S,
+    request: &Request,
+    received_at: DateTime<Utc>,
+    error: StoreError,
+) -> Result<Answer, WebhookError> {
+    let cause = error.to_string();
+    tracing::error!(error = %cause, "event cannot be stored; quarantined and alerted");
+    keep(store, R::SOURCE, request, received_at, &cause).await?;
+    let alert = alerts::unstorable(R::ALERT_SOURCE, R::SOURCE, &cause, received_at);
+    store.put_alert_once(&alert).await?;
+    Ok(Answer::Unstorable)
 }
 
 /// Keeps a refused body, with why, and turns the rejection into the caller's error.
@@ -428,13 +490,25 @@ async fn quarantine<S: EventStore>(
             WebhookError::PayloadTooLarge { limit },
         ),
     };
+    keep(store, source, request, received_at, &reason).await?;
+    Ok(error)
+}
+
+/// Stores a request's body in quarantine with the reason it was not applied.
+async fn keep<S: EventStore>(
+    store: &S,
+    source: &'static str,
+    request: &Request,
+    received_at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), WebhookError> {
     let body = request.body().as_ref();
     store
         .quarantine(Quarantine {
             source,
             request_id: request_id(request, received_at),
             received_at,
-            reason: reason.clone(),
+            reason: reason.to_owned(),
             content_type: request
                 .headers()
                 .get(lambda_http::http::header::CONTENT_TYPE)
@@ -444,7 +518,7 @@ async fn quarantine<S: EventStore>(
         })
         .await?;
     tracing::warn!(reason = %reason, bytes = body.len(), "payload quarantined");
-    Ok(error)
+    Ok(())
 }
 
 /// Verification by a secret last path segment (providers that sign nothing): a wrong one
@@ -467,8 +541,26 @@ pub fn verify_url_token(request: &Request, token: &crate::secret::Secret) -> Ver
     }
 }
 
-async fn count<S: EventStore>(store: &S, threshold: Threshold) -> Result<(), WebhookError> {
-    let counts = store.bump(&threshold.bump).await?;
+/// Counts a refused or ignored request once per body: a provider's retries of one body,
+/// and the SDK's retry of a write whose answer was lost, are one refusal, not several.
+async fn count<S: EventStore>(
+    store: &S,
+    source: &'static str,
+    request: &Request,
+    threshold: Threshold,
+    now: DateTime<Utc>,
+) -> Result<(), WebhookError> {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(request.body().as_ref())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!("counted:{}:{digest}", threshold.bump.key);
+    store
+        .count_once(source, &[key], std::slice::from_ref(&threshold.bump), now)
+        .await?;
+    let counts = store.read_counter(&threshold.bump.key).await?;
     raise_if_reached(store, &threshold, &counts).await
 }
 
