@@ -20,17 +20,40 @@ pub enum Fault {
     Throttled,
     /// 500 `InternalServerError`: the service failed.
     InternalError,
+    /// 400 `TransactionCanceledException` with a `TransactionConflict` reason: another
+    /// transaction was writing one of its items (what a hot item does under load).
+    TransactionConflict,
+    /// The request reaches moto and is applied, then its answer is lost: a 500 comes back
+    /// instead (DynamoDB documents that a transaction may have succeeded on a 500).
+    AppliedThenLost,
+    /// The request reaches moto and is applied, then no answer ever comes: the function
+    /// is stopped (timed out, killed) right after its commit.
+    AppliedThenSilence,
 }
 
 impl Fault {
     fn response(self) -> Response {
         let (status, kind, message) = match self {
+            Fault::TransactionConflict => {
+                let body = serde_json::json!({
+                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                    "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+                    "CancellationReasons": [
+                        { "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" }
+                    ],
+                });
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "TransactionCanceledException",
+                    body,
+                );
+            }
             Fault::Throttled => (
                 StatusCode::BAD_REQUEST,
                 "ProvisionedThroughputExceededException",
                 "The level of configured provisioned throughput for the table was exceeded.",
             ),
-            Fault::InternalError => (
+            Fault::InternalError | Fault::AppliedThenLost | Fault::AppliedThenSilence => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
                 "Internal server error",
@@ -40,22 +63,28 @@ impl Fault {
             "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"),
             "message": message,
         });
-        let mut response = Response::new(Body::from(body.to_string()));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(
-            "content-type",
-            HeaderValue::from_static("application/x-amz-json-1.0"),
-        );
-        headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
-        response
+        json_error(status, kind, body)
     }
+}
+
+fn json_error(status: StatusCode, kind: &'static str, body: serde_json::Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(kind));
+    response
 }
 
 #[derive(Default)]
 struct Plan {
     fault: Option<Fault>,
     remaining: usize,
+    /// Only requests of this operation (`X-Amz-Target`'s last part) are failed.
+    operation: Option<&'static str>,
 }
 
 struct Shared {
@@ -115,6 +144,18 @@ impl FaultProxy {
         *plan = Plan {
             fault: Some(fault),
             remaining: count,
+            operation: None,
+        };
+    }
+
+    /// The next `count` `TransactWriteItems` requests get `fault`; every other request,
+    /// and the transactions after them, go through.
+    pub fn fail_next_transactions(&self, count: usize, fault: Fault) {
+        let mut plan = self.shared.plan.lock().unwrap_or_else(|p| p.into_inner());
+        *plan = Plan {
+            fault: Some(fault),
+            remaining: count,
+            operation: Some("TransactWriteItems"),
         };
     }
 
@@ -140,22 +181,51 @@ impl Drop for FaultProxy {
     }
 }
 
-fn take_fault(shared: &Shared) -> Option<Fault> {
+fn take_fault(shared: &Shared, request: &Request) -> Option<Fault> {
     let mut plan = shared.plan.lock().unwrap_or_else(|p| p.into_inner());
     if plan.remaining == 0 {
         return None;
+    }
+    if let Some(operation) = plan.operation {
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if target.rsplit('.').next() != Some(operation) {
+            return None;
+        }
     }
     plan.remaining -= 1;
     plan.fault
 }
 
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    if let Some(fault) = take_fault(&shared) {
-        shared.refused.fetch_add(1, Ordering::SeqCst);
-        return fault.response();
+    let fault = take_fault(&shared, &request);
+    match fault {
+        Some(Fault::AppliedThenLost | Fault::AppliedThenSilence) => {}
+        Some(fault) => {
+            shared.refused.fetch_add(1, Ordering::SeqCst);
+            return fault.response();
+        }
+        None => {}
     }
     shared.forwarded.fetch_add(1, Ordering::SeqCst);
-    match relay(&shared, request).await {
+    let relayed = relay(&shared, request).await;
+    match fault {
+        Some(Fault::AppliedThenLost) => {
+            shared.refused.fetch_add(1, Ordering::SeqCst);
+            return Fault::AppliedThenLost.response();
+        }
+        Some(Fault::AppliedThenSilence) => {
+            shared.refused.fetch_add(1, Ordering::SeqCst);
+            // Longer than any test waits: the caller is stopped before an answer comes.
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+            return Fault::AppliedThenSilence.response();
+        }
+        _ => {}
+    }
+    match relayed {
         Ok(response) => response,
         Err(error) => {
             let mut response = Response::new(Body::from(format!("fault proxy: {error}")));

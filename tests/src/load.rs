@@ -374,11 +374,13 @@ pub async fn account(
             .count() as i64
     };
     let run = plan.run.as_str();
-    let counter = |key: &str, field: &str| {
+    // Summed over the counter's shard items.
+    let counter = |key: &str, field: &str| -> i64 {
         items
             .iter()
-            .find(|i| text(i, "pk") == format!("COUNTER#{key}"))
-            .map_or(0, |i| number(i, &format!("c:{field}")))
+            .filter(|i| text(i, "pk") == format!("COUNTER#{key}"))
+            .map(|i| number(i, &format!("c:{field}")))
+            .sum()
     };
     let statuses_right = e
         .final_status

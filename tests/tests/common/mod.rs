@@ -247,17 +247,44 @@ pub fn state_json(items: &[Item], pk: &str) -> serde_json::Value {
     serde_dynamo::from_attribute_value(row["state"].clone()).expect("state")
 }
 
-/// A counter row's fields (without their `c:` prefix).
+/// A counter's fields (without their `c:` prefix), summed over its shard items.
 pub fn counter_json(items: &[Item], key: &str) -> serde_json::Value {
-    let row = items
+    let rows: Vec<&Item> = items
         .iter()
-        .find(|i| s(i, "pk") == format!("COUNTER#{key}"))
-        .unwrap_or_else(|| panic!("no counter {key}"));
-    row.iter()
-        .filter_map(|(k, v)| {
-            let n: i64 = v.as_n().ok()?.parse().ok()?;
-            Some((k.strip_prefix("c:")?.to_owned(), serde_json::json!(n)))
-        })
+        .filter(|i| s(i, "pk") == format!("COUNTER#{key}"))
+        .collect();
+    assert!(!rows.is_empty(), "no counter {key}");
+    let mut sum = std::collections::BTreeMap::<String, i64>::new();
+    for row in rows {
+        for (k, v) in row {
+            if let (Some(field), Some(n)) = (
+                k.strip_prefix("c:"),
+                v.as_n().ok().and_then(|n| n.parse::<i64>().ok()),
+            ) {
+                *sum.entry(field.to_owned()).or_default() += n;
+            }
+        }
+    }
+    sum.into_iter()
+        .map(|(k, n)| (k, serde_json::json!(n)))
         .collect::<serde_json::Map<_, _>>()
         .into()
+}
+
+/// An envelope from `events/` with its body replaced (a JSON provider's body, as text).
+pub fn with_body(envelope: &str, body: &str) -> Request {
+    let mut value: serde_json::Value = serde_json::from_str(envelope).expect("envelope");
+    value["body"] = serde_json::Value::String(body.to_owned());
+    value["isBase64Encoded"] = serde_json::Value::Bool(false);
+    request(&value.to_string())
+}
+
+/// The stored state of `key`, as the receivers read it.
+pub async fn state_of(stack: &Stack, key: &str) -> Option<serde_json::Value> {
+    use dialtone_shared::store::EventStore;
+    DynamoStore::new(stack.dynamodb.clone(), &stack.table)
+        .load_state::<serde_json::Value>(key)
+        .await
+        .expect("state")
+        .map(|v| v.value)
 }

@@ -1,0 +1,200 @@
+//! DynamoDB's two hardest answers for a webhook, through the fault proxy with the SDK's
+//! own retries: transactions cancelled by conflicts under concurrent deliveries, and a
+//! commit that was applied but whose answer never came back.
+
+mod common;
+
+use common::*;
+use dialtone_local::faults::{Fault, FaultProxy};
+use dialtone_local::stack::Stack;
+use dialtone_shared::pipeline::{handler, Deps, Receiver};
+use dialtone_shared::store::{DashboardStore, DynamoStore};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const INCOMING: &str = include_str!("../../events/telerivet-incoming-message.json");
+const SENT: &str = include_str!("../../events/telerivet-send-status-sent.json");
+
+async fn behind_proxy<R: Receiver>(
+    deps: Deps<R, DynamoStore>,
+    stack: &Stack,
+) -> (Deps<R, DynamoStore>, FaultProxy) {
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = FaultProxy::start(&moto).await.expect("fault proxy");
+    let client = dialtone_local::aws::dynamodb_through(proxy.url()).await;
+    let deps = Deps {
+        receiver: deps.receiver,
+        store: DynamoStore::new(client, &stack.table),
+    };
+    (deps, proxy)
+}
+
+async fn deliver<R: Receiver>(
+    deps: &Deps<R, DynamoStore>,
+    request: lambda_http::Request,
+) -> (u16, String) {
+    let response = handler(deps, request).await.expect("handler answers");
+    let status = response.status().as_u16();
+    match response.body() {
+        lambda_http::Body::Text(t) => (status, t.clone()),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// A project's messages and status moves all count on the project's day: under
+/// concurrent deliveries whose transactions DynamoDB cancels for conflicts, every one is
+/// answered 200 after jittered back-off, and every count is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conflicts_under_concurrent_deliveries_are_absorbed_and_counted_exactly() {
+    let stack = stack("conflicts").await;
+    let (deps, proxy) = behind_proxy(telerivet_deps(&stack, None), &stack).await;
+    let deps = Arc::new(deps);
+    // Fewer conflicts than a delivery has tries, however they fall on the deliveries.
+    proxy.fail_next_transactions(5, Fault::TransactionConflict);
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let deps = deps.clone();
+        let (envelope, fields) = if n % 2 == 0 {
+            (
+                INCOMING,
+                vec![
+                    ("event", "incoming_message".to_owned()),
+                    ("content", "hi".into()),
+                ],
+            )
+        } else {
+            (
+                SENT,
+                vec![
+                    ("event", "send_status".to_owned()),
+                    ("status", "delivered".into()),
+                ],
+            )
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut form: Vec<(&str, String)> = fields;
+            form.push(("id", format!("SMcontended{n:02}")));
+            form.push(("project_id", "PJhot".into()));
+            form.push(("secret", TELERIVET_SECRET.into()));
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            deliver(&deps, with_form(envelope, &pairs)).await
+        }));
+    }
+    for task in tasks {
+        let (status, body) = task.await.expect("task");
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(proxy.refused(), 5, "every injected conflict was met");
+    let day = DashboardStore::day_counters(&deps.store, &today())
+        .await
+        .expect("counters");
+    let counts = &day[&format!("telerivet:sms:PJhot:{}", today())];
+    assert_eq!(counts.get("incoming"), Some(&12), "{counts:?}");
+    assert_eq!(counts.get("delivered"), Some(&12), "{counts:?}");
+    assert_eq!(counts.get("total"), Some(&24), "{counts:?}");
+}
+
+/// The transaction is applied and its answer lost: once, the SDK's retry meets the stored
+/// key and the provider gets the auto-reply; throughout, the provider gets a 503, and its
+/// own retry gets the same reply bytes. Nothing is counted twice.
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_answers_the_retry_the_same() {
+    let stack = stack("lost-answer").await;
+    let (deps, proxy) = behind_proxy(telerivet_deps(&stack, None), &stack).await;
+    let reply = r#"{"messages":[{"content":"Open 9–6, Mon–Sat. नमस्ते!"}]}"#;
+
+    proxy.fail_next_transactions(1, Fault::AppliedThenLost);
+    assert_eq!(
+        deliver(&deps, request(INCOMING)).await,
+        (200, reply.to_owned())
+    );
+    assert_eq!(proxy.refused(), 1);
+
+    let other = |id: &str| {
+        with_form(
+            INCOMING,
+            &[
+                ("event", "incoming_message"),
+                ("id", id),
+                ("content", "hours"),
+                ("project_id", "PJ2ad8f6c1"),
+                ("secret", TELERIVET_SECRET),
+            ],
+        )
+    };
+    proxy.fail_next_transactions(50, Fault::AppliedThenLost);
+    assert_eq!(deliver(&deps, other("SMlost2")).await.0, 503);
+    proxy.heal();
+    assert_eq!(
+        deliver(&deps, other("SMlost2")).await,
+        (200, reply.to_owned())
+    );
+
+    let items = scan(&stack).await;
+    let day = format!("telerivet:sms:PJ2ad8f6c1:{}", today());
+    assert_eq!(
+        counter_json(&items, &day)["incoming"],
+        2,
+        "two messages, each once"
+    );
+    assert_eq!(of_entity(&items, "history").len(), 2);
+}
+
+/// The function is stopped right after its commit (no answer ever reaches it): the
+/// provider's retry is answered from what was stored, and nothing is counted twice.
+#[tokio::test]
+async fn a_function_stopped_after_its_commit_answers_the_retry_the_same() {
+    let stack = stack("stopped").await;
+    let (deps, proxy) = behind_proxy(telerivet_deps(&stack, None), &stack).await;
+    proxy.fail_next_transactions(1, Fault::AppliedThenSilence);
+    let stopped =
+        tokio::time::timeout(Duration::from_secs(3), deliver(&deps, request(INCOMING))).await;
+    assert!(stopped.is_err(), "the first delivery never got its answer");
+    proxy.heal();
+    let (status, body) = deliver(&deps, request(INCOMING)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+        json!({"messages": [{"content": "Open 9–6, Mon–Sat. नमस्ते!"}]})
+    );
+    let items = scan(&stack).await;
+    let day = format!("telerivet:sms:PJ2ad8f6c1:{}", today());
+    assert_eq!(counter_json(&items, &day)["incoming"], 1);
+    assert_eq!(of_entity(&items, "history").len(), 1);
+}
+
+/// A refusal counted outside any event's transaction: its write applied and its answer
+/// lost, the SDK's retry does not count it again.
+#[tokio::test]
+async fn a_refusal_whose_count_was_applied_and_lost_counts_once() {
+    let stack = stack("lost-count").await;
+    let (deps, proxy) = behind_proxy(telerivet_deps(&stack, None), &stack).await;
+    let wrong = || {
+        with_form(
+            SENT,
+            &[
+                ("event", "send_status"),
+                ("id", "SMwrong"),
+                ("status", "sent"),
+                ("secret", "not-the-secret"),
+            ],
+        )
+    };
+    proxy.fail_next_transactions(1, Fault::AppliedThenLost);
+    assert_eq!(deliver(&deps, wrong()).await.0, 403);
+    assert_eq!(proxy.refused(), 1);
+    // Telerivet's own retry of the same body is the same refusal.
+    assert_eq!(deliver(&deps, wrong()).await.0, 403);
+    let items = scan(&stack).await;
+    let counters: Vec<&Item> = items
+        .iter()
+        .filter(|i| s(i, "pk").starts_with("COUNTER#telerivet:auth-failures:"))
+        .collect();
+    assert_eq!(counters.len(), 1);
+    assert_eq!(s(counters[0], "c:total"), "1");
+}
