@@ -1,0 +1,241 @@
+//! The DynamoDB adapter's reads: states (whole or in parts), indexes, the ledger.
+
+use super::*;
+
+impl DynamoStore {
+    /// A state as its last write left it: its row, read consistently, and when the row
+    /// names parts, a consistent query for them, checked to be all of the row's version.
+    pub(super) async fn read_state<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        #[derive(Deserialize)]
+        struct Head {
+            version: u64,
+            #[serde(default)]
+            parts: usize,
+        }
+        let pk = state_pk(key);
+        let mut attempt = 1;
+        loop {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", AttributeValue::S(STATE_SK.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(request_error)?;
+            let Some(mut item) = out.item else {
+                return Ok(None);
+            };
+            let state = item.remove("state");
+            let head: Head = dynamo::from_item(item)?;
+            let revision = Revision {
+                version: head.version,
+                parts: head.parts,
+            };
+            if head.parts == 0 {
+                let Some(state) = state else {
+                    return Err(StoreError::TornState {
+                        key: key.to_owned(),
+                        version: head.version,
+                        why: TornParts::NoState,
+                    });
+                };
+                return Ok(Some(Versioned {
+                    revision,
+                    value: dynamo::from_attribute_value(state)?,
+                }));
+            }
+            let parts = self.parts(&pk, head.parts).await?;
+            match join_parts(head.version, head.parts, parts) {
+                Ok(text) => {
+                    return Ok(Some(Versioned {
+                        revision,
+                        value: serde_json::from_str(&text)?,
+                    }))
+                }
+                Err(why) if attempt < TORN_READ_ATTEMPTS => {
+                    tracing::warn!(
+                        version = head.version,
+                        why = %why,
+                        attempt,
+                        "state replaced while its parts were read; reading it again"
+                    );
+                    attempt += 1;
+                }
+                Err(why) => {
+                    return Err(StoreError::TornState {
+                        key: key.to_owned(),
+                        version: head.version,
+                        why,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The first `count` part items of a state, in order.
+    pub(super) async fn parts(&self, pk: &str, count: usize) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":first", AttributeValue::S(part_sk(0)))
+            .expression_attribute_values(":last", AttributeValue::S(part_sk(count - 1)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)
+    }
+}
+
+impl CallbackStore for DynamoStore {
+    async fn open_callbacks_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            state: crate::calls::CallsState,
+        }
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :open AND gsi1sk < :cutoff")
+            .expression_attribute_values(
+                ":open",
+                AttributeValue::S(crate::calls::CALLBACKS_OPEN.into()),
+            )
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<HashMap<String, AttributeValue>> = pages
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)?;
+        let mut open = Vec::new();
+        for item in items {
+            if let crate::calls::CallsState::Callback(callback) =
+                dynamo::from_item::<Row>(item)?.state
+            {
+                open.push(callback);
+            }
+        }
+        Ok(open)
+    }
+
+    async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
+        EventStore::put_alert_once(self, alert).await
+    }
+}
+
+impl DynamoStore {
+    /// Every item of one `gsi1` partition whose sort key is at least `from`.
+    pub(super) async fn index_partition(
+        &self,
+        pk: String,
+        from: Option<String>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .expression_attribute_values(":pk", AttributeValue::S(pk));
+        let query = match from {
+            Some(from) => query
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk >= :from")
+                .expression_attribute_values(":from", AttributeValue::S(from)),
+            None => query.key_condition_expression("gsi1pk = :pk"),
+        };
+        query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)
+    }
+}
+
+impl DashboardStore for DynamoStore {
+    async fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        self.read_state(key).await
+    }
+
+    async fn day_counters(
+        &self,
+        day: &str,
+    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
+        let items = self.index_partition(day_index_pk(day), None).await?;
+        // A sharded counter's items share its key in the index: summed into one.
+        let mut counters: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for mut item in items {
+            if let Some(AttributeValue::S(key)) = item.remove("gsi1sk") {
+                add_fields(counters.entry(key).or_default(), counter_fields(Some(item)));
+            }
+        }
+        Ok(counters)
+    }
+
+    async fn alerts_since(&self, since: DateTime<Utc>) -> Result<Vec<Alert>, StoreError> {
+        let items = self
+            .index_partition(ALERTS_PARTITION.into(), Some(since.to_rfc3339()))
+            .await?;
+        items
+            .into_iter()
+            .map(|item| Ok(dynamo::from_item::<AlertRow>(item)?.alert))
+            .collect()
+    }
+
+    async fn open_callbacks(&self) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
+        self.open_callbacks_before(Utc::now() + Duration::days(1))
+            .await
+    }
+}
+
+impl AlertLedger for DynamoStore {
+    async fn is_published(&self, alert_id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(alert_pk(alert_id)))
+            .key("sk", AttributeValue::S("ALERT".into()))
+            .projection_expression("published_at")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(out.item.is_some_and(|i| i.contains_key("published_at")))
+    }
+
+    async fn mark_published(&self, alert_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(alert_pk(alert_id)))
+            .key("sk", AttributeValue::S("ALERT".into()))
+            .update_expression("SET published_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(())
+    }
+}
