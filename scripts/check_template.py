@@ -364,16 +364,27 @@ def crate_files(crate_dir: Path) -> list[Path]:
             if not p.name.endswith("_test.rs") and p.name != "tests.rs"]
 
 
+TYPE_DEF = re.compile(r"\b(?:struct|enum)\s+(\w+)")
+IMPL_FOR = re.compile(r"\bimpl\b[^{;]*?\bfor\s+(\w+)")
+
+
 def reached_shared(start_code: str) -> set[Path]:
+    """Shared files the code names, and the files holding impl blocks of the types those
+    define (an adapter's trait impls split over files run wherever its type is used)."""
     todo = list(referenced_modules(start_code, None))
     seen: set[Path] = set()
+    all_files = [p for p in sorted(SHARED_SRC.rglob("*.rs")) if not p.name.endswith("_test.rs")]
     while todo:
-        f = todo.pop()
-        if f in seen or f.name.endswith("_test.rs"):
-            continue
-        seen.add(f)
-        code = code_of(f)
-        todo.extend(referenced_modules(code, module_path_of(f)))
+        while todo:
+            f = todo.pop()
+            if f in seen or f.name.endswith("_test.rs"):
+                continue
+            seen.add(f)
+            code = code_of(f)
+            todo.extend(referenced_modules(code, module_path_of(f)))
+        types = {t for f in seen for t in TYPE_DEF.findall(code_of(f))}
+        todo = [f for f in all_files
+                if f not in seen and set(IMPL_FOR.findall(code_of(f))) & types]
     return seen
 
 
