@@ -365,7 +365,8 @@ def crate_files(crate_dir: Path) -> list[Path]:
 
 
 TYPE_DEF = re.compile(r"\b(?:struct|enum)\s+(\w+)")
-IMPL_FOR = re.compile(r"\bimpl\b[^{;]*?\bfor\s+(\w+)")
+# The type an impl block is for: `impl Trait for Type`, or an inherent `impl Type`.
+IMPL_FOR = re.compile(r"\bimpl\b(?:\s*<[^{;]*?>)?\s+(?:[\w:]+(?:<[^{;]*?>)?\s+for\s+)?(\w+)")
 
 
 def reached_shared(start_code: str) -> set[Path]:

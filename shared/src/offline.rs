@@ -75,6 +75,7 @@ impl EventStore for OfflineStore {
                         revision: Revision {
                             version: 1,
                             parts: 0,
+                            buckets: None,
                         },
                         value,
                     })
@@ -104,8 +105,9 @@ impl EventStore for OfflineStore {
     /// Always saved, at the next version and without parts: nothing offline conflicts.
     async fn save_state(&self, write: StateWrite) -> Result<Option<Revision>, StoreError> {
         Ok(Some(Revision {
-            version: Revision::next_version(write.replaces),
+            version: Revision::next_version(write.replaces.as_ref()),
             parts: 0,
+            buckets: None,
         }))
     }
     async fn stored_reply(

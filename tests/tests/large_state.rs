@@ -1,6 +1,8 @@
-//! States too large for one DynamoDB item (a heartbeat listing 20 000 affected lines) on
-//! the local stack: stored in parts within the commit's one transaction, read back whole,
-//! and their leftover parts deleted when the state shrinks.
+//! States too large for one DynamoDB item on the local stack. A fleet's monitor (a
+//! heartbeat listing 20 000 affected lines) keeps its head in its row and its lines in
+//! buckets, put before the commit and only where they changed; a large state with no large
+//! map is stored in parts within the commit's one transaction. Both are read back whole,
+//! and what a smaller state no longer needs is deleted.
 
 mod common;
 
@@ -14,7 +16,7 @@ use dialtone_shared::heartbeat::{
 };
 use dialtone_shared::store::{
     Commit, CommitOutcome, DashboardStore, DynamoStore, EventStore, StateJson, StateWrite,
-    Versioned,
+    Versioned, BUCKETS,
 };
 use serde_json::{json, Value};
 
@@ -43,7 +45,15 @@ fn small_monitor(at: DateTime<Utc>) -> HeartbeatRow {
     monitor(1, at)
 }
 
-fn commit(key: &str, row: &HeartbeatRow, replaces: Option<Versioned<HeartbeatRow>>) -> Commit {
+/// A large state with no large map: kept as JSON text in parts.
+fn log_state(entries: usize) -> Value {
+    let entries: Vec<String> = (0..entries)
+        .map(|i| format!("entry {i:06} of a state kept as text"))
+        .collect();
+    json!({ "kind": "log", "entries": entries })
+}
+
+fn commit<T: serde::Serialize>(key: &str, row: &T, replaces: Option<Versioned<T>>) -> Commit {
     Commit {
         source: "large-state-test",
         dedup_key: format!(
@@ -69,6 +79,13 @@ fn commit(key: &str, row: &HeartbeatRow, replaces: Option<Versioned<HeartbeatRow
 
 /// A state as the receivers read it.
 async fn load(store: &DynamoStore, key: &str) -> Versioned<HeartbeatRow> {
+    load_as(store, key).await
+}
+
+async fn load_as<T: serde::de::DeserializeOwned + Send>(
+    store: &DynamoStore,
+    key: &str,
+) -> Versioned<T> {
     EventStore::load_state(store, key)
         .await
         .expect("load")
@@ -93,16 +110,22 @@ async fn state_items(stack: &Stack, key: &str) -> Vec<Item> {
 }
 
 /// The row's `parts` (absent: 0), and each part's version, checking on the way that the
-/// row holds its state itself exactly when it has no parts.
+/// row holds its state itself exactly when it has no parts (nor buckets).
 fn layout(items: &[Item]) -> (usize, Vec<String>) {
     let row = &items[0];
     assert_eq!(s(row, "sk"), "STATE");
     let parts: usize = row
         .get("parts")
         .map_or(0, |_| s(row, "parts").parse().unwrap());
-    assert_eq!(row.contains_key("state"), parts == 0, "{:?}", row.keys());
+    assert_eq!(
+        row.contains_key("state"),
+        parts == 0 && !row.contains_key("buckets"),
+        "{:?}",
+        row.keys()
+    );
     let versions = items[1..]
         .iter()
+        .filter(|i| s(i, "sk").starts_with("STATE#PART#"))
         .enumerate()
         .map(|(i, part)| {
             assert_eq!(s(part, "sk"), format!("STATE#PART#{i:03}"));
@@ -122,6 +145,7 @@ fn flat_size(item: &Item) -> usize {
                 + match value {
                     AttributeValue::S(s) => s.len(),
                     AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+                    AttributeValue::B(b) => b.as_ref().len(),
                     other => panic!("{name} is {other:?}"),
                 }
         })
@@ -129,10 +153,10 @@ fn flat_size(item: &Item) -> usize {
 }
 
 #[tokio::test]
-async fn a_20k_line_state_is_stored_in_parts_read_back_whole_and_its_parts_go_when_it_shrinks() {
+async fn a_large_state_is_stored_in_parts_read_back_whole_and_its_parts_go_when_it_shrinks() {
     let stack = stack("large-state").await;
     let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
-    let large = monitor(20_000, at(0));
+    let large = log_state(60_000);
     let json_bytes = serde_json::to_string(&large).expect("JSON").len();
     assert!(json_bytes > ITEM_LIMIT, "{json_bytes} bytes fit one item");
 
@@ -148,17 +172,17 @@ async fn a_20k_line_state_is_stored_in_parts_read_back_whole_and_its_parts_go_wh
     assert_eq!(parts, json_bytes.div_ceil(300 * 1024));
     assert_eq!(versions, vec!["1"; parts]);
     assert!(items.iter().all(|i| flat_size(i) < ITEM_LIMIT));
-    let first = load(&store, MONITOR_KEY).await;
+    let first = load_as::<Value>(&store, MONITOR_KEY).await;
     assert_eq!(first.value, large);
     assert_eq!(first.revision.version, 1);
-    let dashboard = DashboardStore::load_state::<HeartbeatRow>(&store, MONITOR_KEY)
+    let dashboard = DashboardStore::load_state::<Value>(&store, MONITOR_KEY)
         .await
         .expect("load")
         .expect("stored");
     assert_eq!(dashboard, first);
 
-    // Fewer lines, still in parts: the parts it no longer needs are deleted.
-    let medium = monitor(6_000, at(1));
+    // Fewer entries, still in parts: the parts it no longer needs are deleted.
+    let medium = log_state(18_000);
     assert_eq!(
         store
             .commit(commit(MONITOR_KEY, &medium, Some(first.clone())))
@@ -172,11 +196,11 @@ async fn a_20k_line_state_is_stored_in_parts_read_back_whole_and_its_parts_go_wh
         "{medium_parts} of {parts}"
     );
     assert_eq!(versions, vec!["2"; medium_parts]);
-    let second = load(&store, MONITOR_KEY).await;
+    let second = load_as::<Value>(&store, MONITOR_KEY).await;
     assert_eq!((second.revision.version, &second.value), (2, &medium));
 
     // Small again: back in its row, no part left.
-    let small = small_monitor(at(2));
+    let small = log_state(3);
     assert_eq!(
         store
             .commit(commit(MONITOR_KEY, &small, Some(second.clone())))
@@ -188,7 +212,7 @@ async fn a_20k_line_state_is_stored_in_parts_read_back_whole_and_its_parts_go_wh
     assert_eq!(items.len(), 1, "parts left behind");
     assert_eq!(layout(&items), (0, Vec::new()));
     assert_eq!(s(&items[0], "version"), "3");
-    let third = load(&store, MONITOR_KEY).await;
+    let third = load_as::<Value>(&store, MONITOR_KEY).await;
     assert_eq!((third.revision.version, &third.value), (3, &small));
 
     // A writer still holding the first revision is refused, and writes none of its parts.
@@ -201,12 +225,112 @@ async fn a_20k_line_state_is_stored_in_parts_read_back_whole_and_its_parts_go_wh
     assert_eq!(state_items(&stack, MONITOR_KEY).await, items);
 }
 
+/// The sort keys of a state's bucket items, in order.
+fn bucket_keys(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| s(i, "sk"))
+        .filter(|sk| sk.starts_with("STATE#BUCKET#"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fleet_keeps_its_lines_in_buckets_that_move_only_where_they_changed() {
+    let stack = stack("buckets").await;
+    let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
+    let large = monitor(20_000, at(0));
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &large, None))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    let items = state_items(&stack, MONITOR_KEY).await;
+    assert_eq!(layout(&items), (0, Vec::new()));
+    let first_buckets = bucket_keys(&items);
+    assert_eq!(first_buckets.len(), BUCKETS);
+    assert!(items.iter().all(|i| flat_size(i) < ITEM_LIMIT));
+    assert!(
+        flat_size(&items[0]) < 1024,
+        "the row: {}",
+        flat_size(&items[0])
+    );
+    let first = load(&store, MONITOR_KEY).await;
+    assert_eq!(first.value, large);
+    let dashboard = DashboardStore::load_state::<HeartbeatRow>(&store, MONITOR_KEY)
+        .await
+        .expect("load")
+        .expect("stored");
+    assert_eq!(dashboard, first);
+
+    // The same lines, a newer heartbeat: the row moves, no bucket does.
+    let HeartbeatRow::Monitor(mut steady) = large.clone() else {
+        panic!()
+    };
+    steady.last_heartbeat_at = at(1);
+    let steady = HeartbeatRow::Monitor(steady);
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &steady, Some(first.clone())))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    assert_eq!(
+        bucket_keys(&state_items(&stack, MONITOR_KEY).await),
+        first_buckets
+    );
+    let second = load(&store, MONITOR_KEY).await;
+    assert_eq!((second.revision.version, &second.value), (2, &steady));
+
+    // A writer still holding the first revision is refused, and leaves none of its buckets.
+    let mut stale = commit(MONITOR_KEY, &monitor(7_000, at(3)), Some(first));
+    stale.dedup_key = "stale".into();
+    assert_eq!(
+        store.commit(stale).await.expect("commit"),
+        CommitOutcome::StateConflict
+    );
+    assert_eq!(
+        bucket_keys(&state_items(&stack, MONITOR_KEY).await),
+        first_buckets
+    );
+
+    // Fewer lines: every bucket changed; the replaced ones are deleted.
+    let medium = monitor(6_000, at(2));
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &medium, Some(second.clone())))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    let medium_buckets = bucket_keys(&state_items(&stack, MONITOR_KEY).await);
+    assert_eq!(medium_buckets.len(), BUCKETS);
+    assert!(medium_buckets.iter().all(|k| !first_buckets.contains(k)));
+    let third = load(&store, MONITOR_KEY).await;
+    assert_eq!((third.revision.version, &third.value), (3, &medium));
+
+    // Small again: back in its row, no bucket left.
+    let small = small_monitor(at(4));
+    assert_eq!(
+        store
+            .commit(commit(MONITOR_KEY, &small, Some(third)))
+            .await
+            .expect("commit"),
+        CommitOutcome::Committed
+    );
+    let items = state_items(&stack, MONITOR_KEY).await;
+    assert_eq!(items.len(), 1, "buckets left behind");
+    assert_eq!(load(&store, MONITOR_KEY).await.value, small);
+}
+
 #[tokio::test]
 async fn save_state_writes_a_large_state_in_parts_on_its_own() {
     let stack = stack("large-save").await;
     let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
-    let large = monitor(20_000, at(0));
-    let write = |row: &HeartbeatRow, replaces| StateWrite {
+    let large = log_state(60_000);
+    let write = |row: &Value, replaces| StateWrite {
         key: "saved".into(),
         index: None,
         replaces,
@@ -218,14 +342,14 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
         .await
         .expect("save")
         .expect("saved");
-    let loaded = load(&store, "saved").await;
-    assert_eq!((loaded.revision, &loaded.value), (first, &large));
+    let loaded = load_as::<Value>(&store, "saved").await;
+    assert_eq!((loaded.revision, &loaded.value), (first.clone(), &large));
     let (parts, _) = layout(&state_items(&stack, "saved").await);
     assert!(parts > 1);
 
-    let small = small_monitor(at(1));
+    let small = log_state(3);
     let second = store
-        .save_state(write(&small, Some(first)))
+        .save_state(write(&small, Some(first.clone())))
         .await
         .expect("save")
         .expect("saved");
@@ -239,7 +363,7 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
     // Stale: refused, in one put (small) as in a transaction (large).
     assert_eq!(
         store
-            .save_state(write(&small, Some(first)))
+            .save_state(write(&small, Some(first.clone())))
             .await
             .expect("save"),
         None
@@ -251,7 +375,7 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
             .expect("save"),
         None
     );
-    let loaded = load(&store, "saved").await;
+    let loaded = load_as::<Value>(&store, "saved").await;
     assert_eq!((loaded.revision, &loaded.value), (second, &small));
 }
 
@@ -273,15 +397,24 @@ async fn a_20k_line_heartbeat_is_stored_and_the_next_ones_read_and_replace_it() 
         send(&deps, &first).await,
         (200, json!({"result": "accepted", "alerts": 1}))
     );
-    // The same lines a minute later: the stored state is read from its parts.
+    let buckets_before = bucket_keys(&state_items(&stack, MONITOR_KEY).await);
+    assert_eq!(buckets_before.len(), BUCKETS);
+    // The same lines a minute later: the stored state is read from its buckets, and only
+    // its row moves (with the idempotency key, the history and the watchdog's check).
+    let units = deps.store.write_units();
     let again = with_body(WARNING, &warning_with_lines(20_000, at(1)));
     assert_eq!(
         send(&deps, &again).await,
         (200, json!({"result": "accepted", "alerts": 0}))
     );
-    let (parts, versions) = layout(&state_items(&stack, MONITOR_KEY).await);
-    assert!(parts > 1);
-    assert_eq!(versions, vec!["2"; parts]);
+    let steady = deps.store.write_units() - units;
+    assert!(
+        steady <= 10,
+        "a steady 20 000-line heartbeat cost {steady} write units"
+    );
+    let items = state_items(&stack, MONITOR_KEY).await;
+    assert_eq!(s(&items[0], "version"), "2");
+    assert_eq!(bucket_keys(&items), buckets_before, "no bucket rewritten");
 
     // All OK again (the sample OK heartbeat, timed after the warnings): one resolved alert,
     // the state back in its row, no part left.
@@ -299,6 +432,7 @@ async fn a_20k_line_heartbeat_is_stored_and_the_next_ones_read_and_replace_it() 
     assert_eq!(state.len(), 1);
     assert_eq!(s(state[0], "version"), "3");
     assert!(state[0].contains_key("state") && !state[0].contains_key("parts"));
+    assert!(!state[0].contains_key("buckets"));
 
     // The stream carries the parts too: only the two alerts go out.
     let received = publish_pending(&stack).await;

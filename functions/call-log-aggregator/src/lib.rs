@@ -159,7 +159,7 @@ impl Checkpoint {
         let stored = store.load_state::<Cursor>(key).await?;
         Ok(Self {
             key,
-            revision: stored.as_ref().map(|s| s.revision),
+            revision: stored.as_ref().map(|s| s.revision.clone()),
             cursor: stored.map(|s| s.value).unwrap_or_default(),
         })
     }
@@ -169,7 +169,7 @@ impl Checkpoint {
             .save_state(StateWrite {
                 key: self.key.into(),
                 index: None,
-                replaces: self.revision,
+                replaces: self.revision.clone(),
                 state: StateJson::of(&self.cursor)?,
             })
             .await?;

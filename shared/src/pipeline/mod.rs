@@ -392,7 +392,7 @@ async fn record<R: Receiver, S: EventStore>(
                 break;
             };
             let stored = store.load_state::<R::State>(&key).await?;
-            revisions.push(stored.as_ref().map(|s| s.revision));
+            revisions.push(stored.as_ref().map(|s| s.revision.clone()));
             values.push(stored.map(|s| s.value));
             keys.push(key);
         }

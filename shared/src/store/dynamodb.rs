@@ -6,6 +6,8 @@ use super::*;
 pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
+    /// Write units of everything this store wrote, by DynamoDB's billing rules.
+    units: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl DynamoStore {
@@ -13,7 +15,21 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            units: Default::default(),
         }
+    }
+
+    /// The write units billed for what this store (and its clones) wrote so far: 1 per KB
+    /// of each item written or deleted, doubled in a transaction; a counter's update and a
+    /// condition check counted as 1 KB. What the commits cost, not a CloudWatch reading.
+    pub fn write_units(&self) -> u64 {
+        self.units.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(super) fn count_units(&self, bytes: usize, transactional: bool) {
+        let units = bytes.div_ceil(1024).max(1) as u64 * if transactional { 2 } else { 1 };
+        self.units
+            .fetch_add(units, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn table(&self) -> &str {
@@ -71,9 +87,11 @@ impl DynamoStore {
     }
 
     /// The transaction of a commit, and where in it each kind of conditioned item sits.
+    /// The transaction of a commit whose states are laid out as `rows`.
     pub(super) fn transact_items(
         &self,
         c: &Commit,
+        rows: &[StateRows],
     ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
         let mut items = Vec::with_capacity(3 + c.states.len() + c.checks.len() + c.alerts.len());
         let put = |put: Put| TransactWriteItem::builder().put(put).build();
@@ -86,11 +104,10 @@ impl DynamoStore {
 
         // The state rows and the checks of the rows read and left alone come right after
         // the idempotency key; the parts go after everything else.
-        let mut parts = Vec::with_capacity(c.states.len());
-        for state in &c.states {
-            let rows = state_rows(state, c.received_at)?;
-            items.push(put(self.state_put(rows.row)?));
-            parts.push((rows.parts, rows.stale));
+        let mut parts = Vec::with_capacity(rows.len());
+        for rows in rows {
+            items.push(put(self.state_put(rows.row.clone())?));
+            parts.push((rows.parts.clone(), rows.stale.clone()));
         }
         for check in &c.checks {
             items.push(
@@ -155,7 +172,7 @@ impl DynamoStore {
 
     /// The condition that a state row read is still at the revision it was read at.
     pub(super) fn state_check(&self, check: &StateCheck) -> Result<ConditionCheck, StoreError> {
-        let (condition, expected) = revision_condition(check.revision);
+        let (condition, expected) = revision_condition(check.revision.as_ref());
         ConditionCheck::builder()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(state_pk(&check.key)))
@@ -175,6 +192,7 @@ impl DynamoStore {
         if items.len() > TRANSACTION_ITEMS {
             return Err(StoreError::TooManyItems(items.len()));
         }
+        let sizes: Vec<usize> = items.iter().map(transact_item_bytes).collect();
         match self
             .client
             .transact_write_items()
@@ -182,7 +200,12 @@ impl DynamoStore {
             .send()
             .await
         {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                for bytes in sizes {
+                    self.count_units(bytes, true);
+                }
+                Ok(None)
+            }
             Err(SdkError::ServiceError(ctx)) => match ctx.err() {
                 TransactWriteItemsError::TransactionCanceledException(cancel) => {
                     let codes: Vec<Option<&str>> = cancel
@@ -263,6 +286,18 @@ pub(super) struct Cancelled {
     pub(super) message: Option<String>,
 }
 
+/// The size a transaction item is billed for: a put's item; a stale part's delete, a part's
+/// size; a counter's update and a condition check, under 1 KB.
+fn transact_item_bytes(item: &TransactWriteItem) -> usize {
+    if let Some(put) = item.put() {
+        item_bytes(put.item())
+    } else if item.delete().is_some() {
+        PART_TEXT_BYTES
+    } else {
+        1
+    }
+}
+
 /// Removes the items at `positions` (in any order, repeats allowed) and returns them.
 pub(super) fn drop_positions<T>(items: &mut Vec<T>, positions: &[usize]) -> Vec<T> {
     let mut dropped = Vec::new();
@@ -287,24 +322,39 @@ pub(super) struct Layout {
     pub(super) firsts: std::ops::Range<usize>,
 }
 
-impl Cancelled {
-    fn unexplained(&self) -> StoreError {
-        StoreError::Request(format!("transaction cancelled: {:?}", self.message))
+impl DynamoStore {
+    /// Writes one state's row (and its parts, in one transaction), if it is still at the
+    /// revision it was read at.
+    async fn save_rows(&self, rows: &StateRows) -> Result<Option<Revision>, StoreError> {
+        let row = rows.row.clone();
+        if rows.parts.is_empty() && rows.stale.is_empty() {
+            self.count_units(item_bytes(&row.item), false);
+            let saved = self
+                .conditional_put(row.item, row.condition, row.expected)
+                .await?;
+            return Ok(saved.then_some(rows.revision.clone()));
+        }
+        // The row and its parts stand or fall together; the row, first, holds the condition.
+        let mut items = vec![TransactWriteItem::builder()
+            .put(self.state_put(row)?)
+            .build()];
+        items.extend(self.part_items(rows.parts.clone(), rows.stale.clone())?);
+        match self.transact(items).await? {
+            None => Ok(Some(rows.revision.clone())),
+            Some(why) if why.failed.contains(&0) || why.conflicted => Ok(None),
+            Some(why) => Err(why.unexplained()),
+        }
     }
-}
 
-impl EventStore for DynamoStore {
-    async fn load_state<T: DeserializeOwned + Send>(
+    /// Runs a commit's transaction over its laid-out rows. Each round either ends or drops
+    /// at least one alert, so this ends.
+    async fn commit_rows(
         &self,
-        key: &str,
-    ) -> Result<Option<Versioned<T>>, StoreError> {
-        self.read_state(key).await
-    }
-
-    async fn commit(&self, mut commit: Commit) -> Result<CommitOutcome, StoreError> {
-        // Each round either ends or drops at least one alert, so this ends.
+        commit: &mut Commit,
+        rows: &[StateRows],
+    ) -> Result<CommitOutcome, StoreError> {
         loop {
-            let (items, layout) = self.transact_items(&commit)?;
+            let (items, layout) = self.transact_items(commit, rows)?;
             let Some(why) = self.transact(items).await? else {
                 return Ok(CommitOutcome::Committed);
             };
@@ -339,6 +389,42 @@ impl EventStore for DynamoStore {
             }
             drop_positions(&mut commit.firsts, &firsts);
         }
+    }
+}
+
+impl Cancelled {
+    fn unexplained(&self) -> StoreError {
+        StoreError::Request(format!("transaction cancelled: {:?}", self.message))
+    }
+}
+
+impl EventStore for DynamoStore {
+    async fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        self.read_state(key).await
+    }
+
+    async fn commit(&self, mut commit: Commit) -> Result<CommitOutcome, StoreError> {
+        let rows = commit
+            .states
+            .iter()
+            .map(|s| state_rows(s, commit.received_at))
+            .collect::<Result<Vec<_>, _>>()?;
+        let written = match self.put_buckets(&rows).await? {
+            Ok(written) => written,
+            Err(written) => {
+                self.release(&rows, written).await;
+                return Ok(CommitOutcome::StateConflict);
+            }
+        };
+        let outcome = self.commit_rows(&mut commit, &rows).await;
+        match &outcome {
+            Ok(CommitOutcome::Committed) => self.collect_garbage(&rows).await,
+            _ => self.release(&rows, written).await,
+        }
+        outcome
     }
 
     async fn quarantine(&self, q: Quarantine) -> Result<(), StoreError> {
@@ -414,28 +500,20 @@ impl EventStore for DynamoStore {
     }
 
     async fn save_state(&self, write: StateWrite) -> Result<Option<Revision>, StoreError> {
-        let StateRows {
-            row,
-            parts,
-            stale,
-            revision,
-        } = state_rows(&write, Utc::now())?;
-        if parts.is_empty() && stale.is_empty() {
-            let saved = self
-                .conditional_put(row.item, row.condition, row.expected)
-                .await?;
-            return Ok(saved.then_some(revision));
+        let rows = state_rows(&write, Utc::now())?;
+        let written = match self.put_buckets(std::slice::from_ref(&rows)).await? {
+            Ok(written) => written,
+            Err(written) => {
+                self.release(std::slice::from_ref(&rows), written).await;
+                return Ok(None);
+            }
+        };
+        let saved = self.save_rows(&rows).await;
+        match &saved {
+            Ok(Some(_)) => self.collect_garbage(std::slice::from_ref(&rows)).await,
+            _ => self.release(std::slice::from_ref(&rows), written).await,
         }
-        // The row and its parts stand or fall together; the row, first, holds the condition.
-        let mut items = vec![TransactWriteItem::builder()
-            .put(self.state_put(row)?)
-            .build()];
-        items.extend(self.part_items(parts, stale)?);
-        match self.transact(items).await? {
-            None => Ok(Some(revision)),
-            Some(why) if why.failed.contains(&0) || why.conflicted => Ok(None),
-            Some(why) => Err(why.unexplained()),
-        }
+        saved
     }
 
     async fn stored_reply(

@@ -11,16 +11,22 @@ pub(super) fn part_sk(index: usize) -> String {
     format!("{PART_SK_PREFIX}{index:03}")
 }
 
-/// One state as written: its row; the parts that hold its text when the row cannot; the
-/// keys of the replaced revision's parts it no longer needs; and the revision it becomes.
+/// One state as written: its row; the parts that hold its text when the row cannot (in
+/// the commit's transaction); the keys of the replaced revision's parts it no longer needs
+/// (deleted in the transaction); the buckets to put before the transaction, and the items
+/// of the replaced revision to delete after it; and the revision it becomes.
+#[derive(Clone)]
 pub(super) struct StateRows {
     pub(super) row: StateRow,
     pub(super) parts: Vec<Item>,
     pub(super) stale: Vec<Item>,
+    pub(super) bucket_puts: Vec<Item>,
+    pub(super) garbage: Vec<Garbage>,
     pub(super) revision: Revision,
 }
 
 /// A state row, and the condition that it replaces the revision it was decided on.
+#[derive(Clone)]
 pub(super) struct StateRow {
     pub(super) item: Item,
     pub(super) condition: &'static str,
@@ -28,10 +34,12 @@ pub(super) struct StateRow {
 }
 
 /// Lays a state out as rows: a state that fits one item stays a map attribute of its row,
-/// exactly as states always were; a larger one becomes JSON text in part items.
+/// exactly as states always were; a larger one with large map fields keeps its head in the
+/// row and those fields in buckets (`buckets.rs`); any other larger one becomes JSON text
+/// in part items.
 pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<StateRows, StoreError> {
     let pk = state_pk(&state.key);
-    let version = Revision::next_version(state.replaces);
+    let version = Revision::next_version(state.replaces.as_ref());
     let mut head = serde_json::Map::new();
     head.insert("pk".into(), pk.as_str().into());
     head.insert("sk".into(), STATE_SK.into());
@@ -42,14 +50,40 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
         head.insert("gsi1pk".into(), gsi_pk.as_str().into());
         head.insert("gsi1sk".into(), gsi_sk.as_str().into());
     }
-    let row_size = item_size(&head) + "state".len() + state.state.attribute_bytes();
+    let row_bytes = item_size(&head);
+    let row_size = row_bytes + "state".len() + state.state.attribute_bytes();
     let mut head = dynamo::to_item(head)?;
-    let parts = if row_size <= STATE_ROW_LIMIT {
+    let replaced_buckets = state.replaces.as_ref().and_then(|r| r.buckets.as_deref());
+    let mut parts = Vec::new();
+    let mut bucket_puts = Vec::new();
+    let mut buckets = None;
+    if row_size <= STATE_ROW_LIMIT {
         head.insert(
             "state".into(),
             dynamo::to_attribute_value(state.state.to_value()?)?,
         );
-        Vec::new()
+    } else if let Some(split) = buckets::split(state.state.text())? {
+        let Split {
+            head: state_head,
+            fields,
+        } = split;
+        let writes = bucket_writes(&pk, &state.key, fields, write_id(), replaced_buckets)?;
+        let manifest = manifest(&writes.index)?;
+        let bytes = row_bytes + "head".len() + state_head.len() + "buckets".len() + manifest.len();
+        if bytes > STATE_ROW_LIMIT {
+            return Err(StoreError::StateTooLarge {
+                key: state.key.clone(),
+                bytes,
+                limit: STATE_ROW_LIMIT,
+            });
+        }
+        head.insert("head".into(), AttributeValue::S(state_head));
+        head.insert(
+            "buckets".into(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(manifest)),
+        );
+        bucket_puts = writes.puts;
+        buckets = Some((std::sync::Arc::new(writes.index), writes.garbage));
     } else {
         let text = state.state.text();
         if text.len() > STATE_TEXT_LIMIT {
@@ -59,15 +93,14 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
                 limit: STATE_TEXT_LIMIT,
             });
         }
-        let parts: Vec<Item> = split_text(text, PART_TEXT_BYTES)
+        parts = split_text(text, PART_TEXT_BYTES)
             .into_iter()
             .enumerate()
             .map(|(index, text)| part_item(&pk, index, version, text))
             .collect();
         head.insert("parts".into(), AttributeValue::N(parts.len().to_string()));
-        parts
-    };
-    let replaced_parts = state.replaces.map_or(0, |r| r.parts);
+    }
+    let replaced_parts = state.replaces.as_ref().map_or(0, |r| r.parts);
     let stale = (parts.len()..replaced_parts)
         .map(|index| {
             HashMap::from([
@@ -76,7 +109,17 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
             ])
         })
         .collect();
-    let (condition, expected) = revision_condition(state.replaces);
+    let (index, garbage) = match buckets {
+        Some((index, garbage)) => (Some(index), garbage),
+        // Kept whole now: every bucket the replaced revision had is garbage.
+        None => (
+            None,
+            replaced_buckets.map_or_else(Vec::new, |old| {
+                superseded(&pk, old, &BucketIndex::default())
+            }),
+        ),
+    };
+    let (condition, expected) = revision_condition(state.replaces.as_ref());
     Ok(StateRows {
         row: StateRow {
             item: head,
@@ -86,14 +129,17 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
         revision: Revision {
             version,
             parts: parts.len(),
+            buckets: index,
         },
         parts,
         stale,
+        bucket_puts,
+        garbage,
     })
 }
 
 /// The condition that a state row is still at `revision` (`None`: that it does not exist).
-pub(super) fn revision_condition(revision: Option<Revision>) -> (&'static str, Option<Item>) {
+pub(super) fn revision_condition(revision: Option<&Revision>) -> (&'static str, Option<Item>) {
     match revision {
         None => ("attribute_not_exists(pk)", None),
         Some(r) => (

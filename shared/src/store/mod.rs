@@ -39,12 +39,16 @@ use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
+mod bucket_io;
+mod buckets;
 mod dynamodb;
 mod layout;
 mod queries;
 mod rows;
 mod size;
 
+use buckets::*;
+pub use buckets::{BucketIndex, BucketRef, BUCKETS};
 pub use dynamodb::DynamoStore;
 use layout::*;
 use rows::*;
@@ -162,18 +166,20 @@ pub struct Versioned<T> {
     pub value: T,
 }
 
-/// Which write of a state was read: its version, the token of optimistic concurrency, and
-/// how many part items its text takes (0: its row holds it), so that the write replacing
-/// it deletes the parts the new state no longer needs. Only the store makes one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which write of a state was read: its version, the token of optimistic concurrency; how
+/// many part items its text takes (0: its row holds it); and where its buckets are and
+/// what they held, if it is kept in buckets. The write replacing it deletes what the new
+/// state no longer needs and puts only the buckets that changed. Only the store makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revision {
     pub version: u64,
     pub(crate) parts: usize,
+    pub(crate) buckets: Option<std::sync::Arc<BucketIndex>>,
 }
 
 impl Revision {
     /// The version a write replacing `replaced` stores.
-    pub(crate) fn next_version(replaced: Option<Revision>) -> u64 {
+    pub(crate) fn next_version(replaced: Option<&Revision>) -> u64 {
         replaced.map_or(1, |r| r.version + 1)
     }
 }
@@ -285,7 +291,8 @@ impl StateJson {
 }
 
 /// How a state is kept in the table: its size as one row's attribute, by DynamoDB's rules,
-/// and the part items it is split into when that row would be too large (0 when it fits).
+/// and the items besides its row a first write of it puts (parts or buckets; 0 when it
+/// fits its row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StateFootprint {
     pub attribute_bytes: usize,
@@ -298,7 +305,7 @@ impl StateWrite {
         let rows = state_rows(self, Utc::now())?;
         Ok(StateFootprint {
             attribute_bytes: self.state.attribute_bytes(),
-            parts: rows.parts.len(),
+            parts: rows.parts.len() + rows.bucket_puts.len(),
         })
     }
 }

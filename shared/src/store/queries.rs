@@ -3,8 +3,9 @@
 use super::*;
 
 impl DynamoStore {
-    /// A state as its last write left it: its row, read consistently, and when the row
-    /// names parts, a consistent query for them, checked to be all of the row's version.
+    /// A state as its last write left it: its row, read consistently; when the row names
+    /// parts, a consistent query for them, checked to be all of the row's version; when it
+    /// names buckets, a consistent batch read of exactly those.
     pub(super) async fn read_state<T: DeserializeOwned>(
         &self,
         key: &str,
@@ -32,26 +33,44 @@ impl DynamoStore {
                 return Ok(None);
             };
             let state = item.remove("state");
+            let state_head = item.remove("head");
+            let manifest = item.remove("buckets");
             let head: Head = dynamo::from_item(item)?;
-            let revision = Revision {
+            let mut revision = Revision {
                 version: head.version,
                 parts: head.parts,
+                buckets: None,
             };
-            if head.parts == 0 {
-                let Some(state) = state else {
-                    return Err(StoreError::TornState {
-                        key: key.to_owned(),
-                        version: head.version,
-                        why: TornParts::NoState,
-                    });
-                };
-                return Ok(Some(Versioned {
-                    revision,
-                    value: dynamo::from_attribute_value(state)?,
-                }));
-            }
-            let parts = self.parts(&pk, head.parts).await?;
-            match join_parts(head.version, head.parts, parts) {
+            let read = match (state_head, manifest) {
+                (Some(AttributeValue::S(state_head)), Some(AttributeValue::B(manifest))) => {
+                    let manifest = read_manifest(manifest.as_ref()).ok_or_else(|| {
+                        StoreError::Request(format!("state {key}: unreadable bucket manifest"))
+                    })?;
+                    let items = self.batch_get(bucket_keys(&pk, &manifest)).await?;
+                    join(&state_head, &manifest, items).map(|(text, index)| {
+                        revision.buckets = Some(index);
+                        text
+                    })
+                }
+                _ if head.parts > 0 => {
+                    let parts = self.parts(&pk, head.parts).await?;
+                    join_parts(head.version, head.parts, parts)
+                }
+                _ => {
+                    let Some(state) = state else {
+                        return Err(StoreError::TornState {
+                            key: key.to_owned(),
+                            version: head.version,
+                            why: TornParts::NoState,
+                        });
+                    };
+                    return Ok(Some(Versioned {
+                        revision,
+                        value: dynamo::from_attribute_value(state)?,
+                    }));
+                }
+            };
+            match read {
                 Ok(text) => {
                     return Ok(Some(Versioned {
                         revision,
@@ -76,6 +95,47 @@ impl DynamoStore {
                 }
             }
         }
+    }
+
+    /// Items by key, read consistently, in any order (BatchGetItem: 100 keys a request,
+    /// and what DynamoDB leaves unprocessed asked for again).
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Request(e.to_string()))?,
+            );
+            let mut rounds = 0;
+            while let Some(request) = pending.take() {
+                rounds += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(request_error)?;
+                if let Some(mut found) = out.responses {
+                    items.extend(found.remove(&self.table).unwrap_or_default());
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    if rounds > 8 {
+                        return Err(StoreError::Request("bucket reads left unprocessed".into()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * rounds)).await;
+                }
+            }
+        }
+        Ok(items)
     }
 
     /// The first `count` part items of a state, in order.

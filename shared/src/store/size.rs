@@ -104,3 +104,34 @@ impl<'de> serde::de::Visitor<'de> for AttributeSizeVisitor {
         Ok(AttributeSize(size))
     }
 }
+
+/// The size DynamoDB counts for an item as the SDK holds it (the same rules as
+/// [`attribute_size`], on attribute values).
+pub(super) fn item_bytes(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value_bytes(value))
+        .sum()
+}
+
+fn value_bytes(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => number_size(n.bytes().filter(u8::is_ascii_digit).count()),
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(items) => 3 + items.iter().map(|v| 1 + value_bytes(v)).sum::<usize>(),
+        AttributeValue::M(fields) => {
+            3 + fields
+                .iter()
+                .map(|(name, v)| name.len() + 1 + value_bytes(v))
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+        AttributeValue::Ns(set) => set
+            .iter()
+            .map(|n| number_size(n.bytes().filter(u8::is_ascii_digit).count()))
+            .sum(),
+        AttributeValue::Bs(set) => set.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
+    }
+}

@@ -38,7 +38,19 @@ fn write(value: Value, replaces: Option<Revision>) -> StateWrite {
 }
 
 fn revision(version: u64, parts: usize) -> Revision {
-    Revision { version, parts }
+    Revision {
+        version,
+        parts,
+        buckets: None,
+    }
+}
+
+/// A large state with no large map (a list): kept whole, as JSON text in parts.
+fn large_list(entries: usize) -> Value {
+    let entries: Vec<String> = (0..entries)
+        .map(|i| format!("entry {i:06} of a state kept as text"))
+        .collect();
+    json!({ "kind": "log", "entries": entries })
 }
 
 fn text(item: &Item, name: &str) -> String {
@@ -182,8 +194,8 @@ fn a_row_at_the_limit_stays_whole_and_one_byte_more_is_split() {
 }
 
 #[test]
-fn a_20k_line_monitor_state_is_split_into_parts_of_its_version() {
-    let value = monitor_value(fleet(20_000).0);
+fn a_large_state_without_a_large_map_is_split_into_parts_of_its_version() {
+    let value = large_list(40_000);
     let json_bytes = serde_json::to_string(&value).expect("JSON").len();
     assert!(STATE_ROW_LIMIT < attribute_size(&value));
     let rows = state_rows(&write(value.clone(), Some(revision(7, 0))), now()).expect("rows");
@@ -205,7 +217,7 @@ fn a_20k_line_monitor_state_is_split_into_parts_of_its_version() {
 #[test]
 fn a_footprint_counts_the_parts_the_commit_writes() {
     let small = write(json!({"kind": "monitor", "lines": {}}), None);
-    let large = write(monitor_value(fleet(20_000).0), None);
+    let large = write(large_list(40_000), None);
     let rows = state_rows(&large, now()).expect("rows");
 
     assert_eq!(
@@ -219,6 +231,40 @@ fn a_footprint_counts_the_parts_the_commit_writes() {
     assert_eq!(footprint.parts, rows.parts.len());
     assert!(footprint.parts > 1);
     assert!(footprint.attribute_bytes > ITEM_LIMIT);
+    // A fleet's state: its buckets.
+    let fleet = write(monitor_value(fleet(20_000).0), None);
+    assert_eq!(fleet.footprint().expect("footprint").parts, BUCKETS);
+}
+
+#[test]
+fn a_20k_line_monitor_state_keeps_its_head_in_the_row_and_its_lines_in_buckets() {
+    let value = monitor_value(fleet(20_000).0);
+    let rows = state_rows(&write(value.clone(), Some(revision(7, 2))), now()).expect("rows");
+    assert!(rows.parts.is_empty());
+    assert_eq!(rows.stale.len(), 2, "the parts of the replaced revision go");
+    assert_eq!(rows.bucket_puts.len(), BUCKETS);
+    assert!(rows.row.item.contains_key("head") && !rows.row.item.contains_key("state"));
+    assert!(
+        item_bytes(&rows.row.item) < 1024,
+        "the row a steady heartbeat rewrites stays under 1 KB: {}",
+        item_bytes(&rows.row.item)
+    );
+    let Some(AttributeValue::B(manifest)) = rows.row.item.get("buckets") else {
+        panic!("no manifest")
+    };
+    let manifest = read_manifest(manifest.as_ref()).expect("manifest");
+    let (joined, _) = join(
+        &text(&rows.row.item, "head"),
+        &manifest,
+        rows.bucket_puts.clone(),
+    )
+    .expect("whole");
+    let back: Value = serde_json::from_str(&joined).expect("JSON");
+    assert_eq!(back, value);
+    assert!(rows
+        .bucket_puts
+        .iter()
+        .all(|b| text(b, "entity") == "state-part" && item_bytes(b) < PART_TEXT_BYTES));
 }
 
 #[test]
@@ -266,7 +312,6 @@ fn a_state_over_what_one_transaction_carries_is_refused_with_its_size() {
 fn a_20k_line_heartbeat_commit_fits_one_transaction() {
     let (state, alerts) = fleet(20_000);
     let state = monitor_value(state);
-    let json_bytes = serde_json::to_string(&state).expect("JSON").len();
     let alert = alerts.first().expect("a fleet alert").clone();
     // The most a heartbeat's commit holds: per-line alerts up to the cap, the watchdog's
     // recovery, a watchdog state, and a monitor state replacing one of the most parts.
@@ -298,12 +343,17 @@ fn a_20k_line_heartbeat_commit_fits_one_transaction() {
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .build(),
     );
+    let laid_out: Vec<StateRows> = commit
+        .states
+        .iter()
+        .map(|s| state_rows(s, now()).expect("rows"))
+        .collect();
     let items = DynamoStore::new(client, "table")
-        .transact_items(&commit)
+        .transact_items(&commit, &laid_out)
         .expect("items")
         .0;
-    // The idempotency key, the 2 state rows, the history and the alerts; then the parts
-    // written and those of the replaced revision deleted.
+    // The idempotency key, the 2 state rows, the history and the alerts; then the parts of
+    // the replaced revision deleted (the fleet's lines are in buckets, put before it).
     let rows = 1 + 2 + 1 + MAX_LINE_ALERTS + 1;
     assert_eq!(items.len(), rows + most_parts);
     assert!(items.len() <= TRANSACTION_ITEMS);
@@ -324,10 +374,8 @@ fn a_20k_line_heartbeat_commit_fits_one_transaction() {
                 .is_some_and(|d| d.condition_expression().is_none())
         })
         .count();
-    assert_eq!(
-        (written, deleted),
-        (json_bytes.div_ceil(PART_TEXT_BYTES), most_parts - written)
-    );
+    assert_eq!((written, deleted), (0, most_parts));
+    assert_eq!(laid_out[0].bucket_puts.len(), BUCKETS);
 }
 
 fn part(index: usize, version: &str, text: Option<&str>) -> Item {
