@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod exotel;
 pub mod faults;
+pub mod fleet;
 pub mod inbox;
 pub mod load;
 pub mod pump;

@@ -438,3 +438,32 @@ async fn a_20k_line_heartbeat_is_stored_and_the_next_ones_read_and_replace_it() 
     let received = publish_pending(&stack).await;
     assert_eq!(received.len(), 2, "{received:?}");
 }
+
+/// A container that read or wrote a fleet's buckets keeps them: its next heartbeat of the
+/// same fleet reads the row (and the watchdog's) and writes one transaction, nothing more.
+#[tokio::test]
+async fn a_warm_store_reads_a_steady_fleet_from_its_row_alone() {
+    use dialtone_local::faults::FaultProxy;
+    let stack = stack("warm").await;
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = FaultProxy::start(&moto).await.expect("fault proxy");
+    let client = dialtone_local::aws::dynamodb_through(proxy.url()).await;
+    let deps = heartbeat_deps_with(DynamoStore::new(client, &stack.table));
+    let first = with_body(WARNING, &warning_with_lines(20_000, at(0)));
+    assert_eq!(send(&deps, &first).await.0, 200);
+    let before = proxy.forwarded();
+    let again = with_body(WARNING, &warning_with_lines(20_000, at(1)));
+    assert_eq!(
+        send(&deps, &again).await,
+        (200, json!({"result": "accepted", "alerts": 0}))
+    );
+    assert_eq!(
+        proxy.forwarded() - before,
+        3,
+        "the monitor's row, the watchdog's row, the transaction"
+    );
+    // A cold store (another container) reads the buckets, once.
+    let cold = heartbeat_deps(&stack);
+    let items = load(&cold.store, MONITOR_KEY).await;
+    assert_eq!(items.revision.version, 2);
+}

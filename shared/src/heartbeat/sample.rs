@@ -7,7 +7,13 @@ use serde_json::{json, Value};
 /// A WARNING heartbeat body listing `lines` affected lines: every one incoming, every other
 /// one outgoing too, each with its number in `data`.
 pub fn warning_with_lines(lines: usize, at: DateTime<Utc>) -> String {
-    let sids: Vec<String> = (0..lines)
+    warning_with_lines_from(0, lines, at)
+}
+
+/// [`warning_with_lines`] for the lines numbered `first..first + lines`: a heartbeat whose
+/// fleet overlaps another's where their numbers do.
+pub fn warning_with_lines_from(first: usize, lines: usize, at: DateTime<Utc>) -> String {
+    let sids: Vec<String> = (first..first + lines)
         .map(|i| format!("0{:010}", 7_930_000_000u64 + i as u64))
         .collect();
     let data: serde_json::Map<String, Value> = sids
@@ -19,7 +25,8 @@ pub fn warning_with_lines(lines: usize, at: DateTime<Utc>) -> String {
             )
         })
         .collect();
-    let outgoing: Vec<&String> = sids.iter().step_by(2).collect();
+    // By the line's own number, so that a line fails the same way in overlapping fleets.
+    let outgoing: Vec<&String> = sids.iter().skip(first % 2).step_by(2).collect();
     json!({
         "timestamp": at.to_rfc3339(),
         "status_type": "WARNING",

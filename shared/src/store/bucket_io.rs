@@ -168,6 +168,52 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The bucket items of `pk` among `keys` this store holds, and the keys it does not.
+    pub(super) fn cached_buckets(&self, pk: &str, keys: Vec<Item>) -> (Vec<Item>, Vec<Item>) {
+        let cache = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(held) = cache.get(pk) else {
+            return (Vec::new(), keys);
+        };
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
+        for key in keys {
+            match held.get(&sk_of(&key)) {
+                Some(text) => {
+                    let mut item = key;
+                    item.insert("text".into(), AttributeValue::S(text.clone()));
+                    found.push(item);
+                }
+                None => missing.push(key),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keeps bucket items of `pk`: after a read, exactly those its row names (`replace`);
+    /// after a commit, beside them, the ones it put.
+    pub(super) fn remember_buckets(&self, pk: &str, items: Vec<Item>, replace: bool) {
+        let mut cache = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let held = cache.entry(pk.to_owned()).or_default();
+        if replace {
+            held.clear();
+        }
+        for mut item in items {
+            if let Some(AttributeValue::S(text)) = item.remove("text") {
+                held.insert(sk_of(&item), text);
+            }
+        }
+    }
+
+    /// After a commit landed: the buckets it put are what its state's next read needs.
+    pub(super) fn remember_written(&self, rows: &[StateRows]) {
+        for rows in rows.iter().filter(|r| !r.bucket_puts.is_empty()) {
+            if let Some(AttributeValue::S(pk)) = rows.row.item.get("pk") {
+                self.remember_buckets(pk, rows.bucket_puts.clone(), false);
+            }
+        }
+    }
+}
+
 fn key_of(item: &Item) -> Item {
     ["pk", "sk"]
         .into_iter()

@@ -17,12 +17,15 @@ use serde_json::value::RawValue;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// Buckets per large field: the row names each by the 4-byte id of the write that put it,
-/// and the largest heartbeat Lambda delivers (about 90 000 lines, 10 MB of state)
-/// fills each with some 80 KB, a fifth of an item.
+/// The most buckets a large field is cut into: the row names each by the 4-byte id of the
+/// write that put it, and the largest heartbeat Lambda delivers (about 90 000 lines, 10 MB
+/// of state) fills each with some 80 KB, a fifth of an item.
 pub const BUCKETS: usize = 128;
+/// The text a bucket is sized for: a field gets the power of two of buckets that keeps
+/// them about this size (up to [`BUCKETS`]), so one changed entry rewrites a few KB.
+const BUCKET_TARGET_BYTES: usize = 8 * 1024;
 /// A top-level map field of a state laid out in buckets is one larger than this.
-const LARGE_FIELD_BYTES: usize = 16 * 1024;
+const LARGE_FIELD_BYTES: usize = 512;
 const BUCKET_SK_PREFIX: &str = "STATE#BUCKET#";
 
 /// Where each bucket of a state read lives and what it held, so that the write replacing
@@ -60,10 +63,24 @@ fn digest(text: &str) -> u64 {
 
 /// The bucket of a map entry. Any stable choice works: a reader joins every bucket, so a
 /// hash that changed between builds only costs one rewrite of the buckets.
-fn bucket_of(key: &str) -> usize {
+fn bucket_of(key: &str, buckets: usize) -> usize {
     let mut hasher = std::hash::DefaultHasher::new();
     key.hash(&mut hasher);
-    (hasher.finish() % BUCKETS as u64) as usize
+    (hasher.finish() % buckets as u64) as usize
+}
+
+/// How many buckets a field of `bytes` is cut into, given how many it had: the count is
+/// kept while it stays within a factor of two of the ideal, so that a fleet growing or
+/// shrinking a little does not rewrite every bucket.
+fn bucket_count(bytes: usize, before: Option<usize>) -> usize {
+    let ideal = bytes
+        .div_ceil(BUCKET_TARGET_BYTES)
+        .next_power_of_two()
+        .min(BUCKETS);
+    match before {
+        Some(n) if n * 2 >= ideal && n <= ideal * 2 && n <= BUCKETS => n,
+        _ => ideal,
+    }
 }
 
 /// A state cut into its head and the buckets of its large fields.
@@ -74,9 +91,13 @@ pub(super) struct Split {
     pub(super) fields: BTreeMap<String, Vec<String>>,
 }
 
-/// Cuts a state's JSON text into head and buckets; `None` when it has no large map field
-/// (it is then kept whole, in parts).
-pub(super) fn split(text: &str) -> Result<Option<Split>, StoreError> {
+/// Cuts a state's JSON text into head and buckets, each field into as many as it had in
+/// `replaced` when that still fits; `None` when it has no large map field (it is then kept
+/// whole, in its row or in parts).
+pub(super) fn split(
+    text: &str,
+    replaced: Option<&BucketIndex>,
+) -> Result<Option<Split>, StoreError> {
     let Ok(top) = serde_json::from_str::<BTreeMap<String, &RawValue>>(text) else {
         return Ok(None);
     };
@@ -90,9 +111,11 @@ pub(super) fn split(text: &str) -> Result<Option<Split>, StoreError> {
     for (name, raw) in large {
         // Owned keys: a key with an escape cannot be borrowed from the text.
         let entries: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get())?;
-        let mut buckets: Vec<BTreeMap<String, &RawValue>> = vec![BTreeMap::new(); BUCKETS];
+        let before = replaced.and_then(|r| r.fields.get(&name)).map(Vec::len);
+        let count = bucket_count(raw.get().len(), before);
+        let mut buckets: Vec<BTreeMap<String, &RawValue>> = vec![BTreeMap::new(); count];
         for (key, value) in entries {
-            buckets[bucket_of(&key)].insert(key, value);
+            buckets[bucket_of(&key, count)].insert(key, value);
         }
         let texts = buckets
             .iter()
@@ -176,8 +199,11 @@ pub(super) fn bucket_writes(
     let mut index = BucketIndex::default();
     let mut puts = Vec::new();
     for (field, texts) in fields {
-        let before = replaced.and_then(|r| r.fields.get(&field));
-        let mut refs = Vec::with_capacity(BUCKETS);
+        // Digests compare only between cuts into the same number of buckets.
+        let before = replaced
+            .and_then(|r| r.fields.get(&field))
+            .filter(|b| b.len() == texts.len());
+        let mut refs = Vec::with_capacity(texts.len());
         for (i, text) in texts.into_iter().enumerate() {
             let digest = digest(&text);
             let old = before.and_then(|b| b.get(i)).filter(|r| r.digest == digest);
@@ -219,7 +245,10 @@ pub(super) fn superseded(pk: &str, old: &BucketIndex, new: &BucketIndex) -> Vec<
     for (field, refs) in &old.fields {
         let kept = new.fields.get(field);
         for (i, r) in refs.iter().enumerate() {
-            if kept.and_then(|k| k.get(i)).map(|k| k.id) != Some(r.id) {
+            let same = kept
+                .filter(|k| k.len() == refs.len())
+                .and_then(|k| k.get(i));
+            if same.map(|k| k.id) != Some(r.id) {
                 garbage.push(Garbage {
                     key: item_key(pk, bucket_sk(field, i, r.id)),
                     // Its text, and the keys and attributes around it.
@@ -248,25 +277,27 @@ pub(super) fn bucket_keys(pk: &str, manifest: &BTreeMap<String, Vec<u32>>) -> Ve
 pub(super) fn join(
     head: &str,
     manifest: &BTreeMap<String, Vec<u32>>,
-    items: Vec<Item>,
+    items: &[Item],
 ) -> Result<(String, Arc<BucketIndex>), TornParts> {
-    let mut texts: HashMap<String, String> = items
-        .into_iter()
-        .filter_map(|mut item| match (item.remove("sk"), item.remove("text")) {
-            (Some(AttributeValue::S(sk)), Some(AttributeValue::S(text))) => Some((sk, text)),
+    let texts: HashMap<&str, &str> = items
+        .iter()
+        .filter_map(|item| match (item.get("sk"), item.get("text")) {
+            (Some(AttributeValue::S(sk)), Some(AttributeValue::S(text))) => {
+                Some((sk.as_str(), text.as_str()))
+            }
             _ => None,
         })
         .collect();
     let expected: usize = manifest.values().map(Vec::len).sum();
     let found = bucket_keys("", manifest)
         .iter()
-        .filter(|k| matches!(k.get("sk"), Some(AttributeValue::S(sk)) if texts.contains_key(sk)))
+        .filter(|k| matches!(k.get("sk"), Some(AttributeValue::S(sk)) if texts.contains_key(sk.as_str())))
         .count();
     if found != expected {
         return Err(TornParts::Missing { expected, found });
     }
     let mut out =
-        String::with_capacity(head.len() + texts.values().map(String::len).sum::<usize>() + 64);
+        String::with_capacity(head.len() + texts.values().map(|t| t.len()).sum::<usize>() + 64);
     out.push_str(head.strip_suffix('}').unwrap_or(head));
     let mut first_field = head.trim() == "{}";
     let mut index = BucketIndex::default();
@@ -280,10 +311,13 @@ pub(super) fn join(
         let mut first_entry = true;
         let mut refs = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            let text = texts.remove(&bucket_sk(field, i, *id)).unwrap_or_default();
+            let text = texts
+                .get(bucket_sk(field, i, *id).as_str())
+                .copied()
+                .unwrap_or_default();
             refs.push(BucketRef {
                 id: *id,
-                digest: digest(&text),
+                digest: digest(text),
                 bytes: text.len(),
             });
             let inner = text

@@ -23,7 +23,7 @@ fn read_back(pk: &str, head: &str, writes: &BucketWrites, earlier: &[Item]) -> s
         .into_iter()
         .filter(|i| keys.iter().any(|k| k["sk"] == i["sk"]))
         .collect();
-    let (text, index) = join(head, &manifest, wanted).expect("whole");
+    let (text, index) = join(head, &manifest, &wanted).expect("whole");
     assert_eq!(*index, writes.index, "the index read is the index written");
     serde_json::from_str(&text).expect("JSON")
 }
@@ -31,18 +31,18 @@ fn read_back(pk: &str, head: &str, writes: &BucketWrites, earlier: &[Item]) -> s
 #[test]
 fn a_large_state_splits_and_joins_back_to_itself() {
     let state = fleet(2_000, "2026-11-01T09:00:00Z");
-    let split = split(&state.to_string())
+    let split = split(&state.to_string(), None)
         .expect("split")
         .expect("has a large map");
-    assert_eq!(split.fields["lines"].len(), BUCKETS);
+    let count = split.fields["lines"].len();
+    assert!(
+        count.is_power_of_two() && (16..=BUCKETS).contains(&count),
+        "{count}"
+    );
     let head = split.head.clone();
     assert!(!head.contains("lines") && head.contains("\"status\":\"WARNING\""));
     let writes = bucket_writes("STATE#m", "m", split.fields, 7, None).expect("writes");
-    assert_eq!(
-        writes.puts.len(),
-        BUCKETS,
-        "a first write puts every bucket"
-    );
+    assert_eq!(writes.puts.len(), count, "a first write puts every bucket");
     assert!(writes.garbage.is_empty());
     assert_eq!(read_back("STATE#m", &head, &writes, &[]), state);
 }
@@ -50,17 +50,17 @@ fn a_large_state_splits_and_joins_back_to_itself() {
 #[test]
 fn a_steady_state_puts_no_bucket_and_one_change_puts_one() {
     let state = fleet(2_000, "2026-11-01T09:00:00Z");
-    let first = split(&state.to_string()).unwrap().unwrap();
+    let first = split(&state.to_string(), None).unwrap().unwrap();
     let first = bucket_writes("STATE#m", "m", first.fields, 1, None).unwrap();
 
-    let again = split(&state.to_string()).unwrap().unwrap();
+    let again = split(&state.to_string(), None).unwrap().unwrap();
     let steady = bucket_writes("STATE#m", "m", again.fields, 2, Some(&first.index)).unwrap();
     assert!(steady.puts.is_empty() && steady.garbage.is_empty());
     assert_eq!(steady.index, first.index);
 
     let mut changed = state.clone();
     changed["lines"]["07930000005"]["incoming_since"] = json!("2026-11-01T09:30:00Z");
-    let split_changed = split(&changed.to_string()).unwrap().unwrap();
+    let split_changed = split(&changed.to_string(), None).unwrap().unwrap();
     let head = split_changed.head.clone();
     let one = bucket_writes("STATE#m", "m", split_changed.fields, 3, Some(&first.index)).unwrap();
     assert_eq!(one.puts.len(), 1);
@@ -70,31 +70,46 @@ fn a_steady_state_puts_no_bucket_and_one_change_puts_one() {
 }
 
 #[test]
+fn a_field_gets_buckets_for_its_size_and_keeps_their_number_while_it_roughly_fits() {
+    assert_eq!(bucket_count(1_000, None), 1);
+    assert_eq!(bucket_count(100 * 1024, None), 16);
+    assert_eq!(bucket_count(10 << 20, None), BUCKETS);
+    assert_eq!(
+        bucket_count(150 * 1024, Some(16)),
+        16,
+        "ideal 32: within a factor of two"
+    );
+    assert_eq!(bucket_count(300 * 1024, Some(16)), 64, "ideal 64: too far");
+    assert_eq!(bucket_count(10 << 20, Some(256)), BUCKETS);
+}
+
+#[test]
 fn small_maps_and_other_shapes_are_not_split() {
-    assert!(split(&json!({ "lines": { "a": 1 } }).to_string())
+    assert!(split(&json!({ "lines": { "a": 1 } }).to_string(), None)
         .unwrap()
         .is_none());
-    assert!(split(&json!(vec!["x"; 10_000]).to_string())
+    assert!(split(&json!(vec!["x"; 10_000]).to_string(), None)
         .unwrap()
         .is_none());
     let long_text = json!({ "note": "x".repeat(100_000) });
-    assert!(split(&long_text.to_string()).unwrap().is_none());
+    assert!(split(&long_text.to_string(), None).unwrap().is_none());
 }
 
 #[test]
 fn a_missing_bucket_is_a_torn_read() {
     let state = fleet(500, "2026-11-01T09:00:00Z");
-    let split = split(&state.to_string()).unwrap().unwrap();
+    let split = split(&state.to_string(), None).unwrap().unwrap();
     let head = split.head.clone();
     let writes = bucket_writes("STATE#m", "m", split.fields, 1, None).unwrap();
     let manifest = read_manifest(&manifest(&writes.index).unwrap()).unwrap();
     let mut items = writes.puts.clone();
+    let count = items.len();
     items.pop();
     assert_eq!(
-        join(&head, &manifest, items).err(),
+        join(&head, &manifest, &items).err(),
         Some(TornParts::Missing {
-            expected: BUCKETS,
-            found: BUCKETS - 1
+            expected: count,
+            found: count - 1
         })
     );
 }
@@ -102,10 +117,10 @@ fn a_missing_bucket_is_a_torn_read() {
 #[test]
 fn the_manifest_is_small_and_refuses_garbage() {
     let state = fleet(500, "2026-11-01T09:00:00Z");
-    let split = split(&state.to_string()).unwrap().unwrap();
+    let split = split(&state.to_string(), None).unwrap().unwrap();
     let writes = bucket_writes("STATE#m", "m", split.fields, u32::MAX, None).unwrap();
     let bytes = manifest(&writes.index).unwrap();
-    assert_eq!(bytes.len(), 1 + "lines".len() + 1 + 4 * BUCKETS);
+    assert_eq!(bytes.len(), 1 + "lines".len() + 1 + 4 * writes.puts.len());
     assert!(read_manifest(&bytes[..bytes.len() - 1]).is_none());
     assert!(read_manifest(&[3, b'a']).is_none());
 }
@@ -127,8 +142,8 @@ proptest! {
             .collect();
         state.insert("zlines".into(), serde_json::Value::Object(lines));
         let state = serde_json::Value::Object(state);
-        match split(&state.to_string()).unwrap() {
-            None => prop_assert!(state.to_string().len() < 20_000 + 200),
+        match split(&state.to_string(), None).unwrap() {
+            None => prop_assert!(state["zlines"].to_string().len() <= 512),
             Some(s) => {
                 let h = s.head.clone();
                 let writes = bucket_writes("STATE#p", "p", s.fields, 9, None).unwrap();

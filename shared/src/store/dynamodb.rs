@@ -2,12 +2,26 @@
 
 use super::*;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
     /// Write units of everything this store wrote, by DynamoDB's billing rules.
     units: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The bucket items of the states last read or written, by partition and sort key. A
+    /// bucket item is never overwritten (its key names the write that put it), so a text
+    /// kept here is the item's for as long as a row names it: a warm container reads a
+    /// steady fleet's row and nothing else.
+    pub(super) buckets: std::sync::Arc<std::sync::Mutex<HashMap<String, HashMap<String, String>>>>,
+}
+
+/// The table's name only: the cached state text is a fleet's phone numbers.
+impl std::fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DynamoStore {
@@ -16,6 +30,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             units: Default::default(),
+            buckets: Default::default(),
         }
     }
 
@@ -421,7 +436,10 @@ impl EventStore for DynamoStore {
         };
         let outcome = self.commit_rows(&mut commit, &rows).await;
         match &outcome {
-            Ok(CommitOutcome::Committed) => self.collect_garbage(&rows).await,
+            Ok(CommitOutcome::Committed) => {
+                self.collect_garbage(&rows).await;
+                self.remember_written(&rows);
+            }
             _ => self.release(&rows, written).await,
         }
         outcome
@@ -510,7 +528,10 @@ impl EventStore for DynamoStore {
         };
         let saved = self.save_rows(&rows).await;
         match &saved {
-            Ok(Some(_)) => self.collect_garbage(std::slice::from_ref(&rows)).await,
+            Ok(Some(_)) => {
+                self.collect_garbage(std::slice::from_ref(&rows)).await;
+                self.remember_written(std::slice::from_ref(&rows));
+            }
             _ => self.release(std::slice::from_ref(&rows), written).await,
         }
         saved

@@ -57,12 +57,19 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
     let mut parts = Vec::new();
     let mut bucket_puts = Vec::new();
     let mut buckets = None;
-    if row_size <= STATE_ROW_LIMIT {
+    // A small state stays in its row; a larger one with a large map is bucketed as soon as
+    // rewriting its whole row would cost more than a few write units a heartbeat.
+    let bucketed = if row_size > BUCKETED_ROW_BYTES {
+        buckets::split(state.state.text(), replaced_buckets)?
+    } else {
+        None
+    };
+    if bucketed.is_none() && row_size <= STATE_ROW_LIMIT {
         head.insert(
             "state".into(),
             dynamo::to_attribute_value(state.state.to_value()?)?,
         );
-    } else if let Some(split) = buckets::split(state.state.text())? {
+    } else if let Some(split) = bucketed {
         let Split {
             head: state_head,
             fields,

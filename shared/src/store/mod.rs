@@ -76,6 +76,10 @@ const ITEM_LIMIT: usize = 400 * 1024;
 /// A state row whose estimated size is above this is written in parts: the margin covers
 /// the one approximation in DynamoDB's published size rules (numbers).
 const STATE_ROW_LIMIT: usize = ITEM_LIMIT - 10 * 1024;
+/// A state whose row would be larger than this is laid out in buckets when it has a large
+/// map (its row is rewritten by every write, and 2 KB already costs 4 write units in a
+/// transaction).
+const BUCKETED_ROW_BYTES: usize = 2 * 1024;
 /// The JSON text one part item holds, well inside an item with its keys and version.
 const PART_TEXT_BYTES: usize = 300 * 1024;
 /// The largest state one transaction can carry: its 4 MB also hold the commit's

@@ -46,11 +46,17 @@ impl DynamoStore {
                     let manifest = read_manifest(manifest.as_ref()).ok_or_else(|| {
                         StoreError::Request(format!("state {key}: unreadable bucket manifest"))
                     })?;
-                    let items = self.batch_get(bucket_keys(&pk, &manifest)).await?;
-                    join(&state_head, &manifest, items).map(|(text, index)| {
+                    let (mut items, missing) =
+                        self.cached_buckets(&pk, bucket_keys(&pk, &manifest));
+                    items.extend(self.batch_get(missing).await?);
+                    let joined = join(&state_head, &manifest, &items).map(|(text, index)| {
                         revision.buckets = Some(index);
                         text
-                    })
+                    });
+                    if joined.is_ok() {
+                        self.remember_buckets(&pk, items, true);
+                    }
+                    joined
                 }
                 _ if head.parts > 0 => {
                     let parts = self.parts(&pk, head.parts).await?;

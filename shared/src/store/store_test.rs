@@ -253,12 +253,8 @@ fn a_20k_line_monitor_state_keeps_its_head_in_the_row_and_its_lines_in_buckets()
         panic!("no manifest")
     };
     let manifest = read_manifest(manifest.as_ref()).expect("manifest");
-    let (joined, _) = join(
-        &text(&rows.row.item, "head"),
-        &manifest,
-        rows.bucket_puts.clone(),
-    )
-    .expect("whole");
+    let (joined, _) =
+        join(&text(&rows.row.item, "head"), &manifest, &rows.bucket_puts).expect("whole");
     let back: Value = serde_json::from_str(&joined).expect("JSON");
     assert_eq!(back, value);
     assert!(rows

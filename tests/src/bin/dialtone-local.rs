@@ -12,6 +12,12 @@
 //! - `load [REQUESTS] [CONCURRENCY]`: mixed webhook traffic through `cargo lambda watch`
 //!   (default 10 000 requests, 16 at a time, a tenth of them redelivered), then every row
 //!   and alert accounted for; exits non-zero on any difference.
+//! - `fleet [LINES ...]`: heartbeats of 40 000 and 85 000 affected lines (or those given)
+//!   through `cargo lambda watch`, each repeated; exits non-zero unless every one is
+//!   accepted and its lines are in the stored state.
+//! - `write-units`: the write units each heartbeat is billed, for fleets of 10, 1 000 and
+//!   20 000 affected lines (first, steady, changing), on stacks of their own; exits
+//!   non-zero when a steady heartbeat costs more than 10.
 //! - `exotel [PORT]`: serves the recorded Exotel pages (`events/exotel/`) on loopback until
 //!   stopped: Bulk Call Details and ExoPhone details, with a 429 and a 503 on the way.
 //!
@@ -68,8 +74,10 @@ async fn main() -> ExitCode {
         Some("inbox") => show_inbox().await,
         Some("exotel") => serve_exotel(args.get(1).map(String::as_str)).await,
         Some("load") => load(args.get(1), args.get(2)).await,
+        Some("fleet") => fleet(&args[1..]).await,
+        Some("write-units") => write_units().await,
         _ => Err(LocalError::Invoke(
-            "usage: dialtone-local up | pump [--follow] | demo | inbox | load [REQUESTS] [CONCURRENCY] | exotel [PORT]".into(),
+            "usage: dialtone-local up | pump [--follow] | demo | inbox | load [REQUESTS] [CONCURRENCY] | fleet [LINES ...] | write-units | exotel [PORT]".into(),
         )),
     };
     match result {
@@ -91,6 +99,73 @@ fn emulator() -> String {
 
 async fn stack() -> Result<Stack, LocalError> {
     Stack::create(&aws::from_env().await, &prefix()).await
+}
+
+async fn fleet(sizes: &[String]) -> Result<(), LocalError> {
+    let sizes: Vec<usize> = if sizes.is_empty() {
+        vec![40_000, 85_000]
+    } else {
+        sizes
+            .iter()
+            .map(|n| {
+                n.parse()
+                    .map_err(|_| LocalError::Invoke(format!("fleet: {n:?} is not a number")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let stack = stack().await?;
+    let token = secrets::local_value("EXOTEL_HEARTBEAT_TOKEN");
+    let deliveries =
+        dialtone_local::fleet::through_emulator(&stack, &emulator(), &token, &sizes).await?;
+    let mut wrong = 0;
+    for d in &deliveries {
+        let ok = d.status == 200 && d.result == "accepted" && d.lines_stored == d.lines;
+        wrong += usize::from(!ok);
+        say(format!(
+            "fleet: {} lines, {:.1} MB: {} {:?} in {:.1} s, {} lines stored{}",
+            d.lines,
+            d.bytes as f64 / 1e6,
+            d.status,
+            d.result,
+            d.seconds,
+            d.lines_stored,
+            if ok { "" } else { "  <- WRONG" }
+        ));
+    }
+    if wrong > 0 {
+        return Err(LocalError::Invoke(format!(
+            "fleet: {wrong} heartbeats not applied"
+        )));
+    }
+    Ok(())
+}
+
+async fn write_units() -> Result<(), LocalError> {
+    let config = aws::from_env().await;
+    let rows = dialtone_local::fleet::write_units(
+        &config,
+        &format!("{}-wcu", prefix()),
+        &[10, 1_000, 20_000],
+    )
+    .await?;
+    say("| affected lines | heartbeat | line changes | write units |");
+    say("|---:|---|---:|---:|");
+    let mut over = 0;
+    for r in &rows {
+        if r.scenario == "steady" && r.units > 10 {
+            over += 1;
+        }
+        say(format!(
+            "| {} | {} | {} | {} |",
+            r.lines, r.scenario, r.changed, r.units
+        ));
+    }
+    if over > 0 {
+        return Err(LocalError::Invoke(
+            "write-units: a steady heartbeat cost more than 10".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn say(line: impl std::fmt::Display) {
