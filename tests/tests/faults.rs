@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use dialtone_local::faults::{Fault, FaultProxy};
+use dialtone_local::faults::Fault;
 use dialtone_local::stack::Stack;
 use dialtone_shared::calls::receiver::{ExotelCalls, Voipstudio};
 use dialtone_shared::pipeline::{handler, Deps, Receiver};
@@ -29,21 +29,6 @@ async fn deliver<R: Receiver>(deps: &Deps<R, DynamoStore>, envelope: &str) -> u1
             .expect("handler answers"),
     )
     .0
-}
-
-/// The receiver's store, moved behind a proxy in front of this stack's moto.
-async fn behind_proxy<R: Receiver>(
-    deps: Deps<R, DynamoStore>,
-    stack: &Stack,
-) -> (Deps<R, DynamoStore>, FaultProxy) {
-    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let proxy = FaultProxy::start(&moto).await.expect("fault proxy");
-    let client = dialtone_local::aws::dynamodb_through(proxy.url()).await;
-    let deps = Deps {
-        receiver: deps.receiver,
-        store: DynamoStore::new(client, &stack.table),
-    };
-    (deps, proxy)
 }
 
 /// The whole story for one receiver and one of its sample events.

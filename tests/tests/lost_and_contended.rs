@@ -5,8 +5,7 @@
 mod common;
 
 use common::*;
-use dialtone_local::faults::{Fault, FaultProxy};
-use dialtone_local::stack::Stack;
+use dialtone_local::faults::Fault;
 use dialtone_shared::pipeline::{handler, Deps, Receiver};
 use dialtone_shared::store::{DashboardStore, DynamoStore};
 use serde_json::json;
@@ -15,20 +14,6 @@ use std::time::Duration;
 
 const INCOMING: &str = include_str!("../../events/telerivet-incoming-message.json");
 const SENT: &str = include_str!("../../events/telerivet-send-status-sent.json");
-
-async fn behind_proxy<R: Receiver>(
-    deps: Deps<R, DynamoStore>,
-    stack: &Stack,
-) -> (Deps<R, DynamoStore>, FaultProxy) {
-    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let proxy = FaultProxy::start(&moto).await.expect("fault proxy");
-    let client = dialtone_local::aws::dynamodb_through(proxy.url()).await;
-    let deps = Deps {
-        receiver: deps.receiver,
-        store: DynamoStore::new(client, &stack.table),
-    };
-    (deps, proxy)
-}
 
 async fn deliver<R: Receiver>(
     deps: &Deps<R, DynamoStore>,

@@ -290,3 +290,20 @@ pub async fn state_of(stack: &Stack, key: &str) -> Option<serde_json::Value> {
         .expect("state")
         .map(|v| v.value)
 }
+
+/// The receiver's store, moved behind a fault proxy in front of this stack's moto.
+pub async fn behind_proxy<R: dialtone_shared::pipeline::Receiver>(
+    deps: Deps<R, DynamoStore>,
+    stack: &Stack,
+) -> (Deps<R, DynamoStore>, dialtone_local::faults::FaultProxy) {
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = dialtone_local::faults::FaultProxy::start(&moto)
+        .await
+        .expect("fault proxy");
+    let client = dialtone_local::aws::dynamodb_through(proxy.url()).await;
+    let deps = Deps {
+        receiver: deps.receiver,
+        store: DynamoStore::new(client, &stack.table),
+    };
+    (deps, proxy)
+}
