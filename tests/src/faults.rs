@@ -93,6 +93,11 @@ struct Shared {
     plan: Mutex<Plan>,
     refused: AtomicUsize,
     forwarded: AtomicUsize,
+    /// DynamoDB's contention, modelled: while on, a transaction touching an item another
+    /// transaction in flight touches is cancelled with `TransactionConflict`.
+    contention: std::sync::atomic::AtomicBool,
+    in_flight: Mutex<std::collections::HashSet<String>>,
+    conflicts: AtomicUsize,
 }
 
 /// The proxy, listening on loopback until dropped.
@@ -117,6 +122,9 @@ impl FaultProxy {
             plan: Mutex::new(Plan::default()),
             refused: AtomicUsize::new(0),
             forwarded: AtomicUsize::new(0),
+            contention: Default::default(),
+            in_flight: Mutex::default(),
+            conflicts: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
             .fallback(forward)
@@ -164,6 +172,17 @@ impl FaultProxy {
         self.fail_next(0, Fault::Throttled);
     }
 
+    /// From now on, transactions conflict as DynamoDB's do: one that touches an item a
+    /// transaction still in flight touches is cancelled with `TransactionConflict`.
+    pub fn model_contention(&self) {
+        self.shared.contention.store(true, Ordering::SeqCst);
+    }
+
+    /// Transactions cancelled by the contention model so far.
+    pub fn conflicts(&self) -> usize {
+        self.shared.conflicts.load(Ordering::SeqCst)
+    }
+
     /// Requests answered with a fault so far.
     pub fn refused(&self) -> usize {
         self.shared.refused.load(Ordering::SeqCst)
@@ -200,7 +219,90 @@ fn take_fault(shared: &Shared, request: &Request) -> Option<Fault> {
     plan.fault
 }
 
+/// The items a TransactWriteItems body touches, as `table/key` texts.
+fn transaction_items(body: &[u8]) -> Vec<String> {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let items = body["TransactItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|item| {
+            let (_, op) = item.as_object()?.iter().next()?;
+            let key = match op.get("Key") {
+                Some(key) => key.clone(),
+                None => {
+                    let item = op.get("Item")?;
+                    serde_json::json!({ "pk": item.get("pk"), "sk": item.get("sk") })
+                }
+            };
+            Some(format!(
+                "{}/{}",
+                op["TableName"],
+                serde_json::to_string(&key).ok()?
+            ))
+        })
+        .collect()
+}
+
+/// Holds a transaction's items as in flight until dropped.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    items: Vec<String>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .shared
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for item in &self.items {
+            held.remove(item);
+        }
+    }
+}
+
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let is_transaction = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.ends_with("TransactWriteItems"));
+    if is_transaction && shared.contention.load(Ordering::SeqCst) {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+            return Fault::InternalError.response();
+        };
+        let items = transaction_items(&bytes);
+        let claimed = {
+            let mut held = shared.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if items.iter().any(|i| held.contains(i)) {
+                None
+            } else {
+                held.extend(items.iter().cloned());
+                Some(InFlight {
+                    shared: &shared,
+                    items,
+                })
+            }
+        };
+        let Some(_claim) = claimed else {
+            shared.conflicts.fetch_add(1, Ordering::SeqCst);
+            return Fault::TransactionConflict.response();
+        };
+        shared.forwarded.fetch_add(1, Ordering::SeqCst);
+        let request = Request::from_parts(parts, Body::from(bytes));
+        return relay(&shared, request).await.unwrap_or_else(|error| {
+            let mut response = Response::new(Body::from(format!("fault proxy: {error}")));
+            *response.status_mut() = StatusCode::BAD_GATEWAY;
+            response
+        });
+    }
     let fault = take_fault(&shared, &request);
     match fault {
         Some(Fault::AppliedThenLost | Fault::AppliedThenSilence) => {}
