@@ -233,6 +233,7 @@ async fn events_of_a_new_kind_are_stored_and_raised_once() {
     let voip_body = json!({
         "id": "evt-teleport-1", "event_time": "2026-11-01 10:05:00",
         "event_name": "call.teleport", "call_id": 77,
+        "connected_at": "2026-11-01 10:04:00", "destination": "in", "dst": "+918030752522",
     });
     let voip_request = with_body(VOIPSTUDIO, &voip_body.to_string());
     let voip = answer(handler(&voipstudio, voip_request).await.expect("answers"));

@@ -64,18 +64,26 @@ async fn a_fleet_as_large_as_lambda_delivers_is_applied_and_its_repeat_is_cheap(
         .all(|a| a.attributes["kind"] != "event_unstorable"));
 }
 
-/// A heartbeat of a kind not known yet is kept whole in the history: one too large for an
-/// item is refused by DynamoDB as invalid, which no retry changes.
+/// A line whose state alone is over what an item holds (here an alternate ExoPhone of
+/// 500 KB) cannot be stored however often it is retried.
 #[tokio::test]
-async fn an_event_dynamodb_refuses_is_acknowledged_quarantined_and_alerted_once() {
+async fn an_event_no_retry_could_store_is_acknowledged_quarantined_and_alerted_once() {
     let stack = stack("unstorable").await;
     let deps = heartbeat_deps(&stack);
     let start = Utc::now() - Duration::minutes(30);
     for n in 0..3 {
         let body = json!({
             "timestamp": (start + Duration::minutes(n)).to_rfc3339(),
-            "status_type": "DEGRADED",
-            "detail": "x".repeat(500 * 1024),
+            "status_type": "WARNING",
+            "incoming_affected": ["07930061010"],
+            "outgoing_affected": null,
+            "data": { "07930061010": {
+                "phone_number": "+917930061010",
+                "connectivity": { "incoming_call": {
+                    "status": "major_outage",
+                    "alternate_exophone": "0".repeat(500 * 1024),
+                } },
+            } },
         });
         let response = handler(&deps, with_body(WARNING, &body.to_string()))
             .await
@@ -85,7 +93,7 @@ async fn an_event_dynamodb_refuses_is_acknowledged_quarantined_and_alerted_once(
     let items = scan(&stack).await;
     let kept = of_entity(&items, "quarantine");
     assert_eq!(kept.len(), 3, "each body kept");
-    assert!(kept.iter().all(|q| s(q, "reason").contains("refused")
+    assert!(kept.iter().all(|q| s(q, "reason").contains("over the")
         && q.get("body_truncated") == Some(&AttributeValue::Bool(true))));
     assert!(of_entity(&items, "history").is_empty());
     let alerts = publish_pending(&stack).await;
@@ -98,10 +106,37 @@ async fn an_event_dynamodb_refuses_is_acknowledged_quarantined_and_alerted_once(
     assert_eq!(alert.attributes["kind"], "event_unstorable");
     assert_eq!(alert.attributes["severity"], "critical");
     assert!(
-        alert.alert.notes[0].contains("refused the write as invalid"),
+        alert.alert.notes[0].contains("bytes as JSON, over the"),
         "names the cause: {:?}",
         alert.alert.notes
     );
+}
+
+/// A heartbeat of a kind not known yet, too large to keep whole (a fleet's lines under a
+/// new status): its small fields are kept and the sizes of the rest, and it is raised.
+#[tokio::test]
+async fn a_large_heartbeat_of_a_new_kind_is_kept_in_brief_and_raised() {
+    let stack = stack("unrecognised-large").await;
+    let deps = heartbeat_deps(&stack);
+    let body = json!({
+        "timestamp": (Utc::now() - Duration::minutes(3)).to_rfc3339(),
+        "status_type": "DEGRADED",
+        "detail": "x".repeat(500 * 1024),
+    });
+    let response = handler(&deps, with_body(WARNING, &body.to_string()))
+        .await
+        .expect("answers");
+    assert_eq!(answer(response).1["result"], "unrecognised");
+    let items = scan(&stack).await;
+    let history = of_entity(&items, "history");
+    assert_eq!(history.len(), 1);
+    let record: serde_json::Value =
+        serde_dynamo::from_attribute_value(history[0]["record"].clone()).expect("record");
+    assert_eq!(record["fields"]["status_type"], "DEGRADED");
+    assert!(record["fields_left_out_bytes"]["detail"].as_u64() > Some(500_000));
+    let alerts = publish_pending(&stack).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].attributes["kind"], "event_unrecognised");
 }
 
 /// DynamoDB's own refusal (an item over 400 KB) is told apart from an outage: permanent.

@@ -161,11 +161,22 @@ async fn wrong_or_missing_secrets_are_refused_counted_and_alerted_once() {
     let junk = with_form(SENT, &[("hello", "world")]);
     assert_eq!(send_telerivet(&deps, junk).await.0, 403);
     let items = scan(&stack).await;
-    assert_eq!(items.len(), 1, "only the refusal counter: {items:?}");
-    assert_eq!(s(&items[0], "entity"), "counter");
+    // Only the refusal counter (its shard items) and the markers that count each request once.
+    let (counters, markers): (Vec<&Item>, Vec<&Item>) =
+        items.iter().partition(|i| s(i, "entity") == "counter");
+    assert!(
+        markers
+            .iter()
+            .all(|m| s(m, "pk").starts_with("DEDUP#telerivet#counted:")),
+        "only the refusal counter: {items:?}"
+    );
+    assert_eq!(markers.len(), 3);
+    let mut windows: Vec<String> = counters.iter().map(|c| s(c, "pk")).collect();
+    windows.dedup();
+    assert_eq!(windows.len(), 1, "one refusal counter: {items:?}");
     assert_eq!(
-        s(&items[0], "c:total"),
-        "3",
+        counter_json(&items, windows[0].trim_start_matches("COUNTER#"))["total"],
+        3,
         "the junk post without an event is not counted"
     );
 

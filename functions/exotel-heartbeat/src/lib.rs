@@ -105,7 +105,7 @@ impl Receiver for HeartbeatReceiver {
         let hb = match event {
             HeartbeatEvent::Status(hb) => hb,
             HeartbeatEvent::Unrecognised { raw, .. } => {
-                let mut verdict = Verdict::new(raw.clone(), event.at_utc());
+                let mut verdict = Verdict::new(unrecognised_history(raw), event.at_utc());
                 verdict.outcome = "unrecognised";
                 return verdict;
             }
@@ -151,6 +151,29 @@ impl Receiver for HeartbeatReceiver {
             HeartbeatEvent::Status(_) => None,
         }
     }
+}
+
+/// An unrecognised heartbeat is kept whole in the history unless that would pass
+/// DynamoDB's item limit (a fleet's list of lines): then its fields but for the largest
+/// ones, and the size of each left out.
+const HISTORY_WHOLE_BYTES: usize = 64 * 1024;
+
+fn unrecognised_history(raw: &serde_json::Value) -> serde_json::Value {
+    let whole = raw.to_string().len();
+    let Some(fields) = raw.as_object().filter(|_| whole > HISTORY_WHOLE_BYTES) else {
+        return raw.clone();
+    };
+    let mut kept = serde_json::Map::new();
+    let mut left_out = serde_json::Map::new();
+    for (name, value) in fields {
+        let bytes = value.to_string().len();
+        if bytes > 1024 {
+            left_out.insert(name.clone(), json!(bytes));
+        } else {
+            kept.insert(name.clone(), value.clone());
+        }
+    }
+    json!({ "fields": kept, "fields_left_out_bytes": left_out, "body_bytes": whole })
 }
 
 /// The history keeps the first SIDs of each list (and the counts): its row is written by

@@ -126,6 +126,15 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
         event: &CallEvent,
         now: DateTime<Utc>,
     ) -> Verdict<CallsState> {
+        if event.step == Step::Unrecognised {
+            // Kept whole in the history; it moves no call, callback or counter.
+            let mut verdict = Verdict::new(
+                history_with_fields([("event", json!(event.event))], &event.raw),
+                now,
+            );
+            verdict.outcome = "unrecognised";
+            return verdict;
+        }
         let call = match prev.first() {
             Some(Some(CallsState::Call(c))) => Some(c),
             _ => None,

@@ -324,13 +324,13 @@ async fn admit<R: Receiver, S: EventStore>(
         Verification::Genuine => {}
         Verification::Refused { error, counted } => {
             if let Some(threshold) = counted {
-                count(store, R::SOURCE, request, threshold, received_at).await?;
+                count(store, R::SOURCE, request, threshold, received_at).await;
             }
             return Err(error);
         }
         Verification::Ignored { reason, counted } => {
             if let Some(threshold) = counted {
-                count(store, R::SOURCE, request, threshold, received_at).await?;
+                count(store, R::SOURCE, request, threshold, received_at).await;
             }
             tracing::warn!(reason, "request ignored");
             return Ok(Admitted::Ignored(reason));

@@ -21,24 +21,40 @@ pub struct ThresholdContext {
     pub window_minutes: i64,
 }
 
-/// Counts a refused or ignored request once per body: a provider's retries of one body,
-/// and the SDK's retry of a write whose answer was lost, are one refusal, not several.
+/// Counts a refused or ignored request once: the count and a marker keyed by the
+/// request's id are one transaction, so the SDK's retry of a write whose answer was lost
+/// counts nothing again (a provider's own retry is another request, and counts).
 pub(super) async fn count<S: EventStore>(
     store: &S,
     source: &'static str,
     request: &Request,
     threshold: Threshold,
     now: DateTime<Utc>,
+) {
+    // Noise control, not the event: a count that fails (DynamoDB down, a burst of
+    // refusals conflicting) is logged and the request answered as it would have been;
+    // a 503 here would start the provider's retry storm the refusal exists to avoid.
+    if let Err(e) = count_refusal(store, source, request, threshold, now).await {
+        tracing::warn!(error = %e, "refusal not counted");
+    }
+}
+
+async fn count_refusal<S: EventStore>(
+    store: &S,
+    source: &'static str,
+    request: &Request,
+    threshold: Threshold,
+    now: DateTime<Utc>,
 ) -> Result<(), WebhookError> {
-    use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(request.body().as_ref())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let key = format!("counted:{}:{digest}", threshold.bump.key);
+    let key = format!(
+        "counted:{}:{}",
+        threshold.bump.key,
+        super::request_id(request, now)
+    );
+    // Sharded like an event's counters: a burst of refusals must not conflict on one item.
+    let bump = threshold.bump.clone().sharded_by(&key);
     store
-        .count_once(source, &[key], std::slice::from_ref(&threshold.bump), now)
+        .count_once(source, &[key], std::slice::from_ref(&bump), now)
         .await?;
     let counts = store.read_counter(&threshold.bump.key).await?;
     raise_if_reached(store, &threshold, &counts).await

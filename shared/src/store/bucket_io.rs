@@ -6,6 +6,10 @@ use futures_util::stream::{self, StreamExt};
 
 /// Bucket puts in flight at once: a fleet's first outage puts every bucket, some 10 MB.
 const PUTS_IN_FLIGHT: usize = 16;
+/// A state's buckets are kept in memory once it has this many…
+const CACHED_MIN_BUCKETS: usize = 8;
+/// …for this many states at most.
+const CACHED_STATES: usize = 4;
 /// DynamoDB's limit of requests in one BatchWriteItem.
 const BATCH_WRITE: usize = 25;
 
@@ -107,12 +111,13 @@ impl DynamoStore {
             .send()
             .await
             .map_err(request_error)?;
-        Ok(match out.item.and_then(|mut i| i.remove("buckets")) {
+        match out.item.and_then(|mut i| i.remove("buckets")) {
             Some(AttributeValue::B(bytes)) => read_manifest(bytes.as_ref())
                 .map(|m| bucket_keys(pk, &m))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        })
+                // Unreadable: what it names is unknown, so nothing may be deleted.
+                .ok_or_else(|| StoreError::Request(format!("{pk}: unreadable bucket manifest"))),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Deletes items no row names, best effort: one left behind costs storage, not
@@ -193,6 +198,15 @@ impl DynamoStore {
     /// after a commit, beside them, the ones it put.
     pub(super) fn remember_buckets(&self, pk: &str, items: Vec<Item>, replace: bool) {
         let mut cache = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        // Only states of several buckets (a fleet), and only a few of them: a store that
+        // meets many bucketed states (large contacts, say) must not grow without bound.
+        if replace && items.len() < CACHED_MIN_BUCKETS {
+            cache.remove(pk);
+            return;
+        }
+        if !cache.contains_key(pk) && cache.len() >= CACHED_STATES {
+            cache.clear();
+        }
         let held = cache.entry(pk.to_owned()).or_default();
         if replace {
             held.clear();
@@ -206,7 +220,16 @@ impl DynamoStore {
 
     /// After a commit landed: the buckets it put are what its state's next read needs.
     pub(super) fn remember_written(&self, rows: &[StateRows]) {
-        for rows in rows.iter().filter(|r| !r.bucket_puts.is_empty()) {
+        let cached = |r: &&StateRows| {
+            r.revision.buckets.as_ref().is_some_and(|b| {
+                b.fields.values().map(Vec::len).sum::<usize>() >= CACHED_MIN_BUCKETS
+            })
+        };
+        for rows in rows
+            .iter()
+            .filter(|r| !r.bucket_puts.is_empty())
+            .filter(cached)
+        {
             if let Some(AttributeValue::S(pk)) = rows.row.item.get("pk") {
                 self.remember_buckets(pk, rows.bucket_puts.clone(), false);
             }

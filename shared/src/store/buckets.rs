@@ -21,6 +21,8 @@ use std::sync::Arc;
 /// write that put it, and the largest heartbeat Lambda delivers (about 90 000 lines, 10 MB
 /// of state) fills each with some 80 KB, a fifth of an item.
 pub const BUCKETS: usize = 128;
+// The manifest stores a field's bucket count in one byte.
+const _: () = assert!(BUCKETS <= 255);
 /// The text a bucket is sized for: a field gets the power of two of buckets that keeps
 /// them about this size (up to [`BUCKETS`]), so one changed entry rewrites a few KB.
 const BUCKET_TARGET_BYTES: usize = 8 * 1024;
@@ -135,11 +137,16 @@ pub(super) fn split(
 pub(super) fn manifest(index: &BucketIndex) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::with_capacity(index.fields.len() * (1 + 16 + 4 * BUCKETS));
     for (field, refs) in &index.fields {
-        let name = u8::try_from(field.len())
-            .map_err(|_| StoreError::Request(format!("field name {field:?} is too long")))?;
+        let name = u8::try_from(field.len()).map_err(|_| {
+            StoreError::Rejected(format!(
+                "a state field name of {} bytes is too long",
+                field.len()
+            ))
+        })?;
         out.push(name);
         out.extend_from_slice(field.as_bytes());
-        out.push(u8::try_from(refs.len()).unwrap_or(u8::MAX));
+        // At most BUCKETS (asserted above to fit a byte).
+        out.push(refs.len() as u8);
         for r in refs {
             out.extend_from_slice(&r.id.to_be_bytes());
         }

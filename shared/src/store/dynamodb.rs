@@ -301,6 +301,17 @@ pub(super) struct Cancelled {
     pub(super) message: Option<String>,
 }
 
+/// Buckets put for a commit whose outcome is unknown: it may land after any look at the
+/// row, so they are left (unreferenced ones cost storage, never correctness).
+fn keep_unknown(written: &[Item]) {
+    if !written.is_empty() {
+        tracing::warn!(
+            items = written.len(),
+            "commit outcome unknown; the buckets it put are left in place"
+        );
+    }
+}
+
 /// The size a transaction item is billed for: a put's item; a stale part's delete, a part's
 /// size; a counter's update and a condition check, under 1 KB.
 fn transact_item_bytes(item: &TransactWriteItem) -> usize {
@@ -440,7 +451,10 @@ impl EventStore for DynamoStore {
                 self.collect_garbage(&rows).await;
                 self.remember_written(&rows);
             }
-            _ => self.release(&rows, written).await,
+            Ok(_) => self.release(&rows, written).await,
+            Err(e) if e.is_permanent() => self.release(&rows, written).await,
+            // The outcome is unknown (it may still land): its buckets stay.
+            Err(_) => keep_unknown(&written),
         }
         outcome
     }
@@ -532,7 +546,9 @@ impl EventStore for DynamoStore {
                 self.collect_garbage(std::slice::from_ref(&rows)).await;
                 self.remember_written(std::slice::from_ref(&rows));
             }
-            _ => self.release(std::slice::from_ref(&rows), written).await,
+            Ok(None) => self.release(std::slice::from_ref(&rows), written).await,
+            Err(e) if e.is_permanent() => self.release(std::slice::from_ref(&rows), written).await,
+            Err(_) => keep_unknown(&written),
         }
         saved
     }
