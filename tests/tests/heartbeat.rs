@@ -94,9 +94,9 @@ async fn six_step_sequence_yields_exactly_the_expected_alerts() {
     assert_eq!(
         alert_ids,
         [
-            "exotel-heartbeat:fleet@2026-11-01T10:01:00+00:00",
-            "exotel-heartbeat:fleet@2026-11-01T10:02:00+00:00",
-            "exotel-heartbeat:fleet@2026-11-01T10:05:00+00:00",
+            "exotel-heartbeat:fleet@fleet_status@2026-11-01T10:01:00+00:00",
+            "exotel-heartbeat:fleet@fleet_status@2026-11-01T10:02:00+00:00",
+            "exotel-heartbeat:fleet@resolved@2026-11-01T10:05:00+00:00",
         ]
     );
     assert!(of_entity(&items, "quarantine").is_empty());
