@@ -7,7 +7,7 @@ pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
     /// Write units of everything this store wrote, by DynamoDB's billing rules.
-    units: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub(super) units: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The bucket items of the states last read or written, by partition and sort key. A
     /// bucket item is never overwritten (its key names the write that put it), so a text
     /// kept here is the item's for as long as a row names it: a warm container reads a
@@ -32,19 +32,6 @@ impl DynamoStore {
             units: Default::default(),
             buckets: Default::default(),
         }
-    }
-
-    /// The write units billed for what this store (and its clones) wrote so far: 1 per KB
-    /// of each item written or deleted, doubled in a transaction; a counter's update and a
-    /// condition check counted as 1 KB. What the commits cost, not a CloudWatch reading.
-    pub fn write_units(&self) -> u64 {
-        self.units.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub(super) fn count_units(&self, bytes: usize, transactional: bool) {
-        let units = bytes.div_ceil(1024).max(1) as u64 * if transactional { 2 } else { 1 };
-        self.units
-            .fetch_add(units, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn table(&self) -> &str {
@@ -309,18 +296,6 @@ fn keep_unknown(written: &[Item]) {
             items = written.len(),
             "commit outcome unknown; the buckets it put are left in place"
         );
-    }
-}
-
-/// The size a transaction item is billed for: a put's item; a stale part's delete, a part's
-/// size; a counter's update and a condition check, under 1 KB.
-fn transact_item_bytes(item: &TransactWriteItem) -> usize {
-    if let Some(put) = item.put() {
-        item_bytes(put.item())
-    } else if item.delete().is_some() {
-        PART_TEXT_BYTES
-    } else {
-        1
     }
 }
 

@@ -46,6 +46,7 @@ mod layout;
 mod queries;
 mod rows;
 mod size;
+mod units;
 
 use buckets::*;
 pub use buckets::{BucketIndex, BucketRef, BUCKETS};
@@ -53,6 +54,7 @@ pub use dynamodb::DynamoStore;
 use layout::*;
 use rows::*;
 use size::*;
+use units::*;
 
 type Item = HashMap<String, AttributeValue>;
 
