@@ -125,6 +125,26 @@ async fn an_alert_row_that_exists_is_dropped_and_the_event_kept() {
     assert_eq!(send(&deps, CRITICAL).await.1["result"], "duplicate");
 }
 
+/// The watchdog's row, written as LATE where none was.
+fn watchdog_late() -> StateWrite {
+    StateWrite {
+        key: WATCHDOG_KEY.into(),
+        index: None,
+        replaces: None,
+        state: StateJson::of(&json!({"kind": "watchdog", "silence": "LATE"})).expect("json"),
+    }
+}
+
+/// A heartbeat's commit that read no watchdog row and left it so.
+fn judged_on_no_watchdog(dedup_key: &str) -> Commit {
+    let mut commit = Commit::new("exotel-heartbeat", dedup_key.into(), Utc::now());
+    commit.checks.push(StateCheck {
+        key: WATCHDOG_KEY.into(),
+        revision: None,
+    });
+    commit
+}
+
 /// A decision made on a row that moved before its commit does not hold: the watchdog's
 /// LATE, judged on a heartbeat that is no longer the last, and a heartbeat judged on a
 /// watchdog row the watchdog has since written, both conflict and decide again.
@@ -146,12 +166,7 @@ async fn a_row_read_and_left_unchanged_is_checked_at_commit() {
         "late-judged-on-10:01".into(),
         Utc::now(),
     );
-    late.states.push(StateWrite {
-        key: WATCHDOG_KEY.into(),
-        index: None,
-        replaces: None,
-        state: StateJson::of(&json!({"kind": "watchdog", "silence": "LATE"})).expect("json"),
-    });
+    late.states.push(watchdog_late());
     late.checks.push(StateCheck {
         key: MONITOR_KEY.into(),
         revision: Some(read.revision),
@@ -167,41 +182,24 @@ async fn a_row_read_and_left_unchanged_is_checked_at_commit() {
     );
 
     // The other way: a row absent when read must still be absent.
-    let mut heartbeat = Commit::new(
-        "exotel-heartbeat",
-        "judged-on-no-watchdog".into(),
-        Utc::now(),
-    );
-    heartbeat.checks.push(StateCheck {
-        key: WATCHDOG_KEY.into(),
-        revision: None,
-    });
     assert_eq!(
-        store.commit(heartbeat).await.expect("commit"),
+        store
+            .commit(judged_on_no_watchdog("judged-on-no-watchdog"))
+            .await
+            .expect("commit"),
         CommitOutcome::Committed
     );
     let mut watchdog_first = Commit::new("heartbeat-watchdog", "late".into(), Utc::now());
-    watchdog_first.states.push(StateWrite {
-        key: WATCHDOG_KEY.into(),
-        index: None,
-        replaces: None,
-        state: StateJson::of(&json!({"kind": "watchdog", "silence": "LATE"})).expect("json"),
-    });
+    watchdog_first.states.push(watchdog_late());
     assert_eq!(
         store.commit(watchdog_first).await.expect("commit"),
         CommitOutcome::Committed
     );
-    let mut stale = Commit::new(
-        "exotel-heartbeat",
-        "judged-on-no-watchdog-2".into(),
-        Utc::now(),
-    );
-    stale.checks.push(StateCheck {
-        key: WATCHDOG_KEY.into(),
-        revision: None,
-    });
     assert_eq!(
-        store.commit(stale).await.expect("commit"),
+        store
+            .commit(judged_on_no_watchdog("judged-on-no-watchdog-2"))
+            .await
+            .expect("commit"),
         CommitOutcome::StateConflict
     );
 }

@@ -8,18 +8,13 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 /// provider sending such events on its cadence tells a person once, not every minute.
 pub fn unstorable(source: Source, receiver: &str, cause: &str, at: DateTime<Utc>) -> Alert {
     let hour = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);
-    Alert {
-        dedup_key: DedupKey::scoped(source, &format!("unstorable:{receiver}")),
+    about_an_event(
+        DedupKey::scoped(source, &format!("unstorable:{receiver}")),
         source,
-        kind: AlertKind::EventUnstorable,
-        severity: Severity::Critical,
-        status: format!("{receiver} event not applied"),
-        occurred_at: hour,
-        lines: Vec::new(),
-        lines_omitted: 0,
-        lines_affected: 0,
-        outage_seconds: None,
-        notes: vec![
+        (AlertKind::EventUnstorable, Severity::Critical),
+        format!("{receiver} event not applied"),
+        hour,
+        vec![
             format!("cause: {cause}"),
             format!(
                 "first at {}; its body is kept in quarantine",
@@ -27,26 +22,45 @@ pub fn unstorable(source: Source, receiver: &str, cause: &str, at: DateTime<Utc>
             ),
             "the provider was answered 200: a retry could not store it either".into(),
         ],
-    }
+    )
 }
 
 /// The first event of a kind the receiver does not know: stored whole, nothing changed.
 pub fn unrecognised(source: Source, receiver: &str, kind: &str, at: DateTime<Utc>) -> Alert {
-    Alert {
-        dedup_key: DedupKey::scoped(source, &format!("unrecognised:{receiver}:{kind}")),
+    about_an_event(
+        DedupKey::scoped(source, &format!("unrecognised:{receiver}:{kind}")),
         source,
-        kind: AlertKind::EventUnrecognised,
-        severity: Severity::Warning,
-        status: format!("{receiver} sent {kind:?}"),
-        occurred_at: at,
-        lines: Vec::new(),
-        lines_omitted: 0,
-        lines_affected: 0,
-        outage_seconds: None,
-        notes: vec![
+        (AlertKind::EventUnrecognised, Severity::Warning),
+        format!("{receiver} sent {kind:?}"),
+        at,
+        vec![
             format!("{receiver} sent an event of kind {kind:?}, which dialtone does not know yet"),
             "it was stored whole and answered 200; it changed no state".into(),
             "this alert is raised once per new kind".into(),
         ],
+    )
+}
+
+/// An alert about one event, not about lines.
+fn about_an_event(
+    dedup_key: DedupKey,
+    source: Source,
+    (kind, severity): (AlertKind, Severity),
+    status: String,
+    occurred_at: DateTime<Utc>,
+    notes: Vec<String>,
+) -> Alert {
+    Alert {
+        dedup_key,
+        source,
+        kind,
+        severity,
+        status,
+        occurred_at,
+        lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
+        outage_seconds: None,
+        notes,
     }
 }
