@@ -11,6 +11,7 @@ use dialtone_shared::heartbeat::AlertPolicy;
 use dialtone_shared::offline::{run_to_end, OfflineStore};
 use dialtone_shared::pipeline::{ingest, Receiver};
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::{Cached, Rotating};
 use dialtone_shared::telerivet::AutoReplies;
 use exotel_heartbeat::HeartbeatReceiver;
 use libfuzzer_sys::fuzz_target;
@@ -38,14 +39,17 @@ fn receivers() -> &'static Receivers {
         };
         Receivers {
             heartbeat: HeartbeatReceiver {
-                token: secret("local-dev-token-0123456789"),
+                token: Cached::fixed(secret("local-dev-token-0123456789")),
                 policy: AlertPolicy::default(),
             },
             telerivet: TelerivetReceiver {
-                secrets: (
-                    secret("local-telerivet-secret-0123456789"),
-                    Some(secret("local-telerivet-previous-0123456789")),
-                ),
+                secrets: Cached::fixed(Rotating {
+                    current: secret("local-telerivet-secret-0123456789"),
+                    previous: Some((
+                        secret("local-telerivet-previous-0123456789"),
+                        chrono::DateTime::<chrono::Utc>::MAX_UTC,
+                    )),
+                }),
                 auto_replies: AutoReplies::from_json(
                     r#"{"rules":[{"keyword":"hours","reply":"Open 9-6, Mon-Sat."}],"default":{"reply":"Thanks, we will call you back."}}"#,
                 )
@@ -54,11 +58,11 @@ fn receivers() -> &'static Receivers {
                 auth_failures: burst,
             },
             voipstudio: CallReceiver::new(
-                secret("local-voipstudio-token-0123456789"),
+                Cached::fixed(secret("local-voipstudio-token-0123456789")),
                 chrono_tz::Asia::Kolkata,
             ),
             exotel_calls: CallReceiver::new(
-                secret("local-exotel-calls-token-0123456789"),
+                Cached::fixed(secret("local-exotel-calls-token-0123456789")),
                 chrono_tz::Asia::Kolkata,
             ),
         }

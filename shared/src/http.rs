@@ -27,6 +27,10 @@ pub enum WebhookError {
     /// Concurrent deliveries kept changing the state; the provider's retry will settle it.
     #[error("too much contention on the state row")]
     Contention,
+    /// The secret a request is checked against could not be read (Secrets Manager down for
+    /// longer than a cached value may be used): the provider's retry will be checked.
+    #[error("secret unavailable: {0}")]
+    SecretUnavailable(#[from] crate::config::ConfigError),
 }
 
 impl WebhookError {
@@ -38,7 +42,9 @@ impl WebhookError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Storage(_) | Self::Contention => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage(_) | Self::Contention | Self::SecretUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -47,7 +53,7 @@ impl WebhookError {
     fn public_message(&self) -> String {
         match self {
             Self::InvalidPayload(reason) => format!("invalid payload: {reason}"),
-            Self::Storage(_) | Self::Contention => {
+            Self::Storage(_) | Self::Contention | Self::SecretUnavailable(_) => {
                 "temporarily unable to store the event; retry later".into()
             }
             other => other.to_string(),

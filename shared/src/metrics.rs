@@ -103,7 +103,7 @@ impl From<&WebhookError> for Outcome {
             WebhookError::UnsupportedMediaType(_) => Self::UnsupportedMediaType,
             WebhookError::InvalidPayload(_) => Self::BadRequest,
             WebhookError::PayloadTooLarge { .. } => Self::TooLarge,
-            WebhookError::Storage(_) => Self::Unavailable,
+            WebhookError::Storage(_) | WebhookError::SecretUnavailable(_) => Self::Unavailable,
             WebhookError::Contention => Self::Contention,
         }
     }

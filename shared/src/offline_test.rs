@@ -5,7 +5,9 @@ use crate::secret::Secret;
 
 fn voipstudio() -> CallReceiver<Voipstudio> {
     CallReceiver::new(
-        Secret::new("local-voipstudio-token-0123456789".into()).expect("token"),
+        crate::secrets::Cached::fixed(
+            Secret::new("local-voipstudio-token-0123456789".into()).expect("token"),
+        ),
         chrono_tz::Asia::Kolkata,
     )
 }

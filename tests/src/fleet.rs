@@ -14,6 +14,7 @@ use dialtone_shared::heartbeat::sample::warning_with_lines_from;
 use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow, MONITOR_KEY};
 use dialtone_shared::pipeline::{handler, Deps};
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::Cached;
 use dialtone_shared::store::{DynamoStore, EventStore};
 use exotel_heartbeat::HeartbeatReceiver;
 
@@ -105,8 +106,10 @@ pub async fn write_units(
         let stack = Stack::create(config, &format!("{prefix}-{lines}")).await?;
         let deps = Deps {
             receiver: HeartbeatReceiver {
-                token: Secret::new("write-units-token-0123456789".into())
-                    .map_err(|e| LocalError::Invoke(e.to_string()))?,
+                token: Cached::fixed(
+                    Secret::new("write-units-token-0123456789".into())
+                        .map_err(|e| LocalError::Invoke(e.to_string()))?,
+                ),
                 policy: AlertPolicy::default(),
             },
             store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),

@@ -108,6 +108,7 @@ async fn the_telerivet_receiver_survives_throttling_and_errors() {
     let stack = stack("faults-telerivet").await;
     let deps = telerivet_deps(&stack, None);
     survives_dynamodb_faults("telerivet", deps, &stack, TELERIVET).await;
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]

@@ -112,6 +112,7 @@ async fn conflicts_under_concurrent_deliveries_are_absorbed_and_counted_exactly(
     assert_eq!(counts.get("incoming"), Some(&52), "{counts:?}");
     assert_eq!(counts.get("delivered"), Some(&52), "{counts:?}");
     assert_eq!(counts.get("total"), Some(&104), "{counts:?}");
+    assert_no_telerivet_secret(&stack).await;
 }
 
 /// The transaction is applied and its answer lost: once, the SDK's retry meets the stored
@@ -158,6 +159,7 @@ async fn a_commit_whose_answer_is_lost_answers_the_retry_the_same() {
         "two messages, each once"
     );
     assert_eq!(of_entity(&items, "history").len(), 2);
+    assert_no_telerivet_secret(&stack).await;
 }
 
 /// The function is stopped right after its commit (no answer ever reaches it): the
@@ -181,6 +183,7 @@ async fn a_function_stopped_after_its_commit_answers_the_retry_the_same() {
     let day = format!("telerivet:sms:PJ2ad8f6c1:{}", today());
     assert_eq!(counter_json(&items, &day)["incoming"], 1);
     assert_eq!(of_entity(&items, "history").len(), 1);
+    assert_no_telerivet_secret(&stack).await;
 }
 
 /// A refusal counted outside any event's transaction: its write applied and its answer
@@ -220,4 +223,5 @@ async fn a_refusal_whose_count_was_applied_and_lost_counts_once() {
         2,
         "two requests, each once"
     );
+    assert_no_telerivet_secret(&stack).await;
 }

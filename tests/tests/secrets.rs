@@ -106,7 +106,7 @@ async fn the_previous_value_is_accepted_only_while_the_rotation_is_recent() {
     let during = secrets.rotating(var, day, Utc::now()).await.unwrap();
     assert!(during.current.matches("second-value-0123456789-abcdefghij"));
     let previous = during.previous.expect("the replaced value, within a day");
-    assert!(previous.matches("first-value-0123456789-abcdefghij"));
+    assert!(previous.0.matches("first-value-0123456789-abcdefghij"));
 
     let later = secrets
         .rotating(var, day, Utc::now() + Duration::hours(25))
@@ -147,4 +147,60 @@ async fn json_secrets_are_parsed_and_bad_ones_never_echoed() {
     let text = err.to_string();
     assert!(text.contains("not the expected JSON"), "{text}");
     assert!(!text.contains("SECRET-VALUE"), "{text}");
+}
+
+#[tokio::test]
+async fn a_rotated_secret_reaches_a_warm_function_within_the_cache_lifetime() {
+    // Every cache built in this process now lives a second: harmless to the other tests,
+    // which read each secret once.
+    std::env::set_var("SECRET_CACHE_SECONDS", "1");
+    let var = "DIALTONE_TEST_SECRET_CACHED";
+    let name = stored(var, "cached-first-0123456789-abcdefghij").await;
+    let secrets = manager().await;
+    let token = secrets.cached(var).await.unwrap();
+    let rotating = secrets
+        .cached_rotating(var, std::time::Duration::from_secs(24 * 3600))
+        .await
+        .unwrap();
+    assert!(token
+        .get()
+        .await
+        .unwrap()
+        .matches("cached-first-0123456789-abcdefghij"));
+
+    secrets::put(
+        &aws::from_env().await,
+        &name,
+        "cached-second-0123456789-abcdefghij",
+    )
+    .await
+    .unwrap();
+    assert!(
+        token
+            .get()
+            .await
+            .unwrap()
+            .matches("cached-first-0123456789-abcdefghij"),
+        "within its lifetime the value in hand is used"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let now = Utc::now();
+    assert!(token
+        .get()
+        .await
+        .unwrap()
+        .matches("cached-second-0123456789-abcdefghij"));
+    let both = rotating.get().await.unwrap();
+    assert!(both.matches("cached-second-0123456789-abcdefghij", now));
+    assert!(
+        both.matches("cached-first-0123456789-abcdefghij", now),
+        "the replaced value, within the overlap"
+    );
+    assert!(
+        !both.matches(
+            "cached-first-0123456789-abcdefghij",
+            now + Duration::hours(25)
+        ),
+        "and no longer"
+    );
 }

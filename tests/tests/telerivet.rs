@@ -132,6 +132,7 @@ async fn every_event_type_is_stored_typed_and_whole() {
         day,
         json!({"total": 4, "incoming": 1, "sent": 1, "delivered": 1, "not_delivered": 1})
     );
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]
@@ -208,6 +209,7 @@ async fn wrong_or_missing_secrets_are_refused_counted_and_alerted_once() {
         alert.notes
     );
     assert!(alert.notes[1].starts_with("1 status notifications with an empty secret"));
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]
@@ -236,6 +238,7 @@ async fn a_rotated_secret_is_accepted_alongside_the_new_one() {
         ],
     );
     assert_eq!(send_telerivet(&without_rotation, old).await.0, 403);
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -265,6 +268,7 @@ async fn twenty_concurrent_deliveries_store_once_and_reply_identically() {
         chrono::Utc::now().format("%Y-%m-%d")
     );
     assert_eq!(counter_json(&items, &day)["incoming"], 1);
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]
@@ -294,6 +298,7 @@ async fn a_retried_incoming_message_gets_the_stored_reply_not_a_second_one() {
         send_telerivet(&with_default, other).await.1,
         json!({"messages": [{"content": "Thanks, we'll call you back."}], "variables": {"return_value": false}})
     );
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]
@@ -331,6 +336,7 @@ async fn statuses_out_of_order_settle_on_the_right_final_status() {
     };
     assert_eq!(m.status, "delivered");
     assert_eq!(m.statuses_seen, ["delivered", "sent", "queued"]);
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]
@@ -399,6 +405,7 @@ async fn a_burst_of_fifty_failures_raises_one_alert_naming_the_errors() {
         panic!()
     };
     assert_eq!(single.status, "not_delivered");
+    assert_no_telerivet_secret(&stack).await;
 }
 
 #[tokio::test]
@@ -433,4 +440,5 @@ async fn bad_input_gets_the_right_status_and_is_quarantined() {
     let quarantined = of_entity(&items, "quarantine");
     assert_eq!(quarantined.len(), 2);
     assert_eq!(items.len(), 2, "nothing else stored");
+    assert_no_telerivet_secret(&stack).await;
 }

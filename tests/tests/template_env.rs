@@ -82,9 +82,7 @@ fn resolve(value: &Value, parameters: &Mapping) -> String {
 async fn load(binary: &str, secrets: &SecretsManager) -> Result<(), String> {
     match binary {
         "exotel-heartbeat" => started(exotel_heartbeat::Config::load(secrets).await),
-        "telerivet-webhook" => {
-            started(telerivet_webhook::Config::load(secrets, chrono::Utc::now()).await)
-        }
+        "telerivet-webhook" => started(telerivet_webhook::Config::load(secrets).await),
         "voipstudio-webhook" => started(CallsConfig::load::<Voipstudio>(secrets).await),
         "exotel-call-events" => started(CallsConfig::load::<ExotelCalls>(secrets).await),
         "dashboard" => started(dashboard::Config::load(secrets).await),

@@ -16,6 +16,7 @@ use dialtone_shared::heartbeat::sample::warning_with_lines;
 use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow};
 use dialtone_shared::pipeline::Receiver;
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::Cached;
 use dialtone_shared::store::StateJson;
 use exotel_heartbeat::HeartbeatReceiver;
 use serde_json::Value;
@@ -26,7 +27,7 @@ const LINES: usize = 20_000;
 
 fn receiver() -> HeartbeatReceiver {
     HeartbeatReceiver {
-        token: Secret::new(TOKEN.into()).expect("token"),
+        token: Cached::fixed(Secret::new(TOKEN.into()).expect("token")),
         policy: AlertPolicy::default(),
     }
 }

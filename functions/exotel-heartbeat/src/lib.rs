@@ -11,7 +11,7 @@ use dialtone_shared::pipeline::{
     self, not_from_the_future, Deps, Receiver, Rejection, Verdict, Verification,
 };
 use dialtone_shared::secret::Secret;
-use dialtone_shared::secrets::SecretsManager;
+use dialtone_shared::secrets::{Cached, SecretsManager};
 use dialtone_shared::store::DynamoStore;
 use lambda_http::Request;
 use serde_json::json;
@@ -21,14 +21,14 @@ use serde_json::json;
 pub struct Config {
     pub table_name: String,
     /// The secret last path segment of the URL pasted into Exotel.
-    pub token: Secret,
+    pub token: Cached<Secret>,
     pub policy: AlertPolicy,
 }
 
 impl Config {
     /// The environment, and the URL token from the secret `EXOTEL_HEARTBEAT_TOKEN_SECRET_ID` names.
     pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
-        let token = secrets.current("EXOTEL_HEARTBEAT_TOKEN_SECRET_ID").await?;
+        let token = secrets.cached("EXOTEL_HEARTBEAT_TOKEN_SECRET_ID").await?;
         let repeat = config::seconds_or(
             "ALERT_REPEAT_SECONDS",
             std::time::Duration::from_secs(4 * 3600),
@@ -49,7 +49,7 @@ impl Config {
 /// The heartbeat's part of the shared pipeline.
 #[derive(Debug)]
 pub struct HeartbeatReceiver {
-    pub token: Secret,
+    pub token: Cached<Secret>,
     pub policy: AlertPolicy,
 }
 
@@ -63,8 +63,8 @@ impl Receiver for HeartbeatReceiver {
     const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
     /// Exotel signs nothing: the secret is the URL's last segment.
-    fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
-        pipeline::verify_url_token(request, &self.token)
+    async fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
+        pipeline::verify_url_token(request, &self.token).await
     }
 
     fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<HeartbeatEvent, Rejection> {

@@ -8,13 +8,12 @@ use dialtone_shared::pipeline::{
     history_with_fields, Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict,
     Verification,
 };
-use dialtone_shared::secret::Secret;
-use dialtone_shared::secrets::{Rotating, SecretsManager};
+use dialtone_shared::secrets::{Cached, Rotating, SecretsManager};
 use dialtone_shared::store::{CounterBump, DynamoStore};
 use dialtone_shared::telerivet::alerts::{self, ERROR_FIELD_PREFIX};
 use dialtone_shared::telerivet::{
-    decide, failure_window_start, form_field, AutoReplies, EventKind, TelerivetEvent,
-    TelerivetState, FAILED_STATUSES,
+    decide, failure_window_start, form_field, redact_secret, AutoReplies, EventKind,
+    TelerivetEvent, TelerivetState, FAILED_STATUSES,
 };
 use dialtone_shared::time_text;
 use lambda_http::http::header::CONTENT_TYPE;
@@ -38,7 +37,7 @@ pub struct Burst {
 pub struct Config {
     pub table_name: String,
     /// The webhook secret, and the one it replaces while a rotation is under way.
-    pub secrets: (Secret, Option<Secret>),
+    pub secrets: Cached<Rotating>,
     pub auto_replies: AutoReplies,
     pub sms_failures: Burst,
     pub auth_failures: Burst,
@@ -80,14 +79,14 @@ fn burst(
 impl Config {
     /// The environment, and the webhook secret from the secret `TELERIVET_WEBHOOK_SECRET_ID`
     /// names: its previous value too for `TELERIVET_PREVIOUS_SECRET_SECONDS` (default a day,
-    /// as long as Telerivet retries) after a rotation.
-    pub async fn load(secrets: &SecretsManager, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+    /// as long as Telerivet retries) after a rotation; read again every few minutes.
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
         let overlap = config::seconds_or(
             "TELERIVET_PREVIOUS_SECRET_SECONDS",
             std::time::Duration::from_secs(24 * 3600),
         )?;
-        let Rotating { current, previous } = secrets
-            .rotating("TELERIVET_WEBHOOK_SECRET_ID", overlap, now)
+        let secrets = secrets
+            .cached_rotating("TELERIVET_WEBHOOK_SECRET_ID", overlap)
             .await?;
         let auto_replies = match config::optional("TELERIVET_AUTO_REPLIES") {
             None => AutoReplies::default(),
@@ -98,7 +97,7 @@ impl Config {
         };
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
-            secrets: (current, previous),
+            secrets,
             auto_replies,
             sms_failures: burst(
                 "SMS_FAILURE_THRESHOLD",
@@ -119,24 +118,13 @@ impl Config {
 /// Telerivet's part of the shared pipeline.
 #[derive(Debug)]
 pub struct TelerivetReceiver {
-    pub secrets: (Secret, Option<Secret>),
+    pub secrets: Cached<Rotating>,
     pub auto_replies: AutoReplies,
     pub sms_failures: Burst,
     pub auth_failures: Burst,
 }
 
 impl TelerivetReceiver {
-    /// Both secrets are always compared, so the time taken says nothing about which matched.
-    fn secret_matches(&self, candidate: &str) -> bool {
-        let current = self.secrets.0.matches(candidate);
-        let previous = self
-            .secrets
-            .1
-            .as_ref()
-            .is_some_and(|p| p.matches(candidate));
-        current | previous
-    }
-
     fn auth_failure(&self, field: &str, now: DateTime<Utc>) -> Threshold {
         let window_start = failure_window_start(now, self.auth_failures.window);
         Threshold {
@@ -181,10 +169,19 @@ impl Receiver for TelerivetReceiver {
     const SOURCE: &'static str = "telerivet";
     const ALERT_SOURCE: Source = Source::Telerivet;
 
-    fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification {
+    async fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification {
+        let secrets = match self.secrets.get().await {
+            Ok(secrets) => secrets,
+            Err(e) => {
+                return Verification::Refused {
+                    error: WebhookError::SecretUnavailable(e),
+                    counted: None,
+                }
+            }
+        };
         let body = request.body().as_ref();
         let secret = form_field(body, "secret").unwrap_or_default();
-        if self.secret_matches(&secret) {
+        if secrets.matches(&secret, now) {
             return Verification::Genuine;
         }
         let event = form_field(body, "event");
@@ -203,6 +200,11 @@ impl Receiver for TelerivetReceiver {
             error: WebhookError::Forbidden,
             counted: event.map(|_| self.auth_failure("wrong_secret", now)),
         }
+    }
+
+    /// Telerivet puts its secret in the body: a refused body is kept without it.
+    fn redact<'b>(&self, body: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+        redact_secret(body)
     }
 
     fn parse(&self, request: &Request, _now: DateTime<Utc>) -> Result<TelerivetEvent, Rejection> {

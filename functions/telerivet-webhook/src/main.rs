@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     dialtone_shared::telemetry::init();
     let aws = dialtone_shared::tls::load_aws_config().await;
     let secrets = SecretsManager::new(&aws);
-    let config = Config::load(&secrets, chrono::Utc::now()).await?;
+    let config = Config::load(&secrets).await?;
     let deps = deps(config, aws_sdk_dynamodb::Client::new(&aws));
     run(service_fn(|request| handler(&deps, request))).await
 }

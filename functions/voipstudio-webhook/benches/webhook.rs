@@ -15,7 +15,9 @@ use support::{handle, iterations, report, request, time_each};
 fn main() {
     let request = request(include_str!("../../../events/voipstudio-call-missed.json"));
     let receiver = CallReceiver::<Voipstudio>::new(
-        Secret::new("local-voipstudio-token-0123456789".into()).expect("token"),
+        dialtone_shared::secrets::Cached::fixed(
+            Secret::new("local-voipstudio-token-0123456789".into()).expect("token"),
+        ),
         chrono_tz::Asia::Kolkata,
     );
     let timings = time_each(2_000, iterations(), || {

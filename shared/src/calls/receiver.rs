@@ -9,6 +9,7 @@ use crate::pipeline::{
     Verification,
 };
 use crate::secret::Secret;
+use crate::secrets::Cached;
 use crate::store::CounterBump;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -49,14 +50,14 @@ impl CallSource for ExotelCalls {
 
 pub struct CallReceiver<P> {
     /// The secret last segment of the webhook URL.
-    pub token: Secret,
+    pub token: Cached<Secret>,
     /// The account's time zone: the day each call counts in.
     pub tz: Tz,
     pub source: PhantomData<P>,
 }
 
 impl<P> CallReceiver<P> {
-    pub fn new(token: Secret, tz: Tz) -> Self {
+    pub fn new(token: Cached<Secret>, tz: Tz) -> Self {
         Self {
             token,
             tz,
@@ -79,8 +80,8 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
     const SOURCE: &'static str = P::SOURCE;
     const ALERT_SOURCE: Source = Source::Calls;
 
-    fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
-        verify_url_token(request, &self.token)
+    async fn verify(&self, request: &Request, _now: DateTime<Utc>) -> Verification {
+        verify_url_token(request, &self.token).await
     }
 
     fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<CallEvent, Rejection> {
@@ -189,7 +190,7 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
 #[derive(Debug)]
 pub struct CallsConfig {
     pub table_name: String,
-    pub token: Secret,
+    pub token: Cached<Secret>,
     pub tz: Tz,
 }
 
@@ -200,7 +201,7 @@ impl CallsConfig {
     ) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
             table_name: crate::config::required("TABLE_NAME")?,
-            token: secrets.current(P::TOKEN_SECRET_VAR).await?,
+            token: secrets.cached(P::TOKEN_SECRET_VAR).await?,
             tz: crate::config::account_timezone()?,
         })
     }

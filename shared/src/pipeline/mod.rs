@@ -94,8 +94,18 @@ pub trait Receiver: Send + Sync {
     /// Larger bodies are refused (413) before they are parsed; their first bytes are kept.
     const MAX_BODY_BYTES: usize = 256 * 1024;
 
-    /// Is this request from the provider?
-    fn verify(&self, request: &Request, now: DateTime<Utc>) -> Verification;
+    /// Is this request from the provider? (Async: the secret it is checked against may
+    /// have to be read again, see [`crate::secrets::Cached`].)
+    fn verify(
+        &self,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = Verification> + Send;
+    /// The body as it may be kept (quarantined): a receiver whose provider puts a secret in
+    /// the body removes it here, so no secret is ever stored.
+    fn redact<'b>(&self, body: &'b [u8]) -> std::borrow::Cow<'b, [u8]> {
+        std::borrow::Cow::Borrowed(body)
+    }
     /// Turns the request's body into a typed event, or says, for the caller, what is wrong.
     /// `now` is when it was received.
     fn parse(&self, request: &Request, now: DateTime<Utc>) -> Result<Self::Event, Rejection>;
@@ -302,7 +312,7 @@ async fn run<R: Receiver, S: EventStore>(
         Ok(Admitted::Event(event)) => {
             let answer = match record(receiver, store, &event, received_at).await {
                 Err(WebhookError::Storage(e)) if e.is_permanent() => {
-                    unstorable::<R, S>(store, request, received_at, e).await
+                    unstorable(receiver, store, request, received_at, e).await
                 }
                 other => other,
             };
@@ -320,7 +330,7 @@ async fn admit<R: Receiver, S: EventStore>(
     request: &Request,
     received_at: DateTime<Utc>,
 ) -> Result<Admitted<R::Event>, WebhookError> {
-    match receiver.verify(request, received_at) {
+    match receiver.verify(request, received_at).await {
         Verification::Genuine => {}
         Verification::Refused { error, counted } => {
             if let Some(threshold) = counted {
@@ -350,7 +360,7 @@ async fn admit<R: Receiver, S: EventStore>(
     };
     match parsed {
         Ok(event) => Ok(Admitted::Event(event)),
-        Err(rejection) => Err(quarantine(store, R::SOURCE, request, received_at, rejection).await?),
+        Err(rejection) => Err(quarantine(receiver, store, request, received_at, rejection).await?),
     }
 }
 
@@ -445,6 +455,7 @@ async fn record<R: Receiver, S: EventStore>(
 /// An event that no retry could store: its body is kept in quarantine with the cause, a
 /// person is told, and the provider is answered 200 so that it stops retrying.
 async fn unstorable<R: Receiver, S: EventStore>(
+    receiver: &R,
     store: &S,
     request: &Request,
     received_at: DateTime<Utc>,
@@ -452,16 +463,16 @@ async fn unstorable<R: Receiver, S: EventStore>(
 ) -> Result<Answer, WebhookError> {
     let cause = error.to_string();
     tracing::error!(error = %cause, "event cannot be stored; quarantined and alerted");
-    keep(store, R::SOURCE, request, received_at, &cause).await?;
+    keep(receiver, store, request, received_at, &cause).await?;
     let alert = alerts::unstorable(R::ALERT_SOURCE, R::SOURCE, &cause, received_at);
     store.put_alert_once(&alert).await?;
     Ok(Answer::Unstorable)
 }
 
 /// Keeps a refused body, with why, and turns the rejection into the caller's error.
-async fn quarantine<S: EventStore>(
+async fn quarantine<R: Receiver, S: EventStore>(
+    receiver: &R,
     store: &S,
-    source: &'static str,
     request: &Request,
     received_at: DateTime<Utc>,
     rejection: Rejection,
@@ -476,22 +487,22 @@ async fn quarantine<S: EventStore>(
             WebhookError::PayloadTooLarge { limit },
         ),
     };
-    keep(store, source, request, received_at, &reason).await?;
+    keep(receiver, store, request, received_at, &reason).await?;
     Ok(error)
 }
 
-/// Stores a request's body in quarantine with the reason it was not applied.
-async fn keep<S: EventStore>(
+/// Stores a request's body, redacted, in quarantine with the reason it was not applied.
+async fn keep<R: Receiver, S: EventStore>(
+    receiver: &R,
     store: &S,
-    source: &'static str,
     request: &Request,
     received_at: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), WebhookError> {
-    let body = request.body().as_ref();
+    let body = receiver.redact(request.body().as_ref());
     store
         .quarantine(Quarantine {
-            source,
+            source: R::SOURCE,
             request_id: request_id(request, received_at),
             received_at,
             reason: reason.to_owned(),
@@ -509,7 +520,19 @@ async fn keep<S: EventStore>(
 
 /// Verification by a secret last path segment (providers that sign nothing): a wrong one
 /// is answered like an unknown path.
-pub fn verify_url_token(request: &Request, token: &crate::secret::Secret) -> Verification {
+pub async fn verify_url_token(
+    request: &Request,
+    token: &crate::secrets::Cached<crate::secret::Secret>,
+) -> Verification {
+    let token = match token.get().await {
+        Ok(token) => token,
+        Err(e) => {
+            return Verification::Refused {
+                error: WebhookError::SecretUnavailable(e),
+                counted: None,
+            }
+        }
+    };
     let candidate = request
         .uri()
         .path()

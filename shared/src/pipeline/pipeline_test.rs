@@ -12,7 +12,7 @@ const TOKEN: &str = "local-voipstudio-token-0123456789";
 
 fn voipstudio() -> CallReceiver<Voipstudio> {
     CallReceiver::new(
-        Secret::new(TOKEN.into()).expect("token"),
+        crate::secrets::Cached::fixed(Secret::new(TOKEN.into()).expect("token")),
         chrono_tz::Asia::Kolkata,
     )
 }

@@ -289,3 +289,21 @@ mod same_as_serde_qs {
         }
     }
 }
+
+#[test]
+fn redacting_removes_every_spelling_of_the_secret_and_nothing_else() {
+    let body = b"event=send_status&secret=a%2Bb+c&id=SM1&secr%65t=again&secret%5Bx%5D=nested&secretive=kept";
+    let redacted = redact_secret(body);
+    assert_eq!(
+        std::str::from_utf8(&redacted).unwrap(),
+        "event=send_status&secret=%5Bredacted%5D&id=SM1&secr%65t=%5Bredacted%5D&secret%5Bx%5D=%5Bredacted%5D&secretive=kept"
+    );
+    assert_eq!(
+        form_field(&redacted, "secret").as_deref(),
+        Some("[redacted]")
+    );
+    let clean = b"event=send_status&id=SM1";
+    assert!(matches!(redact_secret(clean), std::borrow::Cow::Borrowed(b) if b == clean));
+    assert_eq!(&*redact_secret(b"secret"), b"secret=%5Bredacted%5D");
+    assert_eq!(&*redact_secret(b""), b"");
+}

@@ -7,6 +7,7 @@ use alert_dispatcher::Deps as DispatcherDeps;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 use dialtone_local::pump::Dispatch;
 use dialtone_local::stack::Stack;
 use dialtone_local::{aws, LocalError};
@@ -14,6 +15,7 @@ use dialtone_shared::heartbeat::AlertPolicy;
 use dialtone_shared::pipeline::Deps;
 use dialtone_shared::publish::SnsPublisher;
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::{Cached, Rotating};
 use dialtone_shared::store::DynamoStore;
 use exotel_heartbeat::HeartbeatReceiver;
 use lambda_http::{Body, Request, Response};
@@ -54,7 +56,7 @@ pub fn heartbeat_deps(stack: &Stack) -> Deps<HeartbeatReceiver, DynamoStore> {
 pub fn heartbeat_deps_with(store: DynamoStore) -> Deps<HeartbeatReceiver, DynamoStore> {
     Deps {
         receiver: HeartbeatReceiver {
-            token: Secret::new(TOKEN.into()).expect("token"),
+            token: Cached::fixed(Secret::new(TOKEN.into()).expect("token")),
             policy: AlertPolicy::default(),
         },
         store,
@@ -173,10 +175,15 @@ pub fn telerivet_deps(
     .expect("auto-replies");
     Deps {
         receiver: TelerivetReceiver {
-            secrets: (
-                Secret::new(TELERIVET_SECRET.into()).expect("secret"),
-                previous.map(|p| Secret::new(p.into()).expect("secret")),
-            ),
+            secrets: Cached::fixed(Rotating {
+                current: Secret::new(TELERIVET_SECRET.into()).expect("secret"),
+                previous: previous.map(|p| {
+                    (
+                        Secret::new(p.into()).expect("secret"),
+                        DateTime::<Utc>::MAX_UTC,
+                    )
+                }),
+            }),
             auto_replies,
             sms_failures: Burst {
                 at_least: 10,
@@ -222,7 +229,7 @@ pub fn call_deps<P>(
 ) -> Deps<dialtone_shared::calls::receiver::CallReceiver<P>, DynamoStore> {
     Deps {
         receiver: dialtone_shared::calls::receiver::CallReceiver::new(
-            Secret::new(token.into()).expect("token"),
+            Cached::fixed(Secret::new(token.into()).expect("token")),
             chrono_tz::Asia::Kolkata,
         ),
         store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
@@ -306,4 +313,45 @@ pub async fn behind_proxy<R: dialtone_shared::pipeline::Receiver>(
         store: DynamoStore::new(client, &stack.table),
     };
     (deps, proxy)
+}
+
+/// Every value in the table as text (binary values read as UTF-8, lossily), for looking
+/// for what must never be stored.
+pub fn stored_text(items: &[Item]) -> String {
+    fn text(value: &AttributeValue, out: &mut String) {
+        match value {
+            AttributeValue::S(s) | AttributeValue::N(s) => out.push_str(s),
+            AttributeValue::B(b) => out.push_str(&String::from_utf8_lossy(b.as_ref())),
+            AttributeValue::L(list) => list.iter().for_each(|v| text(v, out)),
+            AttributeValue::M(map) => map.iter().for_each(|(k, v)| {
+                out.push_str(k);
+                text(v, out)
+            }),
+            AttributeValue::Ss(list) | AttributeValue::Ns(list) => {
+                list.iter().for_each(|s| out.push_str(s))
+            }
+            other => out.push_str(&format!("{other:?}")),
+        }
+        out.push('\n');
+    }
+    let mut out = String::new();
+    for item in items {
+        for (name, value) in item {
+            out.push_str(name);
+            text(value, &mut out);
+        }
+    }
+    out
+}
+
+/// Ends every Telerivet test: no Telerivet secret, current or rotated out, is anywhere in
+/// the table (in any row, quarantined bodies included).
+pub async fn assert_no_telerivet_secret(stack: &Stack) {
+    let stored = stored_text(&scan(stack).await);
+    for secret in [TELERIVET_SECRET, TELERIVET_OLD_SECRET] {
+        assert!(
+            !stored.contains(secret),
+            "the Telerivet secret {secret:?} was stored"
+        );
+    }
 }

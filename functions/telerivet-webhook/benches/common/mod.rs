@@ -2,15 +2,19 @@
 //! and a default auto-reply, as a deployment configures it.
 
 use dialtone_shared::secret::Secret;
+use dialtone_shared::secrets::{Cached, Rotating};
 use dialtone_shared::telerivet::AutoReplies;
 use telerivet_webhook::{Burst, TelerivetReceiver};
 
 pub fn receiver() -> TelerivetReceiver {
     TelerivetReceiver {
-        secrets: (
-            Secret::new("local-telerivet-secret-0123456789".into()).expect("secret"),
-            Some(Secret::new("old-telerivet-secret-0123456789".into()).expect("secret")),
-        ),
+        secrets: Cached::fixed(Rotating {
+            current: Secret::new("local-telerivet-secret-0123456789".into()).expect("secret"),
+            previous: Some((
+                Secret::new("old-telerivet-secret-0123456789".into()).expect("secret"),
+                chrono::DateTime::<chrono::Utc>::MAX_UTC,
+            )),
+        }),
         auto_replies: AutoReplies::from_json(
             r#"{"rules":[{"keyword":"hours","reply":"Open 9-6"}],"default":{"reply":"Thanks!"}}"#,
         )

@@ -1,6 +1,12 @@
 //! Secrets live in AWS Secrets Manager. A function's environment only names them
-//! (`*_SECRET_ID`: an ARN, or a name locally) and each value is read once, at cold start,
-//! so no secret sits in the template or in a function's configuration in plain text.
+//! (`*_SECRET_ID`: an ARN, or a name locally), so no secret sits in the template or in a
+//! function's configuration in plain text. Each is read at cold start (a function that
+//! cannot read one fails there, naming it) and again once its cached value is older than
+//! `SECRET_CACHE_SECONDS` (default 5 minutes): a rotation reaches warm containers too.
+
+mod cache;
+
+pub use cache::{Cached, DEFAULT_TTL, MAX_STALE, RETRY_PAUSE};
 
 use crate::config::{self, ConfigError};
 use crate::secret::Secret;
@@ -22,11 +28,32 @@ pub struct SecretsManager {
 }
 
 /// A secret after a rotation: the value now in force and, while the rotation is recent,
-/// the one it replaced.
+/// the one it replaced with the instant it stops being accepted.
 #[derive(Debug)]
 pub struct Rotating {
     pub current: Secret,
-    pub previous: Option<Secret>,
+    pub previous: Option<(Secret, DateTime<Utc>)>,
+}
+
+impl Rotating {
+    /// A secret never rotated.
+    pub fn single(current: Secret) -> Self {
+        Self {
+            current,
+            previous: None,
+        }
+    }
+
+    /// Is `candidate` the current value, or the previous one before its overlap ends?
+    /// Both are always compared, so the time taken says nothing about which matched.
+    pub fn matches(&self, candidate: &str, now: DateTime<Utc>) -> bool {
+        let current = self.current.matches(candidate);
+        let previous = self
+            .previous
+            .as_ref()
+            .is_some_and(|(previous, until)| previous.matches(candidate) & (now < *until));
+        current | previous
+    }
 }
 
 impl SecretsManager {
@@ -50,9 +77,9 @@ impl SecretsManager {
         }
     }
 
-    /// The current value and, if it was set less than `overlap` ago, the previous one: a
-    /// sender that retries with the old value (Telerivet, for up to a day) is still accepted
-    /// while its settings are being changed.
+    /// The current value and, if it was set less than `overlap` ago, the previous one until
+    /// `overlap` after the change: a sender that retries with the old value (Telerivet, for
+    /// up to a day) is still accepted while its settings are being changed, and no longer.
     pub async fn rotating(
         &self,
         var: &'static str,
@@ -61,17 +88,18 @@ impl SecretsManager {
     ) -> Result<Rotating, ConfigError> {
         let output = self.fetch(var, None).await?;
         let current = parse_secret(var, &output)?;
-        let set_at = output
+        let previous_until = output
             .created_date()
-            .and_then(|d| DateTime::<Utc>::from_timestamp(d.secs(), d.subsec_nanos()));
-        let recent = set_at.is_some_and(|at| {
-            now.signed_duration_since(at)
-                .to_std()
-                .map_or(true, |age| age < overlap)
-        });
-        let previous = if recent {
+            .and_then(|d| DateTime::<Utc>::from_timestamp(d.secs(), d.subsec_nanos()))
+            .and_then(|set_at| {
+                chrono::Duration::from_std(overlap)
+                    .ok()
+                    .and_then(|overlap| set_at.checked_add_signed(overlap))
+            })
+            .filter(|until| now < *until);
+        let previous = if let Some(until) = previous_until {
             match self.fetch(var, Some(PREVIOUS_STAGE)).await {
-                Ok(output) => Some(parse_secret(var, &output)?),
+                Ok(output) => Some((parse_secret(var, &output)?, until)),
                 // A secret never rotated has no previous stage.
                 Err(ConfigError::SecretUnreadable { reason, .. })
                     if reason.starts_with("ResourceNotFoundException") =>
@@ -84,6 +112,30 @@ impl SecretsManager {
             None
         };
         Ok(Rotating { current, previous })
+    }
+
+    /// [`current`](Self::current), read again once older than `SECRET_CACHE_SECONDS`.
+    pub async fn cached(&self, var: &'static str) -> Result<Cached<Secret>, ConfigError> {
+        let me = self.clone();
+        Cached::load(cache::ttl_from_env()?, move || {
+            let me = me.clone();
+            Box::pin(async move { me.current(var).await })
+        })
+        .await
+    }
+
+    /// [`rotating`](Self::rotating), read again once older than `SECRET_CACHE_SECONDS`.
+    pub async fn cached_rotating(
+        &self,
+        var: &'static str,
+        overlap: Duration,
+    ) -> Result<Cached<Rotating>, ConfigError> {
+        let me = self.clone();
+        Cached::load(cache::ttl_from_env()?, move || {
+            let me = me.clone();
+            Box::pin(async move { me.rotating(var, overlap, Utc::now()).await })
+        })
+        .await
     }
 
     /// A secret holding JSON (several related values, such as an API key and token).
