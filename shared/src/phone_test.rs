@@ -20,3 +20,21 @@ fn masks_all_but_prefix_and_last_two() {
     let p = E164::parse("+917930061010").unwrap();
     assert_eq!(p.masked().to_string(), "+91********10");
 }
+
+#[test]
+fn numbers_in_text_are_masked_and_other_digits_kept() {
+    assert_eq!(
+        mask_numbers("callback:+919812345678@callback_owed@2026-11-22T10:02:00+00:00"),
+        "callback:+91********78@callback_owed@2026-11-22T10:02:00+00:00"
+    );
+    assert_eq!(
+        mask_numbers("calls:exotel:08030752599:2026-11-22 and 919812345678"),
+        "calls:exotel:080******99:2026-11-22 and 919*******78"
+    );
+    assert!(matches!(
+        mask_numbers("exotel-heartbeat:fleet 1234567 ok"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    assert_eq!(mask_numbers("नमस्ते +919812345678"), "नमस्ते +91********78");
+    assert_eq!(mask_numbers(""), "");
+}

@@ -13,7 +13,7 @@ pub fn init() {
 /// One JSON object a line. The innermost span's fields ride along under `span` (a webhook
 /// request's `request_id` and `provider`, from the pipeline), so that every line of one
 /// request can be found by its id; the list of outer spans would only repeat them.
-pub(crate) fn subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {

@@ -1,14 +1,37 @@
-//! The alert dispatcher: new alert rows arrive on the table's stream, each is rendered and
-//! published to the SNS topic once, in order; a failure stops the batch there and reports
-//! it, so Lambda retries from that record (and, after its retries, sends it to the DLQ).
+//! The alert dispatcher publishes each alert row to the SNS topic once, in order, from two
+//! triggers:
+//!
+//! - the table's stream: new alert rows arrive within seconds; a failure stops the batch
+//!   there and reports it, so Lambda retries from that record (and, after its retries,
+//!   sends it to the DLQ);
+//! - a schedule (the sweep, [`sweep`]): alert rows still unpublished a few minutes after
+//!   they were stored — the stream's retries spent, its 24 hours passed, a crash — are
+//!   published then.
+//!
+//! Each publish is claimed in the ledger first and marked after, so the two never publish
+//! one alert together. SNS delivery is at least once: an alert is published twice only if
+//! the function stops between the publish and its mark (the claim then lapses and the
+//! sweep publishes it again).
+
+mod sweep;
+
+pub use sweep::{sweep, SweepReport, SWEEP_LOOKBACK, SWEEP_MIN_AGE};
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::phone::mask_numbers;
 use dialtone_shared::publish::{AlertPublisher, PublishError, SnsPublisher};
-use dialtone_shared::store::{AlertLedger, AlertRow, DynamoStore, StoreError};
+use dialtone_shared::store::{AlertLedger, AlertRow, Claim, DynamoStore, StoreError};
 use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+
+/// How long a claim holds: longer than the function's timeout (30 s), so a publisher still
+/// running is never overtaken, and short enough that a crashed one's alert goes out at the
+/// next sweep.
+pub const CLAIM_LEASE: Duration = Duration::seconds(60);
 
 #[derive(Debug)]
 pub struct Config {
@@ -43,11 +66,13 @@ impl Deps<DynamoStore, SnsPublisher> {
     }
 }
 
+/// Messages mask phone numbers: alert ids carry callers' numbers (callback alerts), and
+/// serde quotes the values it cannot read.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
     #[error("stream record has no sequence number")]
     NoSequenceNumber,
-    #[error("alert row is unreadable: {0}")]
+    #[error("alert row is unreadable: {}", mask_numbers(&.0.to_string()))]
     Unreadable(#[from] serde_dynamo::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -65,14 +90,48 @@ impl From<DispatchError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// What became of one stream record.
+/// What invoked the function: a stream batch (it has `Records`) or the schedule.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Trigger {
+    Stream(Event),
+    Schedule(EventBridgeEvent<serde_json::Value>),
+}
+
+/// The answer to each trigger: the stream's batch item failures, the sweep's report.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Stream(DynamoDbEventResponse),
+    Sweep(SweepReport),
+}
+
+/// The function's entry: either trigger.
+pub async fn entry<L: AlertLedger, P: AlertPublisher>(
+    deps: &Deps<L, P>,
+    event: LambdaEvent<Trigger>,
+) -> Result<Reply, DispatchError> {
+    let (payload, context) = (event.payload, event.context);
+    match payload {
+        Trigger::Stream(batch) => Ok(Reply::Stream(
+            handler(deps, LambdaEvent::new(batch, context)).await?,
+        )),
+        Trigger::Schedule(_) => Ok(Reply::Sweep(sweep(deps, Utc::now()).await?)),
+    }
+}
+
+/// What became of one alert.
 #[derive(Debug, PartialEq, Eq)]
-enum Dispatched {
+pub enum Dispatched {
     Published,
     AlreadyPublished,
+    /// Another publisher holds its claim: it publishes it (or its claim lapses and the
+    /// next sweep does).
+    InFlight,
     NotAnAlert,
 }
 
+/// The stream's batch.
 pub async fn handler<L: AlertLedger, P: AlertPublisher>(
     deps: &Deps<L, P>,
     event: LambdaEvent<Event>,
@@ -109,16 +168,47 @@ async fn dispatch<L: AlertLedger, P: AlertPublisher>(
         return Ok(Dispatched::NotAnAlert);
     }
     let row: AlertRow = serde_dynamo::from_item(record.change.new_image.clone())?;
-    // A retried batch replays records already sent: the ledger keeps each alert to one publish.
-    if row.published_at.is_some() || deps.ledger.is_published(&row.alert_id).await? {
+    publish_once(deps, &row, Utc::now()).await
+}
+
+/// Claims, publishes and marks one alert: a replayed record, or one the other trigger
+/// holds, is not published again.
+pub async fn publish_once<L: AlertLedger, P: AlertPublisher>(
+    deps: &Deps<L, P>,
+    row: &AlertRow,
+    now: DateTime<Utc>,
+) -> Result<Dispatched, DispatchError> {
+    let alert = mask_numbers(&row.alert_id);
+    if row.published_at.is_some() {
         return Ok(Dispatched::AlreadyPublished);
     }
-    let message_id = deps.publisher.publish(&row.alert).await?;
+    match deps
+        .ledger
+        .claim(&row.alert_id, now, now + CLAIM_LEASE)
+        .await?
+    {
+        Claim::Claimed => {}
+        Claim::Published => return Ok(Dispatched::AlreadyPublished),
+        Claim::InFlight => {
+            tracing::info!(alert = %alert, "alert claimed by another publisher; left to it");
+            return Ok(Dispatched::InFlight);
+        }
+    }
+    let message_id = match deps.publisher.publish(&row.alert).await {
+        Ok(id) => id,
+        Err(err) => {
+            // The next try (the stream's retry, the sweep) need not wait for the claim.
+            if let Err(e) = deps.ledger.release_claim(&row.alert_id).await {
+                tracing::warn!(alert = %alert, error = %e, "claim not released; it lapses");
+            }
+            return Err(err.into());
+        }
+    };
     deps.ledger
         .mark_published(&row.alert_id, Utc::now())
         .await?;
     tracing::info!(
-        alert = %row.alert_id,
+        alert = %alert,
         severity = row.alert.severity.as_str(),
         kind = row.alert.kind.as_str(),
         message_id = %message_id,

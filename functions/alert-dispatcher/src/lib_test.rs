@@ -4,29 +4,71 @@ use super::*;
 use aws_lambda_events::event::dynamodb::Event;
 use chrono::{DateTime, Utc};
 use dialtone_shared::alert::Alert;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 const STREAM: &str = include_str!("../../../events/dynamodb-stream-alerts.json");
 
+/// The ledger's rules in memory: published ids, and claims with their end.
 #[derive(Default)]
-struct Ledger(Mutex<HashSet<String>>);
+pub(crate) struct Ledger(
+    pub(crate) Mutex<HashSet<String>>,
+    pub(crate) Mutex<HashMap<String, DateTime<Utc>>>,
+    pub(crate) Mutex<Vec<AlertRow>>,
+);
 
 impl AlertLedger for Ledger {
-    async fn is_published(&self, alert_id: &str) -> Result<bool, StoreError> {
-        Ok(self.0.lock().unwrap().contains(alert_id))
+    async fn claim(
+        &self,
+        alert_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        if self.0.lock().unwrap().contains(alert_id) {
+            return Ok(Claim::Published);
+        }
+        let mut claims = self.1.lock().unwrap();
+        if claims.get(alert_id).is_some_and(|held| *held >= now) {
+            return Ok(Claim::InFlight);
+        }
+        claims.insert(alert_id.to_owned(), until);
+        Ok(Claim::Claimed)
+    }
+    async fn release_claim(&self, alert_id: &str) -> Result<(), StoreError> {
+        self.1.lock().unwrap().remove(alert_id);
+        Ok(())
     }
     async fn mark_published(&self, alert_id: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.1.lock().unwrap().remove(alert_id);
         self.0.lock().unwrap().insert(alert_id.to_owned());
         Ok(())
+    }
+    async fn unpublished(
+        &self,
+        since: DateTime<Utc>,
+        stored_by: DateTime<Utc>,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let published = self.0.lock().unwrap().clone();
+        Ok(self
+            .2
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                !published.contains(&r.alert_id)
+                    && r.alert.occurred_at >= since
+                    && r.stored_at.unwrap_or(r.alert.occurred_at) <= stored_by
+            })
+            .cloned()
+            .collect())
     }
 }
 
 /// Records what it publishes; refuses alerts of the `failing_severity`.
 #[derive(Default)]
-struct Publisher {
-    sent: Mutex<Vec<Alert>>,
-    failing_severity: Option<&'static str>,
+pub(crate) struct Publisher {
+    pub(crate) sent: Mutex<Vec<Alert>>,
+    pub(crate) failing_severity: Option<&'static str>,
 }
 
 impl AlertPublisher for Publisher {
@@ -115,4 +157,79 @@ async fn a_record_without_sequence_number_fails_the_invocation() {
         handler(&deps, event).await,
         Err(DispatchError::NoSequenceNumber)
     ));
+}
+
+/// Collects what the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_callers_number_in_an_alert_id_is_never_logged_in_full() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _guard = tracing::subscriber::set_default(dialtone_shared::telemetry::subscriber(
+        tracing_subscriber::EnvFilter::new("debug"),
+        move || writer.clone(),
+    ));
+    let row = crate::sweep::tests::row("+919812345601", Utc::now());
+    let deps = Deps {
+        ledger: Ledger::default(),
+        publisher: Publisher::default(),
+    };
+    assert_eq!(
+        publish_once(&deps, &row, Utc::now()).await.unwrap(),
+        Dispatched::Published
+    );
+    // A failed publish and a second claimant log too.
+    let failing = Deps {
+        ledger: Ledger::default(),
+        publisher: Publisher {
+            failing_severity: Some("warning"),
+            ..Publisher::default()
+        },
+    };
+    let err = publish_once(&failing, &row, Utc::now()).await.unwrap_err();
+    tracing::error!(error = %err, "as the stream logs it");
+    let now = Utc::now();
+    failing
+        .ledger
+        .claim(&row.alert_id, now, now + CLAIM_LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        publish_once(&failing, &row, now).await.unwrap(),
+        Dispatched::InFlight
+    );
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("alert published"), "{text}");
+    assert!(
+        text.contains("+91********01"),
+        "masked, still told apart: {text}"
+    );
+    assert!(
+        !text.contains("9812345601"),
+        "a caller's number was logged: {text}"
+    );
+    let unreadable: DispatchError =
+        serde_dynamo::from_item::<_, AlertRow>(std::collections::HashMap::from([(
+            "alert_id".to_owned(),
+            serde_dynamo::AttributeValue::N("919812345601".into()),
+        )]))
+        .unwrap_err()
+        .into();
+    assert!(
+        !unreadable.to_string().contains("9812345601"),
+        "{unreadable}"
+    );
 }

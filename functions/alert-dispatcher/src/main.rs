@@ -1,4 +1,4 @@
-use alert_dispatcher::{handler, Config, Deps};
+use alert_dispatcher::{entry, Config, Deps};
 use lambda_runtime::{run, service_fn, Error};
 
 #[tokio::main]
@@ -11,5 +11,5 @@ async fn main() -> Result<(), Error> {
         aws_sdk_dynamodb::Client::new(&aws),
         aws_sdk_sns::Client::new(&aws),
     );
-    run(service_fn(|event| handler(&deps, event))).await
+    run(service_fn(|event| entry(&deps, event))).await
 }

@@ -85,7 +85,7 @@ async fn raise_if_reached<S: EventStore>(
     if total >= threshold.at_least {
         let alert = (threshold.alert)(counts, &threshold.context);
         if store.put_alert_once(&alert).await? {
-            tracing::warn!(alert = %alert.id(), total, "threshold reached; alert raised");
+            tracing::warn!(alert = %crate::phone::mask_numbers(&alert.id()), total, "threshold reached; alert raised");
         }
     }
     Ok(())

@@ -386,7 +386,7 @@ impl DynamoStore {
                 return Err(why.unexplained());
             }
             for alert in drop_positions(&mut commit.alerts, &alerts) {
-                tracing::warn!(alert = %alert.id(), "alert already stored; the event is kept without it");
+                tracing::warn!(alert = %mask_numbers(&alert.id()), "alert already stored; the event is kept without it");
             }
             drop_positions(&mut commit.firsts, &firsts);
         }

@@ -26,6 +26,7 @@
 //! whole state.
 
 use crate::alert::Alert;
+use crate::phone::mask_numbers;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -95,23 +96,29 @@ const PART_SK_PREFIX: &str = "STATE#PART#";
 /// another commit landing in between is the only cause, so a fresh read settles it.
 const TORN_READ_ATTEMPTS: u32 = 3;
 
+/// Every message masks the phone numbers in it (state keys such as `callback:<E.164>`, or a
+/// value quoted by serde or by DynamoDB): these errors are logged and quarantined.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("DynamoDB request failed: {0}")]
+    #[error("DynamoDB request failed: {}", mask_numbers(.0))]
     Request(String),
-    #[error("stored item could not be read or written: {0}")]
+    #[error("stored item could not be read or written: {}", mask_numbers(&.0.to_string()))]
     Item(#[from] serde_dynamo::Error),
-    #[error("stored state text could not be read or written: {0}")]
+    #[error("stored state text could not be read or written: {}", mask_numbers(&.0.to_string()))]
     StateText(#[from] serde_json::Error),
     #[error(
-        "state {key} is {bytes} bytes as JSON, over the {limit} bytes one transaction can carry"
+        "state {} is {bytes} bytes as JSON, over the {limit} bytes one transaction can carry",
+        mask_numbers(.key)
     )]
     StateTooLarge {
         key: String,
         bytes: usize,
         limit: usize,
     },
-    #[error("state {key} at version {version} could not be read whole: {why}")]
+    #[error(
+        "state {} at version {version} could not be read whole: {why}",
+        mask_numbers(.key)
+    )]
     TornState {
         key: String,
         version: u64,
@@ -121,7 +128,7 @@ pub enum StoreError {
     TooManyItems(usize),
     /// DynamoDB refused the request itself (`ValidationException`, or a transaction item
     /// cancelled with `ValidationError`: an item over 400 KB, a transaction over 4 MB).
-    #[error("DynamoDB refused the write as invalid: {0}")]
+    #[error("DynamoDB refused the write as invalid: {}", mask_numbers(.0))]
     Rejected(String),
 }
 
@@ -475,14 +482,43 @@ pub trait DashboardStore: Send + Sync {
 }
 
 /// What the alert dispatcher needs from storage: has this alert gone out already?
+/// What the dispatcher needs to publish each alert once: a claim before the publish (so the
+/// stream and the sweep never publish one alert at the same time), the mark after it, and
+/// the alerts left unpublished. Only a crash between a publish and its mark publishes twice.
 pub trait AlertLedger: Send + Sync {
-    fn is_published(&self, alert_id: &str)
-        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Takes the alert for publishing until `until`, unless it is published or another
+    /// publisher's claim still holds.
+    fn claim(
+        &self,
+        alert_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Gives a claim up (its publish failed): the next try need not wait for it to lapse.
+    fn release_claim(&self, alert_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn mark_published(
         &self,
         alert_id: &str,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Alert rows not published, decided at or after `since` and stored at or before
+    /// `stored_by`, oldest first.
+    fn unpublished(
+        &self,
+        since: DateTime<Utc>,
+        stored_by: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<AlertRow>, StoreError>> + Send;
+}
+
+/// What a claim on an alert found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Taken: publish it, then mark it.
+    Claimed,
+    /// Already published.
+    Published,
+    /// Another publisher holds it (or crashed holding it: its claim lapses).
+    InFlight,
 }
 
 /// An alert as stored (and as it arrives on the stream).
@@ -495,6 +531,10 @@ pub struct AlertRow {
     pub alert: Alert,
     #[serde(default)]
     pub published_at: Option<DateTime<Utc>>,
+    /// When the row was written (rows written before it was kept have none: their
+    /// `alert.occurred_at` stands in).
+    #[serde(default)]
+    pub stored_at: Option<DateTime<Utc>>,
 }
 
 pub fn alert_pk(alert_id: &str) -> String {

@@ -275,19 +275,75 @@ impl DashboardStore for DynamoStore {
 }
 
 impl AlertLedger for DynamoStore {
-    async fn is_published(&self, alert_id: &str) -> Result<bool, StoreError> {
-        let out = self
+    async fn claim(
+        &self,
+        alert_id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let claimed = self
             .client
-            .get_item()
+            .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(alert_pk(alert_id)))
             .key("sk", AttributeValue::S("ALERT".into()))
-            .projection_expression("published_at")
-            .consistent_read(true)
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(published_at) \
+                 AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+            )
+            .expression_attribute_values(
+                ":until",
+                AttributeValue::N(until.timestamp_millis().to_string()),
+            )
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(now.timestamp_millis().to_string()),
+            )
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Published, or claimed by another publisher: one consistent read tells.
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", AttributeValue::S(alert_pk(alert_id)))
+                    .key("sk", AttributeValue::S("ALERT".into()))
+                    .projection_expression("published_at")
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(request_error)?;
+                match out.item {
+                    Some(item) if item.contains_key("published_at") => Ok(Claim::Published),
+                    Some(_) => Ok(Claim::InFlight),
+                    None => Err(StoreError::Request(format!(
+                        "alert {alert_id} has no row to claim"
+                    ))),
+                }
+            }
+            Err(e) => Err(request_error(e)),
+        }
+    }
+
+    async fn release_claim(&self, alert_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(alert_pk(alert_id)))
+            .key("sk", AttributeValue::S("ALERT".into()))
+            .update_expression("REMOVE claimed_until")
+            .condition_expression("attribute_exists(pk)")
             .send()
             .await
             .map_err(request_error)?;
-        Ok(out.item.is_some_and(|i| i.contains_key("published_at")))
+        Ok(())
     }
 
     async fn mark_published(&self, alert_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -296,12 +352,42 @@ impl AlertLedger for DynamoStore {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(alert_pk(alert_id)))
             .key("sk", AttributeValue::S("ALERT".into()))
-            .update_expression("SET published_at = :at")
+            .update_expression("SET published_at = :at REMOVE claimed_until")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
             .send()
             .await
             .map_err(request_error)?;
         Ok(())
+    }
+
+    async fn unpublished(
+        &self,
+        since: DateTime<Utc>,
+        stored_by: DateTime<Utc>,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let items: Vec<HashMap<String, AttributeValue>> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk >= :since")
+            .filter_expression("attribute_not_exists(published_at)")
+            .expression_attribute_values(":pk", AttributeValue::S(ALERTS_PARTITION.into()))
+            .expression_attribute_values(":since", AttributeValue::S(since.to_rfc3339()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)?;
+        let mut rows = Vec::new();
+        for item in items {
+            let row = dynamo::from_item::<AlertRow>(item)?;
+            if row.stored_at.unwrap_or(row.alert.occurred_at) <= stored_by {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 }

@@ -35,6 +35,7 @@ pub(super) fn alert_item(alert: &Alert) -> Result<HashMap<String, AttributeValue
         "alert": alert,
         "gsi1pk": ALERTS_PARTITION,
         "gsi1sk": format!("{}#{id}", alert.occurred_at.to_rfc3339()),
+        "stored_at": Utc::now(),
         TTL_ATTRIBUTE: expiry(alert.occurred_at.max(Utc::now()), HISTORY_TTL_DAYS),
     }))?)
 }

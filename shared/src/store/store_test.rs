@@ -463,3 +463,29 @@ proptest! {
         prop_assert_eq!(back, value);
     }
 }
+
+#[test]
+fn store_errors_mask_the_numbers_in_state_keys_and_quoted_values() {
+    let errors = [
+        StoreError::StateTooLarge {
+            key: "callback:+919812345678".into(),
+            bytes: 5_000_000,
+            limit: STATE_TEXT_LIMIT,
+        },
+        StoreError::TornState {
+            key: "callback:+919812345678".into(),
+            version: 3,
+            why: TornParts::NoState,
+        },
+        StoreError::Request("state callback:+919812345678: unreadable bucket manifest".into()),
+        StoreError::Rejected("Item size has exceeded: callback:+919812345678".into()),
+        StoreError::StateText(
+            serde_json::from_str::<u64>("\"+919812345678\"").expect_err("a string"),
+        ),
+    ];
+    for error in errors {
+        let text = error.to_string();
+        assert!(!text.contains("9812345678"), "{text}");
+        assert!(text.contains("+91********78"), "{text}");
+    }
+}

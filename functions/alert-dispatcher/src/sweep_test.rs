@@ -1,0 +1,150 @@
+//! The sweep against the in-memory ledger of the dispatcher's tests.
+
+use super::*;
+use crate::tests::{Ledger, Publisher};
+use crate::{entry, Trigger, CLAIM_LEASE};
+use chrono::TimeZone;
+use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
+use dialtone_shared::store::{AlertLedger, AlertRow, Claim};
+use lambda_runtime::LambdaEvent;
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap()
+}
+
+/// A callback alert about a caller, stored at `stored`.
+pub(crate) fn row(caller: &str, stored: DateTime<Utc>) -> AlertRow {
+    let alert = Alert {
+        dedup_key: DedupKey::scoped(Source::Calls, &format!("callback:{caller}")),
+        source: Source::Calls,
+        kind: AlertKind::CallbackOverdue,
+        severity: Severity::Warning,
+        status: "OVERDUE".into(),
+        occurred_at: stored,
+        lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
+        outage_seconds: None,
+        notes: Vec::new(),
+    };
+    AlertRow {
+        pk: format!("ALERT#{}", alert.id()),
+        sk: "ALERT".into(),
+        entity: "alert".into(),
+        alert_id: alert.id(),
+        alert,
+        published_at: None,
+        stored_at: Some(stored),
+    }
+}
+
+fn deps(rows: Vec<AlertRow>) -> Deps<Ledger, Publisher> {
+    let ledger = Ledger::default();
+    *ledger.2.lock().unwrap() = rows;
+    Deps {
+        ledger,
+        publisher: Publisher::default(),
+    }
+}
+
+#[tokio::test]
+async fn rows_left_unpublished_past_the_minimum_age_are_published_once_in_order() {
+    let deps = deps(vec![
+        row("+919812345601", at(0)),
+        row("+919812345602", at(3)),
+        row("+919812345603", at(9)),
+    ]);
+    let report = sweep(&deps, at(9)).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            found: 2,
+            published: 2,
+            left: 0
+        },
+        "the row stored a minute ago is the stream's"
+    );
+    let sent: Vec<String> = deps
+        .publisher
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.dedup_key.to_string())
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "calls:callback:+919812345601",
+            "calls:callback:+919812345602"
+        ]
+    );
+    let again = sweep(&deps, at(9)).await.unwrap();
+    assert_eq!(again.found, 0, "marked: not found again");
+    assert_eq!(deps.publisher.sent.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_row_another_publisher_holds_is_left_to_it_until_its_claim_lapses() {
+    let deps = deps(vec![row("+919812345601", at(0))]);
+    let id = deps.ledger.2.lock().unwrap()[0].alert_id.clone();
+    assert_eq!(
+        deps.ledger
+            .claim(&id, at(9), at(9) + CLAIM_LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let report = sweep(&deps, at(9)).await.unwrap();
+    assert_eq!((report.published, report.left), (0, 1));
+    assert!(deps.publisher.sent.lock().unwrap().is_empty());
+    // The holder stopped before its mark: the claim lapses and the next sweep publishes.
+    let report = sweep(&deps, at(11)).await.unwrap();
+    assert_eq!((report.published, report.left), (1, 0));
+}
+
+#[tokio::test]
+async fn a_failed_publish_fails_the_sweep_releases_its_claim_and_the_next_sweep_sends_it() {
+    let mut deps = deps(vec![row("+919812345601", at(0))]);
+    deps.publisher.failing_severity = Some("warning");
+    assert!(matches!(
+        sweep(&deps, at(9)).await,
+        Err(DispatchError::Publish(_))
+    ));
+    assert!(deps.ledger.1.lock().unwrap().is_empty(), "claim released");
+    deps.publisher.failing_severity = None;
+    assert_eq!(sweep(&deps, at(9)).await.unwrap().published, 1);
+}
+
+#[tokio::test]
+async fn the_schedule_runs_the_sweep_and_a_stream_batch_the_stream() {
+    let deps = deps(vec![row(
+        "+919812345601",
+        Utc::now() - Duration::minutes(10),
+    )]);
+    let schedule: Trigger =
+        serde_json::from_str(include_str!("../../../events/eventbridge-schedule.json")).unwrap();
+    let reply = entry(
+        &deps,
+        LambdaEvent::new(schedule, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&reply).unwrap(),
+        serde_json::json!({"found": 1, "published": 1, "left": 0})
+    );
+    let stream: Trigger =
+        serde_json::from_str(include_str!("../../../events/dynamodb-stream-alerts.json")).unwrap();
+    let reply = entry(
+        &deps,
+        LambdaEvent::new(stream, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&reply).unwrap(),
+        serde_json::json!({"batchItemFailures": []})
+    );
+    assert_eq!(deps.publisher.sent.lock().unwrap().len(), 3);
+}
