@@ -622,6 +622,78 @@ def check_operations(template: dict, funcs: dict[str, dict]) -> None:
             fail(f"{rname}: no AlarmDescription saying what to check")
 
 
+# Outcomes a receiver answers 503 with (metrics.rs `Outcome`, snake_case): a provider's
+# event not stored while the invocation itself succeeds.
+UNAVAILABLE_OUTCOMES = ("unavailable", "contention")
+
+
+# `impl [Trait for] Type { ... const SOURCE: &'static str = "name"; ...}`, no impl between.
+SOURCE_IN_IMPL = re.compile(
+    r"\bimpl\b(?:\s*<[^{;]*?>)?\s+(?:[\w:]+(?:<[^{;]*?>)?\s+for\s+)?(\w+)[^{;]*\{"
+    r"(?:(?!\bimpl\b).)*?\bconst\s+SOURCE\s*:\s*&'static\s+str\s*=\s*\"([\w-]+)\"",
+    re.S,
+)
+
+
+def receiver_providers(crate_of: dict[str, str]) -> dict[str, str]:
+    """Webhook functions (their main.rs runs the shared pipeline's handler) and the provider
+    name their metric lines carry: the `SOURCE` of the receiver their crate names."""
+    sources = {}
+    for f in list(SHARED_SRC.rglob("*.rs")) + list((ROOT / "functions").rglob("src/*.rs")):
+        if f.name.endswith("_test.rs"):
+            continue
+        # The raw text: code_of strips string literals, and SOURCE is one.
+        for m in SOURCE_IN_IMPL.finditer(f.read_text()):
+            sources[m.group(1)] = m.group(2)
+    out = {}
+    for name, crate in crate_of.items():
+        main = ROOT / crate / "src" / "main.rs"
+        if not main.exists() or not re.search(r"pipeline::handler\b", code_of(main)):
+            continue
+        code = "\n".join(code_of(p) for p in crate_files(ROOT / crate))
+        named = sorted({sources[t] for t in re.findall(r"\b(\w+)\b", code) if t in sources})
+        if len(named) != 1:
+            fail(f"{name}: a webhook function whose receiver's SOURCE could not be told "
+                 f"(found {named or 'none'})")
+            continue
+        out[name] = named[0]
+    return out
+
+
+def check_receiver_alarms(template: dict, funcs: dict[str, dict], crate_of: dict[str, str]) -> None:
+    """Each webhook receiver has an alarm on its own 503s: the Requests metric (namespace
+    dialtone) with Provider = its source and each of UNAVAILABLE_OUTCOMES, summed."""
+    resources = template.get("Resources", {})
+    for name, provider in sorted(receiver_providers(crate_of).items()):
+        found = []
+        for rname, res in resources.items():
+            if res.get("Type") != "AWS::CloudWatch::Alarm":
+                continue
+            stats = {}
+            for m in res.get("Properties", {}).get("Metrics", []) or []:
+                metric = (m.get("MetricStat") or {}).get("Metric") or {}
+                dims = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}
+                if (metric.get("Namespace"), metric.get("MetricName"), dims.get("Provider")) == \
+                        ("dialtone", "Requests", provider):
+                    stats[dims.get("Outcome")] = m.get("Id")
+            if stats:
+                found.append((rname, res, stats))
+        if not found:
+            fail(f"{name}: no alarm on its 503s (namespace dialtone, Requests, Provider={provider}, "
+                 f"Outcome {' and '.join(UNAVAILABLE_OUTCOMES)})")
+        for rname, res, stats in found:
+            missing = [o for o in UNAVAILABLE_OUTCOMES if o not in stats]
+            if missing:
+                fail(f"{rname}: does not read Outcome {', '.join(missing)} for {provider}")
+            shown = [m for m in res["Properties"]["Metrics"] if m.get("ReturnData", True)]
+            expression = shown[0].get("Expression", "") if len(shown) == 1 else ""
+            if not all(re.search(rf"\b{stats.get(o)}\b", expression) for o in UNAVAILABLE_OUTCOMES):
+                fail(f"{rname}: its one returned metric must be an expression over "
+                     f"{', '.join(str(stats.get(o)) for o in UNAVAILABLE_OUTCOMES)}")
+            if res.get("Condition") != funcs[name].get("Condition"):
+                fail(f"{rname}: Condition {res.get('Condition')} differs from {name}'s")
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv[1:] if not a.startswith("-")]
     verbose = "-v" in argv
@@ -637,10 +709,11 @@ def main(argv: list[str]) -> int:
     check_schedules(template)
     check_iam(template, funcs, crate_of, verbose)
     check_operations(template, funcs)
+    check_receiver_alarms(template, funcs, crate_of)
     if errors:
         print(f"check_template: {len(errors)} problem(s) in {path}")
         return 1
-    print(f"check_template: {path}: {len(funcs)} functions (runtime, binaries, schedules, IAM against the code, logs, alarms) OK")
+    print(f"check_template: {path}: {len(funcs)} functions (runtime, binaries, schedules, IAM against the code, logs, alarms, receivers' 503 alarms) OK")
     return 0
 
 
