@@ -2,17 +2,26 @@
 
 Usage: scripts/browser-check BASE_URL TOKEN SCREENSHOT_PATH
 
-1. the token link answers 303 to the page with an HttpOnly session cookie; the page and the
-   API refuse (401) a request without credentials or with a wrong token;
+1. over HTTP: a token in the address (`/?token=`) sets nothing and is sent on to the form
+   without it; the page answers 401 with the sign-in form and the API refuses (401) a
+   request without credentials or with a wrong token; a wrong token posted to the form
+   gets 401 and no cookie; the right one a 303 and a `__Host-` session cookie that is
+   Secure, HttpOnly, SameSite=Lax, Path=/ and has no Domain;
 2. the API's JSON, fetched with the header token, is the truth;
-3. Chromium opens the token link (it follows the redirect and keeps the cookie itself), its
-   DOM is dumped, and every `data-figure` element and every chart bar must show what the
-   JSON says; a screenshot at a phone's width is kept.
+3. Chromium (driven over the DevTools protocol on a pipe) opens the page, types the token
+   into the form and signs in; the cookie it then holds must be the session cookie, with
+   those attributes (so Chromium accepted a Secure cookie from this origin, plain
+   http://127.0.0.1 locally); every `data-figure` element and every chart bar must show
+   what the JSON says; a screenshot at a phone's width is kept; then it signs out and must
+   be shown the form again, with no cookie left.
 Exits 1 with the list of mismatches if anything differs. Never prints the token.
 """
 
+import base64
+import fcntl
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -21,7 +30,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urlencode, urljoin
 
 CHROMIUM = "/usr/bin/chromium"
 # No sandbox: containers lack the user namespaces it needs. No GPU, QUIC, sync, updates or
@@ -31,14 +40,14 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars",
-    # Lets the page's scripts and timers run before the dump or the shot; it must stay
-    # below the page's 60 s meta refresh, or the browser would load the page again.
-    "--virtual-time-budget=5000",
+    # The DevTools protocol on file descriptors 3 (to Chromium) and 4 (from it): no port.
+    "--remote-debugging-pipe",
 ]
 CHROMIUM_TIMEOUT_S = 60
 # The first request through `cargo lambda watch` on a cold machine waits for the build.
 HTTP_TIMEOUT_S = 300
-SESSION_COOKIE = "dialtone_session"
+SESSION_COOKIE = "__Host-dialtone_session"
+PHONE_WIDTH, PHONE_HEIGHT = 412, 2400
 MISSING_TEXT = "\u2014"  # what the page shows for null or missing: an em dash
 MIN_FIGURES = 8
 HOURS = 24
@@ -61,10 +70,12 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def http_get(url, headers=None):
-    """GET without following redirects; returns (status, headers, body) for any status."""
+def http_get(url, headers=None, form=None):
+    """GET (or, with a form, POST it) without following redirects; returns (status,
+    headers, body) for any status."""
     opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, headers=headers or {})
+    data = urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with opener.open(request, timeout=HTTP_TIMEOUT_S) as response:
             return response.status, response.headers, response.read()
@@ -83,23 +94,58 @@ def expect_status(what, status, want):
         raise CheckFailed(f"{what}: got HTTP {status}, expected {want}")
 
 
+def session_cookies(headers):
+    return [c for c in headers.get_all("Set-Cookie") or [] if c.startswith(f"{SESSION_COOKIE}=")]
+
+
 def check_token_link(base, token):
+    """The old link: sent on to the page (and so the form) without the token, nothing set."""
     status, headers, _ = http_get(token_link(base, token))
-    expect_status("token link", status, 303)
+    expect_status("token in the address", status, 303)
     location = headers.get("Location")
     if location is None or urljoin(f"{base}/", location) != f"{base}/":
-        raise CheckFailed(f"token link: Location {location!r} does not lead back to the page")
-    cookies = [c for c in headers.get_all("Set-Cookie") or [] if c.startswith(f"{SESSION_COOKIE}=")]
+        raise CheckFailed(f"token in the address: Location {location!r} does not lead back to the page")
+    if headers.get_all("Set-Cookie"):
+        raise CheckFailed("token in the address: a cookie was set")
+
+
+def cookie_attributes(cookie):
+    parts = [part.strip() for part in cookie.split(";")[1:]]
+    return {part.split("=")[0].lower(): part.partition("=")[2] for part in parts}
+
+
+def check_sign_in_over_http(base, token):
+    """The form's own request (a POST of `token`), as a browser sends it."""
+    same_origin = {"Origin": "/".join(base.split("/")[:3]), "Sec-Fetch-Site": "same-origin"}
+    status, headers, body = http_get(f"{base}/signin", same_origin, {"token": f"wrong-{token}"})
+    expect_status("sign-in with a wrong token", status, 401)
+    if headers.get_all("Set-Cookie"):
+        raise CheckFailed("sign-in with a wrong token: a cookie was set")
+    if b'action="signin"' not in body:
+        raise CheckFailed("sign-in with a wrong token: the form is not shown again")
+    status, headers, _ = http_get(f"{base}/signin", {**same_origin, "Sec-Fetch-Site": "cross-site"},
+                                  {"token": token})
+    expect_status("sign-in posted from another site", status, 403)
+    status, headers, _ = http_get(f"{base}/signin", same_origin, {"token": token})
+    expect_status("sign-in", status, 303)
+    location = headers.get("Location")
+    if location is None or urljoin(f"{base}/signin", location) != f"{base}/":
+        raise CheckFailed(f"sign-in: Location {location!r} does not lead to the page")
+    cookies = session_cookies(headers)
     if not cookies:
-        raise CheckFailed(f"token link: no {SESSION_COOKIE} cookie is set")
-    attributes = {part.strip().split("=")[0].lower() for part in cookies[0].split(";")[1:]}
-    if "httponly" not in attributes:
-        raise CheckFailed(f"token link: the {SESSION_COOKIE} cookie is not HttpOnly")
+        raise CheckFailed(f"sign-in: no {SESSION_COOKIE} cookie is set")
+    attributes = cookie_attributes(cookies[0])
+    wanted = {"path": "/", "secure": "", "httponly": "", "samesite": "Lax"}
+    wrong = [f"{k}={attributes.get(k)!r}" for k, v in wanted.items() if attributes.get(k) != v]
+    if wrong or "domain" in attributes or not attributes.get("max-age", "").isdigit():
+        raise CheckFailed(f"sign-in: the session cookie's attributes are wrong: {sorted(attributes)} {wrong}")
 
 
 def check_refusals(base, token):
-    status, _, _ = http_get(f"{base}/")
+    status, _, body = http_get(f"{base}/")
     expect_status("page without a cookie", status, 401)
+    if b'action="signin"' not in body:
+        raise CheckFailed("page without a cookie: it is not the sign-in form")
     status, _, _ = http_get(f"{base}/api/dashboard")
     expect_status("API without a token", status, 401)
     status, _, _ = http_get(f"{base}/api/dashboard", {"X-Dashboard-Token": f"wrong-{token}"})
@@ -115,28 +161,112 @@ def fetch_dashboard_json(base, token):
         raise CheckFailed(f"API: the body is not JSON ({error})") from None
 
 
-def run_chromium(args):
-    """One headless Chromium run in a fresh profile; returns its stdout.
+class Browser:
+    """Headless Chromium in a fresh profile, driven over the DevTools protocol on a pipe
+    (JSON messages ended by a NUL byte). Its own process group, so that it is ended with
+    all its children whatever happens."""
 
-    Its own process group, so that a run past the timeout is ended with all its children.
-    """
-    with tempfile.TemporaryDirectory(prefix="browser-check-") as profile:
-        command = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+    def __init__(self, profile):
+        to_chromium_r, self.to_chromium = os.pipe()
+        self.from_chromium, from_chromium_w = os.pipe()
+        # Chromium reads commands on fd 3 and writes answers on fd 4. The pipes' own ends
+        # may already be 3 or 4 (and are closed on exec): move them above 10 first, then
+        # dup2 makes inheritable copies. close_fds would close 3 and 4 too.
+        def wire():
+            reads, writes = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_chromium_r, from_chromium_w))
+            os.dup2(reads, 3)
+            os.dup2(writes, 4)
+        self.process = subprocess.Popen(
+            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True, preexec_fn=wire, close_fds=False)
+        os.close(to_chromium_r)
+        os.close(from_chromium_w)
+        self.next_id = 0
+        self.buffer = b""
+        self.events = []
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable", session=True)
+        self.call("Network.enable", session=True)
+
+    def close(self):
         try:
-            stdout, stderr = process.communicate(timeout=CHROMIUM_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise CheckFailed(f"chromium did not finish within {CHROMIUM_TIMEOUT_S} s") from None
-    if process.returncode != 0:
-        # Without a system bus (containers) Chromium logs dbus errors on every run: noise.
-        lines = [line for line in stderr.splitlines() if "dbus" not in line]
-        log = "\n".join(lines[-20:])
-        raise CheckFailed(f"chromium exited with {process.returncode}:\n{log}")
-    return stdout
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        os.close(self.to_chromium)
+        os.close(self.from_chromium)
+
+    def read_message(self, deadline):
+        while b"\0" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.from_chromium], [], [], left)[0]:
+                raise CheckFailed(f"chromium did not answer within {CHROMIUM_TIMEOUT_S} s")
+            chunk = os.read(self.from_chromium, 1 << 16)
+            if not chunk:
+                log = "\n".join(l for l in self.process.stderr.read().splitlines() if "dbus" not in l)
+                raise CheckFailed(f"chromium exited:\n{log[-2000:]}")
+            self.buffer += chunk
+        message, _, self.buffer = self.buffer.partition(b"\0")
+        return json.loads(message)
+
+    def call(self, method, params=None, session=False):
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = self.session
+        os.write(self.to_chromium, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + CHROMIUM_TIMEOUT_S
+        while True:
+            reply = self.read_message(deadline)
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise CheckFailed(f"chromium: {method}: {reply['error'].get('message')}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_for_load(self):
+        deadline = time.monotonic() + CHROMIUM_TIMEOUT_S
+        while True:
+            for i, event in enumerate(self.events):
+                if event.get("method") == "Page.loadEventFired":
+                    del self.events[: i + 1]
+                    return
+            self.events.append(self.read_message(deadline))
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                           session=True)
+        if "exceptionDetails" in result:
+            raise CheckFailed(f"chromium: the page's script failed: {result['exceptionDetails'].get('text')}")
+        return result.get("result", {}).get("value")
+
+    def navigate(self, url):
+        self.events.clear()
+        self.call("Page.navigate", {"url": url}, session=True)
+        self.wait_for_load()
+
+    def submit(self, form_selector):
+        """Clicks the form's button, as a person does, and waits for the next page."""
+        self.events.clear()
+        self.evaluate(f"document.querySelector({json.dumps(form_selector + ' button')}).click()")
+        self.wait_for_load()
+
+    def dom(self):
+        return self.evaluate("document.documentElement.outerHTML")
+
+    def cookies(self):
+        return self.call("Network.getCookies", session=True).get("cookies", [])
+
+    def screenshot(self, path):
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "deviceScaleFactor": 1, "mobile": True},
+                  session=True)
+        shot = self.call("Page.captureScreenshot", {"format": "png"}, session=True)
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(shot["data"]))
 
 
 class DashboardParser(HTMLParser):
@@ -252,7 +382,7 @@ def check_page(dom, document):
     pointers = [pointer for pointer, _ in parser.figures]
     if "/metrics/totalCalls" not in pointers:
         # The browser did not get the dashboard: most likely it did not send the cookie
-        # back after the redirect, and shows the 401 page.
+        # back after the redirect, and shows the sign-in form.
         head = " ".join(dom.split())[:300]
         raise CheckFailed(f"the browser did not show the dashboard (no /metrics/totalCalls figure); its page begins: {head}")
     mismatches = figure_mismatches(parser.figures, document) + bar_mismatches(parser.bars, document)
@@ -300,15 +430,59 @@ EMULATOR_500 = "https://httpstatuses.com/500"
 LOADS = 3
 
 
-def load_dom(link):
+def load(browser, url):
     for attempt in range(1, LOADS + 1):
-        dom = run_chromium(["--dump-dom", link])
+        browser.navigate(url)
+        dom = browser.dom()
         if EMULATOR_500 not in dom or attempt == LOADS:
             return dom
         print(f"browser-check: load {attempt} of {LOADS} got the emulator's 500; loading again in 5 s",
               file=sys.stderr)
         time.sleep(5)
     return dom
+
+
+def check_browser_cookie(cookies):
+    """What Chromium itself holds after signing in: the one session cookie, as sent."""
+    ours = [c for c in cookies if c.get("name") == SESSION_COOKIE]
+    if len(ours) != 1:
+        names = sorted(c.get("name") for c in cookies)
+        raise CheckFailed(f"chromium holds no {SESSION_COOKIE} cookie after signing in (it holds {names}); "
+                          "was the Secure cookie refused on this origin?")
+    cookie = ours[0]
+    wanted = {"path": "/", "secure": True, "httpOnly": True, "sameSite": "Lax"}
+    wrong = {k: cookie.get(k) for k, v in wanted.items() if cookie.get(k) != v}
+    if wrong or cookie.get("session", True) or cookie.get("expires", 0) <= time.time():
+        raise CheckFailed(f"chromium's session cookie: wrong attributes {wrong}, or no expiry")
+
+
+def sign_in_and_check(base, token, document, screenshot):
+    with tempfile.TemporaryDirectory(prefix="browser-check-") as profile:
+        browser = Browser(profile)
+        try:
+            dom = load(browser, f"{base}/")
+            if 'action="signin"' not in dom:
+                raise CheckFailed("chromium: the page without a session is not the sign-in form")
+            # Types the token, as a person does: it travels in the form's body only.
+            browser.evaluate("document.querySelector('#token').focus()")
+            browser.call("Input.insertText", {"text": token}, session=True)
+            browser.submit("form[action=signin]")
+            url = browser.evaluate("location.href")
+            if url != f"{base}/":
+                raise CheckFailed(f"chromium: after signing in the address is {url!r}, not the page's")
+            check_browser_cookie(browser.cookies())
+            figures, bars = check_page(browser.dom(), document)
+            prepare_screenshot_path(screenshot)
+            browser.screenshot(screenshot)
+            browser.navigate(f"{base}/")
+            browser.submit("form[action=signout]")
+            if 'action="signin"' not in browser.dom():
+                raise CheckFailed("chromium: after signing out the page is not the sign-in form")
+            if any(c.get("name") == SESSION_COOKIE for c in browser.cookies()):
+                raise CheckFailed("chromium: the session cookie is still there after signing out")
+            return figures, bars
+        finally:
+            browser.close()
 
 
 def main(argv):
@@ -319,19 +493,16 @@ def main(argv):
     try:
         check_token_link(base, token)
         check_refusals(base, token)
+        check_sign_in_over_http(base, token)
         document = fetch_dashboard_json(base, token)
-        link = token_link(base, token)
-        # Two one-shot runs, each in a fresh profile, so each starts from the token link.
-        dom = load_dom(link)
-        figures, bars = check_page(dom, document)
-        prepare_screenshot_path(screenshot)
-        run_chromium([f"--screenshot={screenshot}", "--window-size=412,2400", link])
+        figures, bars = sign_in_and_check(base, token, document, screenshot)
         size = check_screenshot(screenshot)
     except CheckFailed as failure:
         # Whatever a message quotes (a header, Chromium's log, the page) keeps the token out.
         print(f"browser-check: FAIL: {str(failure).replace(token, '***')}", file=sys.stderr)
         return 1
     report(document, figures, bars, screenshot, size)
+    print("  signed in through the form, signed out again; a token in the address sets nothing")
     return 0
 
 

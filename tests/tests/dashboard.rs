@@ -7,7 +7,7 @@ mod common;
 use call_log_aggregator::{run, AnswerRatePolicy, Deps as AggregatorDeps};
 use chrono::{Duration, Utc};
 use common::*;
-use dashboard::{handler, Deps as DashboardDeps};
+use dashboard::{handler, Deps as DashboardDeps, COOKIE_NAME};
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
 use dialtone_shared::calls::receiver::Voipstudio;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
@@ -19,6 +19,8 @@ const DASHBOARD_TOKEN: &str = "local-dashboard-token-0123456789";
 const API: &str = include_str!("../../events/dashboard-api.json");
 const RANGE: &str = include_str!("../../events/dashboard-range.json");
 const HEALTH: &str = include_str!("../../events/dashboard-health.json");
+const SIGN_IN: &str = include_str!("../../events/dashboard-signin.json");
+const PAGE: &str = include_str!("../../events/dashboard-page.json");
 const WARNING: &str = include_str!("../../events/heartbeat-warning.json");
 const INCOMING: &str = include_str!("../../events/telerivet-incoming-message.json");
 const NOT_DELIVERED: &str = include_str!("../../events/telerivet-send-status-not-delivered.json");
@@ -246,6 +248,39 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
     )));
     assert!(page.contains("data-hour=\"23\""));
     assert!(!page.contains("<script"), "no script on the page");
+
+    // A person: the form, then the page by the session cookie alone, then out again.
+    let response = handler(&deps, request(SIGN_IN))
+        .await
+        .expect("handler answers");
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie
+        .strip_prefix(&format!("{COOKIE_NAME}="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("the session cookie");
+    let (status, by_cookie) = get(&deps, &PAGE.replace("SESSION", session)).await;
+    assert_eq!(status, 200);
+    assert!(by_cookie.contains(&format!(
+        "<span data-figure=\"/metrics/totalCalls\">{}</span>",
+        view["metrics"]["totalCalls"]
+    )));
+    assert!(by_cookie.contains("action=\"signout\"") && by_cookie.contains("action=\"share\""));
+    let wrong = SIGN_IN.replace("token=local", "token=xlocal");
+    let (status, form) = get(&deps, &wrong).await;
+    assert_eq!(status, 401);
+    assert!(form.contains("not the dashboard token"));
+    let signout = SIGN_IN
+        .replace("/signin", "/signout")
+        .replace("token=local-dashboard-token-0123456789", "");
+    let response = handler(&deps, request(&signout))
+        .await
+        .expect("handler answers");
+    assert_eq!(response.status(), 303);
+    assert!(response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with(&format!("{COOKIE_NAME}=; Path=/; Max-Age=0;")));
 }
 
 #[tokio::test]

@@ -1,10 +1,14 @@
-//! The dashboard (HTTP API, GET): the JSON API of the Exotel tutorial and a page a person
-//! opens, both read from stored data only — it never calls Exotel while a person waits.
+//! The dashboard: the JSON API of the Exotel tutorial and a page a person opens, both read
+//! from stored data only — it never calls Exotel while a person waits.
 //!
-//! Access takes the dashboard token: in an `X-Dashboard-Token` (or `Authorization: Bearer`)
-//! header, or in a session cookie that a one-time `/?token=` link sets.
+//! Machines send the dashboard token in an `X-Dashboard-Token` (or `Authorization: Bearer`)
+//! header. People sign in through a form (`POST /signin`) and get a signed session cookie
+//! that expires on the server (`session`, `signin`); a signed-in person can mint a share
+//! link that lets one more browser in, as a view, for a day at most.
 
 mod page;
+pub mod session;
+mod signin;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -20,73 +24,111 @@ use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{DashboardStore, DynamoStore, StoreError};
 use lambda_http::http::header::{
-    HeaderName, HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
-    COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
+use session::{CredentialError, Grant, SigningKey};
+use signin::Caller;
 use std::collections::BTreeMap;
+use std::future::Future;
 
-const SESSION_COOKIE: &str = "dialtone_session";
-/// How long the cookie set by a token link lasts.
-const SESSION_DAYS: i64 = 30;
-const TOKEN_HEADER: &str = "x-dashboard-token";
+pub use signin::COOKIE_NAME;
+
+/// How long a signed-in browser stays signed in unless `DASHBOARD_SESSION_HOURS` says.
+const SESSION_HOURS: i64 = 12;
+/// Longer would make a stolen cookie worth more than the sign-in it saves.
+const MAX_SESSION_HOURS: i64 = 7 * 24;
+
+/// Where the dashboard token comes from, asked on every request: the signing key is
+/// derived from the answer, so a new token (once the source sees it) ends every session
+/// and share link without anything else to change.
+pub trait TokenSource: Send + Sync {
+    fn token(&self) -> impl Future<Output = Result<Secret, ConfigError>> + Send;
+}
+
+/// A token fixed for the life of the process (tests; a cold-start read).
+impl TokenSource for Secret {
+    async fn token(&self) -> Result<Secret, ConfigError> {
+        Ok(self.clone())
+    }
+}
 
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
     pub token: Secret,
     pub tz: Tz,
+    pub session_lifetime: Duration,
 }
 
 impl Config {
     /// The environment, and the token from the secret `DASHBOARD_TOKEN_SECRET_ID` names.
     pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
         let token = secrets.current("DASHBOARD_TOKEN_SECRET_ID").await?;
+        let hours = config::number_or("DASHBOARD_SESSION_HOURS", SESSION_HOURS)?;
+        if !(1..=MAX_SESSION_HOURS).contains(&hours) {
+            return Err(ConfigError::Invalid {
+                name: "DASHBOARD_SESSION_HOURS",
+                reason: format!("{hours} is not between 1 and {MAX_SESSION_HOURS}"),
+            });
+        }
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             token,
             tz: config::account_timezone()?,
+            session_lifetime: Duration::hours(hours),
         })
     }
 }
 
-pub struct Deps<S> {
+pub struct Deps<S, T = Secret> {
     pub store: S,
-    pub token: Secret,
-    /// What the session cookie holds: derived from the token, so the cookie never carries
-    /// the token itself, and changing the token ends every session.
-    pub session: Secret,
+    pub tokens: T,
     pub tz: Tz,
+    pub session_lifetime: Duration,
 }
 
-impl<S> Deps<S> {
+impl<S> Deps<S, Secret> {
+    /// A fixed token and the default session lifetime.
     pub fn with_store(store: S, token: Secret, tz: Tz) -> Self {
         Self {
             store,
-            session: token.derive("dialtone-dashboard-session"),
-            token,
+            tokens: token,
             tz,
+            session_lifetime: Duration::hours(SESSION_HOURS),
         }
     }
 }
 
-impl Deps<DynamoStore> {
+impl Deps<DynamoStore, Secret> {
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        Self::with_store(
-            DynamoStore::new(dynamodb, config.table_name),
-            config.token,
-            config.tz,
-        )
+        Self {
+            store: DynamoStore::new(dynamodb, config.table_name),
+            tokens: config.token,
+            tz: config.tz,
+            session_lifetime: config.session_lifetime,
+        }
     }
 }
 
-/// Why a request got no dashboard; mapped to a status and a public message in
+/// Why a request got no dashboard; mapped to a status and an answer in
 /// `DashboardError::into_response` only.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
     #[error("a dashboard token is required")]
     Unauthorized,
+    #[error("that is not the dashboard token")]
+    WrongToken,
+    #[error("the share link was refused: {0}")]
+    LinkRefused(CredentialError),
+    #[error("a shared view cannot share the dashboard further")]
+    ViewOnly,
+    #[error("refused: the request came from another site")]
+    CrossSite,
+    #[error("{0}")]
+    BadForm(&'static str),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -95,35 +137,62 @@ pub enum DashboardError {
     Range(#[from] RangeError),
     #[error("storage unavailable: {0}")]
     Storage(#[from] StoreError),
+    #[error("the dashboard token is unavailable: {0}")]
+    TokenUnavailable(ConfigError),
+    #[error("no randomness for a nonce: {0}")]
+    Random(String),
 }
 
 impl DashboardError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::WrongToken | Self::LinkRefused(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::ViewOnly | Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::BadForm(_) | Self::Range(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Range(_) => StatusCode::BAD_REQUEST,
-            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Storage(_) | Self::TokenUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn public_message(&self) -> String {
         match self {
             Self::Storage(_) => "the dashboard's data is unavailable; try again shortly".into(),
+            Self::TokenUnavailable(_) | Self::Random(_) => {
+                "the dashboard is unavailable; try again shortly".into()
+            }
+            Self::LinkRefused(_) => "This share link has expired or is not valid. Ask for a new \
+                one, or sign in with the dashboard token."
+                .into(),
             other => other.to_string(),
         }
     }
 
-    /// The API answers JSON; the page answers a page.
+    /// The API answers JSON; the page answers a page, and the sign-in form wherever a
+    /// person has to sign in.
     fn into_response(self, api: bool) -> Response<Body> {
-        if let Self::Storage(err) = &self {
-            tracing::error!(error = %err, "dashboard read failed");
+        match &self {
+            Self::Storage(err) => tracing::error!(error = %err, "dashboard read failed"),
+            Self::TokenUnavailable(err) => {
+                tracing::error!(error = %err, "dashboard token unreadable")
+            }
+            Self::Random(err) => tracing::error!(error = %err, "no randomness"),
+            Self::CrossSite => tracing::warn!("cross-site POST refused"),
+            _ => {}
         }
         let status = self.status();
         let message = self.public_message();
         let mut response = if api {
             json_response(status, &serde_json::json!({ "error": message }))
+        } else if status == StatusCode::UNAUTHORIZED {
+            let notice = match self {
+                Self::Unauthorized => None,
+                _ => Some(message.as_str()),
+            };
+            html_response(status, page::sign_in(notice).into_string())
         } else {
             html_response(status, page::error(status, &message).into_string())
         };
@@ -147,136 +216,143 @@ fn html_response(status: StatusCode, html: String) -> Response<Body> {
     response
 }
 
-/// How a request proves it may see the dashboard.
-#[derive(Debug, PartialEq, Eq)]
-enum Access {
-    /// A token header or the session cookie.
-    Granted,
-    /// The one-time link: the page sets the cookie and sends the browser on without it.
-    TokenLink,
-    Denied,
-}
-
-fn access<S>(deps: &Deps<S>, request: &Request) -> Access {
-    let header = |name| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    let bearer = header(AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer "));
-    if header(HeaderName::from_static(TOKEN_HEADER))
-        .into_iter()
-        .chain(bearer)
-        .any(|t| deps.token.matches(t.trim()))
-    {
-        return Access::Granted;
-    }
-    let cookie = request
-        .headers()
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE);
-    if cookie.is_some_and(|(_, value)| deps.session.matches(value)) {
-        return Access::Granted;
-    }
-    let link = request
-        .query_string_parameters_ref()
-        .and_then(|q| q.first("token"));
-    if link.is_some_and(|t| deps.token.matches(t)) {
-        return Access::TokenLink;
-    }
-    Access::Denied
-}
-
-/// Sets the session cookie and sends the browser to the page without the token in its URL.
-fn token_link<S>(deps: &Deps<S>, request: &Request) -> Response<Body> {
-    let https = request
-        .headers()
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p == "https");
-    // Lax, not Strict: the link is usually opened from an email or chat, a cross-site
-    // navigation whose redirect must still carry the cookie.
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
-        deps.session.expose(),
-        SESSION_DAYS * 86_400,
-        if https { "; Secure" } else { "" }
-    );
-    let mut response = html_response(StatusCode::SEE_OTHER, String::new());
-    let headers = response.headers_mut();
-    headers.insert(LOCATION, HeaderValue::from_static("./"));
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        headers.insert(SET_COOKIE, value);
-    }
-    response
-}
-
-pub async fn handler<S: DashboardStore>(
-    deps: &Deps<S>,
+pub async fn handler<S: DashboardStore, T: TokenSource>(
+    deps: &Deps<S, T>,
     request: Request,
 ) -> Result<Response<Body>, Error> {
+    Ok(answer(deps, request, Utc::now()).await)
+}
+
+/// `handler` at a given time: what the tests of expiry call.
+pub async fn answer<S: DashboardStore, T: TokenSource>(
+    deps: &Deps<S, T>,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     let api = request.uri().path().starts_with("/api/");
-    let mut response = match route(deps, &request, Utc::now()).await {
+    let mut response = match route(deps, &request, now).await {
         Ok(response) => response,
         Err(err) => err.into_response(api),
     };
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+    // page's own form posts, which the cross-site check must refuse. Nothing on the page
+    // leads elsewhere, so no address (a share link's) leaves the site either way.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    Ok(response)
+    response
 }
 
-async fn route<S: DashboardStore>(
-    deps: &Deps<S>,
+/// The routes, and the method each answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    SignIn,
+    SignOut,
+    /// Only for a caller with the token or a session.
+    Guarded(Guarded),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Guarded {
+    Page,
+    Snapshot,
+    Range,
+    Health,
+    Share,
+}
+
+impl Endpoint {
+    fn of(path: &str) -> Option<(Self, Method)> {
+        use Guarded::*;
+        Some(match path {
+            "/" => (Self::Guarded(Page), Method::GET),
+            "/api/dashboard" => (Self::Guarded(Snapshot), Method::GET),
+            "/api/dashboard/range" => (Self::Guarded(Range), Method::GET),
+            "/api/health" => (Self::Guarded(Health), Method::GET),
+            "/share" => (Self::Guarded(Share), Method::POST),
+            "/signin" => (Self::SignIn, Method::POST),
+            "/signout" => (Self::SignOut, Method::POST),
+            _ => return None,
+        })
+    }
+}
+
+async fn route<S: DashboardStore, T: TokenSource>(
+    deps: &Deps<S, T>,
     request: &Request,
     now: DateTime<Utc>,
 ) -> Result<Response<Body>, DashboardError> {
-    let path = request.uri().path();
-    let known = matches!(
-        path,
-        "/" | "/api/dashboard" | "/api/dashboard/range" | "/api/health"
-    );
-    if !known {
-        return Err(DashboardError::NotFound);
-    }
-    if request.method() != Method::GET {
+    let (endpoint, method) = Endpoint::of(request.uri().path()).ok_or(DashboardError::NotFound)?;
+    if request.method() != method {
         return Err(DashboardError::MethodNotAllowed);
     }
-    match (access(deps, request), path) {
-        (Access::Denied, _)
-        | (Access::TokenLink, "/api/dashboard" | "/api/dashboard/range" | "/api/health") => {
-            Err(DashboardError::Unauthorized)
+    let query = request.query_string_parameters();
+    // Sign-out and the old token link need no token: they work while it is unreadable.
+    match endpoint {
+        Endpoint::SignOut => return signin::sign_out(request),
+        Endpoint::Guarded(Guarded::Page) if query.first("token").is_some() => {
+            return Ok(signin::drop_token_from_url())
         }
-        (Access::TokenLink, _) => Ok(token_link(deps, request)),
-        (Access::Granted, "/api/dashboard") => {
+        _ => {}
+    }
+    let token = deps
+        .tokens
+        .token()
+        .await
+        .map_err(DashboardError::TokenUnavailable)?;
+    let key = SigningKey::from_token(&token);
+    let lifetime = deps.session_lifetime;
+    let guarded = match (endpoint, query.first("share")) {
+        (Endpoint::SignIn, _) => return signin::sign_in(request, &token, &key, now, lifetime),
+        (Endpoint::SignOut, _) => return signin::sign_out(request),
+        (Endpoint::Guarded(Guarded::Page), Some(link)) => {
+            return signin::open_share_link(link, &key, now, lifetime)
+        }
+        (Endpoint::Guarded(guarded), _) => guarded,
+    };
+    let caller = Caller::identify(request, &token, &key, now, lifetime);
+    let can_share = match caller {
+        Caller::Nobody => return Err(DashboardError::Unauthorized),
+        Caller::Machine => true,
+        Caller::Browser(session) => session.grant == Grant::Full,
+    };
+    match guarded {
+        Guarded::Snapshot => {
             let view = snapshot(deps, now).await?;
             Ok(json_response(StatusCode::OK, &to_json(&view)))
         }
-        (Access::Granted, "/api/health") => {
+        Guarded::Health => {
             let health = health(deps, now).await?;
             Ok(json_response(StatusCode::OK, &to_json(&health)))
         }
-        (Access::Granted, "/api/dashboard/range") => {
-            let query = request.query_string_parameters();
+        Guarded::Range => {
             let view = range(deps, query.first("start"), query.first("end"), now).await?;
             Ok(json_response(StatusCode::OK, &to_json(&view)))
         }
-        (Access::Granted, _) => {
+        Guarded::Share if !can_share => Err(DashboardError::ViewOnly),
+        Guarded::Share => {
+            let minted = signin::mint_share_link(request, &key, now)?;
+            Ok(match caller {
+                Caller::Machine => json_response(StatusCode::OK, &to_json(&minted)),
+                _ => html_response(StatusCode::OK, page::shared(&minted).into_string()),
+            })
+        }
+        Guarded::Page => {
             let view = snapshot(deps, now).await?;
+            let controls = page::Controls {
+                signed_in: matches!(caller, Caller::Browser(_)),
+                can_share,
+            };
             Ok(html_response(
                 StatusCode::OK,
-                page::dashboard(&view).into_string(),
+                page::dashboard(&view, controls).into_string(),
             ))
         }
     }
@@ -286,8 +362,8 @@ fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-async fn health<S: DashboardStore>(
-    deps: &Deps<S>,
+async fn health<S: DashboardStore, T>(
+    deps: &Deps<S, T>,
     now: DateTime<Utc>,
 ) -> Result<Health, DashboardError> {
     let monitor = match deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await? {
@@ -307,8 +383,8 @@ async fn health<S: DashboardStore>(
     Ok(dashboard::health(monitor.as_ref(), watchdog.as_ref(), now))
 }
 
-async fn snapshot<S: DashboardStore>(
-    deps: &Deps<S>,
+async fn snapshot<S: DashboardStore, T>(
+    deps: &Deps<S, T>,
     now: DateTime<Utc>,
 ) -> Result<Dashboard, DashboardError> {
     let today = now.with_timezone(&deps.tz).date_naive();
@@ -336,8 +412,8 @@ async fn snapshot<S: DashboardStore>(
     ))
 }
 
-async fn range<S: DashboardStore>(
-    deps: &Deps<S>,
+async fn range<S: DashboardStore, T>(
+    deps: &Deps<S, T>,
     start: Option<&str>,
     end: Option<&str>,
     now: DateTime<Utc>,

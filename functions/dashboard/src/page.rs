@@ -5,6 +5,7 @@
 //! pointer>"` and shows the API's value as is (`—` for none), so a browser test can check
 //! the page against the API.
 
+use crate::signin::{Minted, SHARE_HOURS};
 use dialtone_shared::alert::human_duration;
 use dialtone_shared::dashboard::{Dashboard, TutorialMetrics};
 use lambda_http::http::StatusCode;
@@ -34,6 +35,16 @@ ul.alerts li{padding:.3rem .6rem;background:var(--bg);overflow-wrap:anywhere}
 svg{width:100%;height:auto}
 svg rect{fill:#0969da}svg text{font-size:10px;fill:var(--muted)}
 .scroll{overflow-x:auto}
+form.inline{display:inline-flex;gap:.4rem;align-items:center;margin:0}
+header form.inline:first-of-type{margin-left:auto}
+label{display:block;font-weight:600;margin:.6rem 0 .3rem}
+input,select,button{font:inherit;padding:.5rem .7rem;border:1px solid var(--line);border-radius:.4rem;background:#fff;color:inherit}
+input[type=password],input[type=text]{width:100%}
+button{background:#0969da;border-color:#0969da;color:#fff;font-weight:600;cursor:pointer}
+button.quiet{background:#fff;color:#1f2328;border-color:var(--line)}
+.signin{max-width:26rem;margin:3rem auto}
+.signin button{margin-top:.8rem;width:100%}
+.notice{padding:.5rem .7rem;background:#fff8c5;border:1px solid #d4a72c;border-radius:.4rem}
 "#;
 
 /// A figure from the API, shown as the API has it.
@@ -79,7 +90,26 @@ fn chart(metrics: &TutorialMetrics) -> Markup {
     }
 }
 
-pub fn dashboard(view: &Dashboard) -> Markup {
+/// What the page offers besides the figures.
+#[derive(Clone, Copy, Debug)]
+pub struct Controls {
+    /// A browser session, which can be signed out of.
+    pub signed_in: bool,
+    /// May mint share links (not a session that came from one).
+    pub can_share: bool,
+}
+
+fn hours_select() -> Markup {
+    html! {
+        select name="hours" aria-label="share link lasts" {
+            @for hours in SHARE_HOURS {
+                option value=(hours) selected[hours == 24] { (hours) " h" }
+            }
+        }
+    }
+}
+
+pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
     let m = &view.metrics;
     let health = &view.health;
     let sms = |name: &str| view.sms.totals.get(name).map(i64::to_string);
@@ -96,6 +126,17 @@ pub fn dashboard(view: &Dashboard) -> Markup {
                         span.badge.CRITICAL { "heartbeats " (figure("/health/silence", Some(health.silence.to_owned()))) }
                     }
                     span.muted { (view.day) " · " (view.time_zone) }
+                    @if controls.can_share {
+                        form.inline method="post" action="share" {
+                            (hours_select())
+                            button.quiet type="submit" { "Share link" }
+                        }
+                    }
+                    @if controls.signed_in {
+                        form.inline method="post" action="signout" {
+                            button.quiet type="submit" { "Sign out" }
+                        }
+                    }
                 }
                 main {
                     div.cards {
@@ -216,9 +257,56 @@ pub fn error(status: StatusCode, message: &str) -> Markup {
             body { main { section {
                 h2 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
                 p { (message) }
-                @if status == StatusCode::UNAUTHORIZED {
-                    p.muted { "Open the dashboard link with its token (…/?token=…) once; this browser then stays signed in." }
+                p { a href="./" { "Back to the dashboard" } }
+            } } }
+        }
+    }
+}
+
+/// The sign-in form: the token goes in a POST body, never in an address.
+pub fn sign_in(notice: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head("sign in", false))
+            body { main { section.signin {
+                h2 { "dialtone — sign in" }
+                @if let Some(notice) = notice {
+                    p.notice role="alert" { (notice) }
                 }
+                form method="post" action="signin" {
+                    label for="token" { "Dashboard token" }
+                    input #token type="password" name="token" required autocomplete="current-password"
+                        autocapitalize="off" spellcheck="false";
+                    button type="submit" { "Sign in" }
+                }
+                p.muted {
+                    "The token is the secret " code { "<stack>/dashboard-token" }
+                    " in AWS Secrets Manager (output " code { "DashboardTokenSecretArn" } "). "
+                    "This browser then stays signed in for some hours, until you sign out or "
+                    "the token changes."
+                }
+            } } }
+        }
+    }
+}
+
+/// A minted share link, to copy and hand out.
+pub fn shared(minted: &Minted) -> Markup {
+    let until = minted.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head("share link", false))
+            body { main { section.signin {
+                h2 { "Share link" }
+                p { "Anyone with this link can view the dashboard (not share it further) until "
+                    strong data-expires-at=(minted.expires_at.to_rfc3339()) { (until) } "." }
+                label for="link" { "Link" }
+                input #link type="text" readonly value=(minted.url) data-share-url=(minted.url);
+                p { a href=(minted.path) { "the link itself" } " (copy it: press and hold, or right-click)" }
+                p.muted { "Changing the dashboard token ends every link and session at once." }
+                p { a href="./" { "Back to the dashboard" } }
             } } }
         }
     }
