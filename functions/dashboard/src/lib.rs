@@ -21,7 +21,7 @@ use dialtone_shared::exotel::metrics::Metrics;
 use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
 use dialtone_shared::http::json_response;
 use dialtone_shared::secret::Secret;
-use dialtone_shared::secrets::SecretsManager;
+use dialtone_shared::secrets::{Cached, SecretsManager};
 use dialtone_shared::store::{DashboardStore, DynamoStore, StoreError};
 use lambda_http::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
@@ -48,17 +48,25 @@ pub trait TokenSource: Send + Sync {
     fn token(&self) -> impl Future<Output = Result<Secret, ConfigError>> + Send;
 }
 
-/// A token fixed for the life of the process (tests; a cold-start read).
+/// A token fixed for the life of the process (tests, local tools).
 impl TokenSource for Secret {
     async fn token(&self) -> Result<Secret, ConfigError> {
         Ok(self.clone())
     }
 }
 
+/// The deployed source: Secrets Manager's value, read again every `SECRET_CACHE_SECONDS`,
+/// so a rotated token ends every session within that time.
+impl TokenSource for Cached<Secret> {
+    async fn token(&self) -> Result<Secret, ConfigError> {
+        Ok(Secret::clone(&*self.get().await?))
+    }
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
-    pub token: Secret,
+    pub token: Cached<Secret>,
     pub tz: Tz,
     pub session_lifetime: Duration,
 }
@@ -66,7 +74,7 @@ pub struct Config {
 impl Config {
     /// The environment, and the token from the secret `DASHBOARD_TOKEN_SECRET_ID` names.
     pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
-        let token = secrets.current("DASHBOARD_TOKEN_SECRET_ID").await?;
+        let token = secrets.cached("DASHBOARD_TOKEN_SECRET_ID").await?;
         let hours = config::number_or("DASHBOARD_SESSION_HOURS", SESSION_HOURS)?;
         if !(1..=MAX_SESSION_HOURS).contains(&hours) {
             return Err(ConfigError::Invalid {
@@ -102,7 +110,7 @@ impl<S> Deps<S, Secret> {
     }
 }
 
-impl Deps<DynamoStore, Secret> {
+impl Deps<DynamoStore, Cached<Secret>> {
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
         Self {
             store: DynamoStore::new(dynamodb, config.table_name),
