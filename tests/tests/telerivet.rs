@@ -442,3 +442,65 @@ async fn bad_input_gets_the_right_status_and_is_quarantined() {
     assert_eq!(items.len(), 2, "nothing else stored");
     assert_no_telerivet_secret(&stack).await;
 }
+
+#[tokio::test]
+async fn a_retried_failure_judges_the_window_its_first_delivery_was_counted_in() {
+    let stack = stack("tr-window").await;
+    let mut deps = telerivet_deps(&stack, None);
+    // Windows of two seconds, so that a retry can land in the next one.
+    deps.receiver.sms_failures = telerivet_webhook::Burst {
+        at_least: 3,
+        window: chrono::Duration::seconds(2),
+    };
+    let failure = |id: &str| {
+        with_form(
+            SENT,
+            &[
+                ("event", "send_status"),
+                ("id", id),
+                ("status", "failed"),
+                ("error_message", "Carrier rejected"),
+                ("project_id", "PJw"),
+                ("secret", TELERIVET_SECRET),
+            ],
+        )
+    };
+    // Start just after a window opens: the three failures share it.
+    let into_window = chrono::Utc::now().timestamp_millis().rem_euclid(2000) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(2050 - into_window)).await;
+    for id in ["SMw1", "SMw2", "SMw3"] {
+        assert_eq!(send_telerivet(&deps, failure(id)).await.0, 200);
+    }
+    // The third failure's alert was never stored (its put failed, or the function stopped
+    // before it): Telerivet retries that status, which is committed already.
+    for alert in of_entity(&scan(&stack).await, "alert") {
+        stack
+            .dynamodb
+            .delete_item()
+            .table_name(&stack.table)
+            .key("pk", alert["pk"].clone())
+            .key("sk", alert["sk"].clone())
+            .send()
+            .await
+            .expect("alert row removed");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, answer) = send_telerivet(&deps, failure("SMw3")).await;
+    assert_eq!(
+        (status, answer["result"].as_str()),
+        (200, Some("duplicate")),
+        "{answer}"
+    );
+
+    let items = scan(&stack).await;
+    let alerts = of_entity(&items, "alert");
+    assert_eq!(alerts.len(), 1, "the retry raised the first window's alert");
+    let alert: dialtone_shared::alert::Alert =
+        serde_dynamo::from_attribute_value(alerts[0]["alert"].clone()).unwrap();
+    assert!(
+        alert.status.starts_with("3 SMS failed in project PJw"),
+        "{}",
+        alert.status
+    );
+    assert_no_telerivet_secret(&stack).await;
+}

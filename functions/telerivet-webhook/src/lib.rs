@@ -163,6 +163,15 @@ fn project(event: &TelerivetEvent) -> &str {
     event.project_id().unwrap_or("unknown-project")
 }
 
+/// When the message's failure was first received (its state keeps it), or `now` for a
+/// message whose state does not say (stored before it was kept).
+fn failed_at(states: &[Option<TelerivetState>], now: DateTime<Utc>) -> DateTime<Utc> {
+    match states.first() {
+        Some(Some(TelerivetState::Message(m))) => m.failed_at.unwrap_or(now),
+        _ => now,
+    }
+}
+
 impl Receiver for TelerivetReceiver {
     type Event = TelerivetEvent;
     type State = TelerivetState;
@@ -278,7 +287,7 @@ impl Receiver for TelerivetReceiver {
             );
         }
         if let (true, EventKind::SendStatus(s)) = (decision.newly_failed, &event.kind) {
-            let (key, _) = self.failure_window(project(event), now);
+            let (key, _) = self.failure_window(project(event), failed_at(&verdict.states, now));
             let error = s
                 .error_message
                 .as_deref()
@@ -293,14 +302,21 @@ impl Receiver for TelerivetReceiver {
         verdict
     }
 
-    fn thresholds(&self, event: &TelerivetEvent, now: DateTime<Utc>) -> Vec<Threshold> {
+    /// The window the message's failure was counted in at its first delivery: a retry
+    /// landing in a later window judges the same count.
+    fn thresholds(
+        &self,
+        event: &TelerivetEvent,
+        states: &[Option<TelerivetState>],
+        now: DateTime<Utc>,
+    ) -> Vec<Threshold> {
         let EventKind::SendStatus(s) = &event.kind else {
             return Vec::new();
         };
         if !FAILED_STATUSES.contains(&s.status.as_str()) {
             return Vec::new();
         }
-        let (key, context) = self.failure_window(project(event), now);
+        let (key, context) = self.failure_window(project(event), failed_at(states, now));
         vec![Threshold {
             bump: CounterBump::new(key, WINDOW_COUNTER_DAYS),
             at_least: self.sms_failures.at_least,

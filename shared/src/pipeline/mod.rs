@@ -130,8 +130,15 @@ pub trait Receiver: Send + Sync {
         None
     }
     /// Counters the event may have pushed over a threshold. Checked after the commit and
-    /// on every duplicate too, so a delivery cut off between the two still alerts.
-    fn thresholds(&self, _event: &Self::Event, _now: DateTime<Utc>) -> Vec<Threshold> {
+    /// on every duplicate too, so a delivery cut off between the two still alerts. `states`
+    /// are the event's rows as stored (after its commit, or as the duplicate finds them):
+    /// a retry judges what the first delivery counted, not its own arrival.
+    fn thresholds(
+        &self,
+        _event: &Self::Event,
+        _states: &[Option<Self::State>],
+        _now: DateTime<Utc>,
+    ) -> Vec<Threshold> {
         Vec::new()
     }
     /// The name of the event's kind when it is one this receiver does not know yet (a
@@ -394,19 +401,33 @@ async fn record<R: Receiver, S: EventStore>(
         }
         let verdict = receiver.decide(&values, event, received_at);
         let mut commit = Commit::new(R::SOURCE, dedup_key.clone(), received_at);
-        for ((key, replaces), after) in keys.into_iter().zip(revisions).zip(verdict.states) {
+        // The rows as they stand once this commits, for its thresholds.
+        let mut committed = Vec::with_capacity(values.len());
+        for (((key, replaces), after), before) in keys
+            .iter()
+            .cloned()
+            .zip(revisions)
+            .zip(verdict.states)
+            .zip(values)
+        {
             match after {
-                Some(after) => commit.states.push(StateWrite {
-                    index: receiver.state_index(&after),
-                    key,
-                    replaces,
-                    state: StateJson::of(&after)?,
-                }),
+                Some(after) => {
+                    commit.states.push(StateWrite {
+                        index: receiver.state_index(&after),
+                        key,
+                        replaces,
+                        state: StateJson::of(&after)?,
+                    });
+                    committed.push(Some(after));
+                }
                 // Read and decided on, so it must still be as read when this commits.
-                None => commit.checks.push(StateCheck {
-                    key,
-                    revision: replaces,
-                }),
+                None => {
+                    commit.checks.push(StateCheck {
+                        key,
+                        revision: replaces,
+                    });
+                    committed.push(before);
+                }
             }
         }
         let alerts = verdict.alerts.len();
@@ -428,14 +449,20 @@ async fn record<R: Receiver, S: EventStore>(
         commit.reply = verdict.reply.clone();
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
-                check_thresholds(receiver, store, event, received_at).await?;
+                check_thresholds(receiver, store, event, &committed, received_at).await?;
                 tracing::info!(outcome = verdict.outcome, alerts, "event stored");
                 return Ok(Answer::Stored(verdict.reply.unwrap_or_else(
                     || json!({ "result": verdict.outcome, "alerts": alerts }),
                 )));
             }
             CommitOutcome::Duplicate => {
-                check_thresholds(receiver, store, event, received_at).await?;
+                // The first delivery's rows, read afresh: it may have committed after this
+                // one read them.
+                let mut stored = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    stored.push(store.load_state::<R::State>(key).await?.map(|s| s.value));
+                }
+                check_thresholds(receiver, store, event, &stored, received_at).await?;
                 tracing::info!("duplicate delivery acknowledged");
                 return Ok(Answer::Duplicate(
                     store

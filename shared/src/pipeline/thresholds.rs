@@ -64,9 +64,10 @@ pub(super) async fn check_thresholds<R: Receiver, S: EventStore>(
     receiver: &R,
     store: &S,
     event: &R::Event,
+    states: &[Option<R::State>],
     now: DateTime<Utc>,
 ) -> Result<(), WebhookError> {
-    for threshold in receiver.thresholds(event, now) {
+    for threshold in receiver.thresholds(event, states, now) {
         let counts = store.read_counter(&threshold.bump.key).await?;
         raise_if_reached(store, &threshold, &counts).await?;
     }

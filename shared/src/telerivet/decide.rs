@@ -32,6 +32,11 @@ pub struct MessageState {
     #[serde(default)]
     pub project_id: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// While the message is failed: when its failure was first received, which names the
+    /// failure-counting window it was counted in. Telerivet's `send_status` carries no time
+    /// of its own, so every retry of that status judges this window, not its own arrival's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +166,14 @@ pub fn decide(
                 };
             }
             let was_failed = before.is_some_and(|m| FAILED_STATUSES.contains(&m.status.as_str()));
+            let failed = FAILED_STATUSES.contains(&s.status.as_str());
+            // Kept from the first failure while the message stays failed.
+            let failed_at = failed.then(|| {
+                before
+                    .filter(|_| was_failed)
+                    .and_then(|m| m.failed_at)
+                    .unwrap_or(now)
+            });
             Decision {
                 state: Some(TelerivetState::Message(MessageState {
                     status: s.status.clone(),
@@ -168,10 +181,11 @@ pub fn decide(
                     statuses_seen: seen,
                     project_id: s.project_id.clone(),
                     updated_at: now,
+                    failed_at,
                 })),
                 outcome: "accepted",
                 settled_status: Some(s.status.clone()),
-                newly_failed: FAILED_STATUSES.contains(&s.status.as_str()) && !was_failed,
+                newly_failed: failed && !was_failed,
             }
         }
         EventKind::ContactUpdate(c) => accepted(TelerivetState::Contact(ContactState {

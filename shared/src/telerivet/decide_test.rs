@@ -153,3 +153,28 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_failure_keeps_the_time_it_was_first_received_through_every_retry() {
+    let first = now();
+    let later = first + Duration::minutes(20);
+    let sent = decide(None, &status("SM1", "sent"), first).state;
+    let Some(TelerivetState::Message(m)) = &sent else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(m.failed_at, None, "not failed");
+    let failed = decide(sent.as_ref(), &status("SM1", "failed"), first);
+    assert!(failed.newly_failed);
+    let Some(TelerivetState::Message(m)) = &failed.state else {
+        panic!("{failed:?}")
+    };
+    assert_eq!(m.failed_at, Some(first));
+    // The same status again, twenty minutes on (Telerivet's retry): nothing counted, and
+    // the failure still names its first arrival.
+    let retried = decide(failed.state.as_ref(), &status("SM1", "failed"), later);
+    assert!(!retried.newly_failed);
+    let Some(TelerivetState::Message(m)) = &retried.state else {
+        panic!("{retried:?}")
+    };
+    assert_eq!(m.failed_at, Some(first));
+}
