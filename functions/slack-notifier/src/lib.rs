@@ -11,7 +11,7 @@ pub mod slack;
 
 use aws_lambda_events::event::sns::SnsEvent;
 use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::secrets::SecretsManager;
+use dialtone_shared::secrets::{Cached, SecretsManager};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use reqwest::Client;
 use std::time::Duration;
@@ -86,10 +86,10 @@ impl From<NotifierError> for Diagnostic {
     }
 }
 
-/// Read once at cold start.
+/// Read at cold start; the webhook URL again every `SECRET_CACHE_SECONDS`.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub webhook_url: WebhookUrl,
+    pub webhook_url: Cached<WebhookUrl>,
     pub retry: RetryPolicy,
     pub request_timeout: Duration,
 }
@@ -98,18 +98,25 @@ impl Config {
     /// Reads the webhook URL from the secret `SLACK_WEBHOOK_SECRET_ID` names (required) and
     /// `SLACK_MAX_ATTEMPTS` (optional, default 4).
     pub async fn load(secrets: &SecretsManager) -> Result<Self, NotifierError> {
-        let webhook_url = secrets.current(WEBHOOK_URL_VAR).await?;
+        let webhook_url = secrets
+            .cached_as(WEBHOOK_URL_VAR, |url| parse_webhook_url(url.expose()))
+            .await?;
         let max_attempts = config::optional(MAX_ATTEMPTS_VAR);
-        Self::new(webhook_url.expose(), max_attempts.as_deref())
+        Self::with_url(webhook_url, max_attempts.as_deref())
     }
 
     /// Validates raw values, with the production timings.
     pub fn new(webhook_url: &str, max_attempts: Option<&str>) -> Result<Self, NotifierError> {
-        let webhook_url =
-            WebhookUrl::parse(webhook_url).map_err(|reason| ConfigError::Invalid {
-                name: WEBHOOK_URL_VAR,
-                reason,
-            })?;
+        Self::with_url(
+            Cached::fixed(parse_webhook_url(webhook_url)?),
+            max_attempts,
+        )
+    }
+
+    fn with_url(
+        webhook_url: Cached<WebhookUrl>,
+        max_attempts: Option<&str>,
+    ) -> Result<Self, NotifierError> {
         let max_attempts = match max_attempts {
             None => DEFAULT_MAX_ATTEMPTS,
             Some(raw) => raw
@@ -133,6 +140,13 @@ impl Config {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
         })
     }
+}
+
+fn parse_webhook_url(raw: &str) -> Result<WebhookUrl, ConfigError> {
+    WebhookUrl::parse(raw).map_err(|reason| ConfigError::Invalid {
+        name: WEBHOOK_URL_VAR,
+        reason,
+    })
 }
 
 /// Built once per execution environment and shared by every invocation.
@@ -162,6 +176,7 @@ impl Deps {
 /// Posts every alert in the event. Fails (so that Lambda retries the event) when any
 /// delivery failed, after trying them all.
 pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), NotifierError> {
+    let webhook_url = deps.config.webhook_url.get().await?;
     let mut first_error = None;
     for record in &event.payload.records {
         let message_id = record.sns.message_id.as_str();
@@ -182,7 +197,7 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), No
         let payload = notification.to_slack();
         match slack::deliver(
             &deps.client,
-            &deps.config.webhook_url,
+            &webhook_url,
             &deps.config.retry,
             &payload,
         )

@@ -116,10 +116,20 @@ impl SecretsManager {
 
     /// [`current`](Self::current), read again once older than `SECRET_CACHE_SECONDS`.
     pub async fn cached(&self, var: &'static str) -> Result<Cached<Secret>, ConfigError> {
+        self.cached_as(var, Ok).await
+    }
+
+    /// The current value made into a `T` by `parse` (a URL, say), read and parsed again
+    /// once older than `SECRET_CACHE_SECONDS`; a new value `parse` refuses is an error.
+    pub async fn cached_as<T: Send + Sync + 'static>(
+        &self,
+        var: &'static str,
+        parse: fn(Secret) -> Result<T, ConfigError>,
+    ) -> Result<Cached<T>, ConfigError> {
         let me = self.clone();
         Cached::load(cache::ttl_from_env()?, move || {
             let me = me.clone();
-            Box::pin(async move { me.current(var).await })
+            Box::pin(async move { parse(me.current(var).await?) })
         })
         .await
     }
