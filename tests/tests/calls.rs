@@ -210,6 +210,76 @@ async fn duplicates_and_reordered_lifecycles_settle_on_the_same_state_and_counts
     );
 }
 
+/// Every call counter of a stack, by key: its fields summed over its shards, without the
+/// bump count (`total`) and fields at 0 (a counter the call's counts moved away from).
+fn call_counters(items: &[Item]) -> std::collections::BTreeMap<String, serde_json::Value> {
+    items
+        .iter()
+        .filter_map(|i| s(i, "pk").strip_prefix("COUNTER#calls:").map(str::to_owned))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|key| {
+            let mut fields = call_counts(items, &format!("calls:{key}"));
+            fields.as_object_mut().unwrap().retain(|_, n| *n != 0);
+            (key, fields)
+        })
+        .filter(|(_, fields)| !fields.as_object().unwrap().is_empty())
+        .collect()
+}
+
+/// An Exotel call notification with this body; its status code.
+async fn send_exotel_body(
+    deps: &dialtone_shared::pipeline::Deps<
+        dialtone_shared::calls::receiver::CallReceiver<ExotelCalls>,
+        DynamoStore,
+    >,
+    body: &str,
+) -> u16 {
+    let response = dialtone_shared::pipeline::handler(deps, with_body(EXOTEL[0].1, body))
+        .await
+        .expect("handler answers");
+    answer(response).0
+}
+
+#[tokio::test]
+async fn a_call_across_midnight_counts_under_its_line_and_first_day_whatever_the_order() {
+    let in_order = stack("ex-midnight").await;
+    let reordered = stack("ex-midnight-late").await;
+    let a = call_deps::<ExotelCalls>(&in_order, EXOTEL_CALLS_TOKEN);
+    let b = call_deps::<ExotelCalls>(&reordered, EXOTEL_CALLS_TOKEN);
+    // Rang at 23:59:50 in Kolkata, missed at 00:00:20 but answered at 00:00:15 (answered
+    // beats missed); only `incoming_call` names the ExoPhone and the call's first moment.
+    let bodies = [
+        r#"{"event":"incoming_call","call_sid":"mid","direction":"inbound","from":"+919812345678","exophone":"+918030752522","timestamp":"2026-11-01T18:29:50Z"}"#,
+        r#"{"event":"call_ringing","call_sid":"mid","timestamp":"2026-11-01T18:29:51Z"}"#,
+        r#"{"event":"call_answered","call_sid":"mid","timestamp":"2026-11-01T18:30:15Z"}"#,
+        r#"{"event":"call_missed","call_sid":"mid","ring_time":30,"timestamp":"2026-11-01T18:30:20Z"}"#,
+        r#"{"event":"call_completed","call_sid":"mid","talk_time":40,"timestamp":"2026-11-01T18:31:00Z"}"#,
+    ];
+    for body in bodies {
+        assert_eq!(send_exotel_body(&a, body).await, 200);
+    }
+    // The missed call first (booked under no line, on the next day), the first event
+    // last, as Exotel's 5-minute retry delivers it.
+    for i in [3, 4, 1, 2, 0] {
+        assert_eq!(send_exotel_body(&b, bodies[i]).await, 200);
+    }
+    let expected = json!({"calls": 1, "answered": 1, "talk_seconds": 40, "talked": 1});
+    let counted = call_counters(&scan(&in_order).await);
+    assert_eq!(
+        counted,
+        [
+            (
+                "exotel-webrtc:+918030752522:2026-11-01".to_owned(),
+                expected.clone()
+            ),
+            ("exotel-webrtc:all:2026-11-01".to_owned(), expected),
+        ]
+        .into()
+    );
+    assert_eq!(call_counters(&scan(&reordered).await), counted);
+}
+
 #[tokio::test]
 async fn a_missed_call_not_returned_in_time_alerts_exactly_once() {
     let stack = stack("callback").await;

@@ -1,6 +1,7 @@
 //! A call's state, folded from its events in any order and any multiplicity; the daily
 //! counters it feeds; and the callback owed to a caller whose call was missed.
 
+use super::booking::{self, Booking, CounterMove};
 use super::model::{CallDirection, CallEvent, Provider, Step};
 use crate::phone::E164;
 use chrono::{DateTime, Utc};
@@ -55,6 +56,10 @@ pub struct CallState {
     /// What the daily counters already hold for this call.
     pub counted: Option<Outcome>,
     pub counted_talk: bool,
+    /// Where those counts are, and what they are: the next decision moves them if the
+    /// call's line or day turns out otherwise (`None` in rows stored before it was kept).
+    #[serde(default)]
+    pub booked: Option<Booking>,
 }
 
 impl CallState {
@@ -78,6 +83,12 @@ impl CallState {
             (Some(held), Some(resumed)) => held > resumed,
             (held, _) => held.is_some(),
         }
+    }
+
+    /// The day the call counts in: its first moment known, in the account's zone.
+    pub fn day(&self, tz: Tz) -> Option<String> {
+        self.first_seen()
+            .map(|t| crate::time_text::day(t.with_timezone(&tz).date_naive()))
     }
 
     fn first_seen(&self) -> Option<DateTime<Utc>> {
@@ -202,7 +213,9 @@ impl CallbackState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallsState {
-    Call(CallState),
+    /// Boxed: a call's row is several times a callback's (serde reads and writes it the
+    /// same).
+    Call(Box<CallState>),
     Callback(CallbackState),
 }
 
@@ -221,8 +234,9 @@ pub fn callback_index(state: &CallsState) -> Option<(String, String)> {
 pub struct CallDecision {
     pub call: Option<CallState>,
     pub callback: Option<CallbackState>,
-    /// Counter fields to add, per the call's line and for all lines, on `day`.
-    pub counts: Vec<(&'static str, i64)>,
+    /// Counter fields to add, per counter key (the call's line and all lines, on its day).
+    pub counts: Vec<CounterMove>,
+    /// The day the call counts in, in the account's zone.
     pub day: Option<String>,
 }
 
@@ -244,29 +258,15 @@ pub fn decide(
     };
     let mut next = fold(call, event, call_id);
 
-    let mut counts = Vec::new();
-    let outcome = next.outcome();
-    if outcome != next.counted {
-        if let Some(before) = next.counted {
-            counts.push((before.as_str(), -1));
-        } else {
-            counts.push(("calls", 1));
-        }
-        if let Some(now) = outcome {
-            counts.push((now.as_str(), 1));
-        }
-        next.counted = outcome;
-    }
-    if let (Some(talk), false, Some(Outcome::Answered)) =
-        (next.talk_seconds, next.counted_talk, outcome)
-    {
-        counts.push(("talk_seconds", talk));
-        counts.push(("talked", 1));
-        next.counted_talk = true;
-    }
-    let day = next
-        .first_seen()
-        .map(|t| crate::time_text::day(t.with_timezone(&tz).date_naive()));
+    // Booked afresh from all that is known; the counters move by the difference, so a
+    // late event that changes the call's line or day moves its counts there too.
+    let before = call.and_then(|c| c.booked.clone().or_else(|| Booking::before_bookings(c, tz)));
+    let after = Booking::of(&next, tz);
+    let counts = booking::moves(event.provider, before.as_ref(), after.as_ref());
+    next.counted = after.as_ref().map(|b| b.outcome);
+    next.counted_talk = after.as_ref().is_some_and(|b| b.talk_seconds.is_some());
+    next.booked = after;
+    let day = next.day(tz);
 
     let callback = next_callback(&next, callback);
     CallDecision {
