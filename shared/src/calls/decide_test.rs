@@ -1,5 +1,5 @@
 use super::*;
-use crate::calls::{CallEvent, CounterLine};
+use crate::calls::{callback_index, callback_overdue, CallEvent, CounterLine};
 
 fn exotel(event: &str, sid: &str, at: &str, extra: &str) -> CallEvent {
     CallEvent::parse_exotel(
@@ -301,6 +301,61 @@ fn a_row_stored_before_bookings_moves_what_it_counted() {
                 vec![("calls", -1), ("missed", -1)]
             ),
         ]
+    );
+}
+
+#[test]
+fn the_watchdog_decides_once_per_callback_and_alerted_ones_leave_its_partition() {
+    let (_, callback, _) = run(&[exotel(
+        "missed_call",
+        "m",
+        "2026-11-01T11:10:31Z",
+        r#","from":"+919876500033","exophone":"+918030752522""#,
+    )]);
+    let callback = callback.unwrap();
+    let deadline = chrono::Duration::minutes(30);
+    let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        crate::calls::overdue(&callback, at("2026-11-01T11:40:31Z"), deadline, TZ),
+        None,
+        "not yet due"
+    );
+    let now = at("2026-11-01T11:41:00Z");
+    let (alerted, alert) = crate::calls::overdue(&callback, now, deadline, TZ).unwrap();
+    assert_eq!(alerted.alerted_at, Some(now));
+    assert_eq!(alert.id(), callback_overdue(&callback, now, TZ).id());
+    let index = |c: &CallbackState| callback_index(&CallsState::Callback(c.clone())).unwrap();
+    assert_eq!(index(&callback).0, crate::calls::CALLBACKS_OPEN);
+    assert_eq!(index(&alerted).0, crate::calls::CALLBACKS_ALERTED);
+    assert_eq!(index(&alerted).1, index(&callback).1, "same sort key");
+    assert_eq!(
+        crate::calls::overdue(&alerted, now + deadline, deadline, TZ),
+        None,
+        "decided"
+    );
+
+    // Missed again while alerted: still alerted, nothing more to decide; calling back
+    // closes it and it leaves the index.
+    let again = exotel(
+        "missed_call",
+        "m2",
+        "2026-11-01T11:50:00Z",
+        r#","from":"+919876500033","exophone":"+918030752522""#,
+    );
+    let more = decide(None, Some(&alerted), &again, TZ).callback.unwrap();
+    assert_eq!((more.missed.len(), more.alerted_at), (2, Some(now)));
+    assert_eq!(index(&more).0, crate::calls::CALLBACKS_ALERTED);
+    let out = exotel(
+        "outbound_call",
+        "o",
+        "2026-11-01T12:00:00Z",
+        r#","direction":"outbound","to":"+919876500033""#,
+    );
+    let closed = decide(None, Some(&more), &out, TZ).callback.unwrap();
+    assert_eq!(callback_index(&CallsState::Callback(closed.clone())), None);
+    assert_eq!(
+        crate::calls::overdue(&closed, now + deadline, deadline, TZ),
+        None
     );
 }
 

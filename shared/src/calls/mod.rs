@@ -3,13 +3,15 @@
 //! daily counters; and the list of missed callers still owed a call back.
 
 mod booking;
+mod callback;
 mod decide;
 mod model;
 pub mod receiver;
 
 pub use booking::{Booking, CallCounterKey, CounterLine, CounterMove};
-pub use decide::{
-    callback_index, callback_overdue, decide, CallDecision, CallState, CallbackState, CallsState,
-    MissedCall, Outcome, CALLBACKS_OPEN,
+pub use callback::{
+    callback_index, callback_overdue, overdue, CallbackState, MissedCall, CALLBACKS_ALERTED,
+    CALLBACKS_OPEN,
 };
+pub use decide::{decide, CallDecision, CallState, CallsState, Outcome};
 pub use model::{normalise_phone, CallDirection, CallEvent, ParseError, Provider, Step};

@@ -2,7 +2,8 @@
 //! body is read: one receiver, declared per provider by a [`CallSource`].
 
 use super::booking::CounterMove;
-use super::decide::{callback_index, decide, CallsState};
+use super::callback::callback_index;
+use super::decide::{decide, CallsState};
 use super::model::{CallEvent, ParseError, Step};
 use crate::alert::Source;
 use crate::pipeline::{
