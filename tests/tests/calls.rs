@@ -210,6 +210,76 @@ async fn duplicates_and_reordered_lifecycles_settle_on_the_same_state_and_counts
     );
 }
 
+/// Every call counter of a stack, by key: its fields summed over its shards, without the
+/// bump count (`total`) and fields at 0 (a counter the call's counts moved away from).
+fn call_counters(items: &[Item]) -> std::collections::BTreeMap<String, serde_json::Value> {
+    items
+        .iter()
+        .filter_map(|i| s(i, "pk").strip_prefix("COUNTER#calls:").map(str::to_owned))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|key| {
+            let mut fields = call_counts(items, &format!("calls:{key}"));
+            fields.as_object_mut().unwrap().retain(|_, n| *n != 0);
+            (key, fields)
+        })
+        .filter(|(_, fields)| !fields.as_object().unwrap().is_empty())
+        .collect()
+}
+
+/// An Exotel call notification with this body; its status code.
+async fn send_exotel_body(
+    deps: &dialtone_shared::pipeline::Deps<
+        dialtone_shared::calls::receiver::CallReceiver<ExotelCalls>,
+        DynamoStore,
+    >,
+    body: &str,
+) -> u16 {
+    let response = dialtone_shared::pipeline::handler(deps, with_body(EXOTEL[0].1, body))
+        .await
+        .expect("handler answers");
+    answer(response).0
+}
+
+#[tokio::test]
+async fn a_call_across_midnight_counts_under_its_line_and_first_day_whatever_the_order() {
+    let in_order = stack("ex-midnight").await;
+    let reordered = stack("ex-midnight-late").await;
+    let a = call_deps::<ExotelCalls>(&in_order, EXOTEL_CALLS_TOKEN);
+    let b = call_deps::<ExotelCalls>(&reordered, EXOTEL_CALLS_TOKEN);
+    // Rang at 23:59:50 in Kolkata, missed at 00:00:20 but answered at 00:00:15 (answered
+    // beats missed); only `incoming_call` names the ExoPhone and the call's first moment.
+    let bodies = [
+        r#"{"event":"incoming_call","call_sid":"mid","direction":"inbound","from":"+919812345678","exophone":"+918030752522","timestamp":"2026-11-01T18:29:50Z"}"#,
+        r#"{"event":"call_ringing","call_sid":"mid","timestamp":"2026-11-01T18:29:51Z"}"#,
+        r#"{"event":"call_answered","call_sid":"mid","timestamp":"2026-11-01T18:30:15Z"}"#,
+        r#"{"event":"call_missed","call_sid":"mid","ring_time":30,"timestamp":"2026-11-01T18:30:20Z"}"#,
+        r#"{"event":"call_completed","call_sid":"mid","talk_time":40,"timestamp":"2026-11-01T18:31:00Z"}"#,
+    ];
+    for body in bodies {
+        assert_eq!(send_exotel_body(&a, body).await, 200);
+    }
+    // The missed call first (booked under no line, on the next day), the first event
+    // last, as Exotel's 5-minute retry delivers it.
+    for i in [3, 4, 1, 2, 0] {
+        assert_eq!(send_exotel_body(&b, bodies[i]).await, 200);
+    }
+    let expected = json!({"calls": 1, "answered": 1, "talk_seconds": 40, "talked": 1});
+    let counted = call_counters(&scan(&in_order).await);
+    assert_eq!(
+        counted,
+        [
+            (
+                "exotel-webrtc:+918030752522:2026-11-01".to_owned(),
+                expected.clone()
+            ),
+            ("exotel-webrtc:all:2026-11-01".to_owned(), expected),
+        ]
+        .into()
+    );
+    assert_eq!(call_counters(&scan(&reordered).await), counted);
+}
+
 #[tokio::test]
 async fn a_missed_call_not_returned_in_time_alerts_exactly_once() {
     let stack = stack("callback").await;
@@ -260,6 +330,142 @@ async fn a_missed_call_not_returned_in_time_alerts_exactly_once() {
         published[0].alert.status
     );
     assert!(published[0].alert.notes[0].contains("gave up in the queue"));
+}
+
+/// An Exotel `missed_call` from `customer` at `at` (UTC, RFC 3339).
+fn missed_call(sid: &str, customer: &str, at: &str) -> String {
+    json!({
+        "event": "missed_call", "call_sid": sid, "from": customer,
+        "to": "sip:agent_001@app.exotel.com", "exophone": "+918030752522",
+        "ring_duration": 30, "timestamp": at,
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_sweep_reads_and_writes_only_the_callbacks_it_still_has_to_decide() {
+    let stack = stack("callback-work").await;
+    let calls = call_deps::<ExotelCalls>(&stack, EXOTEL_CALLS_TOKEN);
+    const ALERTED: usize = 12;
+    for n in 0..ALERTED {
+        let body = missed_call(
+            &format!("old-{n}"),
+            &format!("+9198765001{n:02}"),
+            &format!("2026-11-01T10:{n:02}:00Z"),
+        );
+        assert_eq!(send_exotel_body(&calls, &body).await, 200);
+    }
+    // The watchdog's requests go through a proxy that counts them.
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = dialtone_local::faults::FaultProxy::start(&moto)
+        .await
+        .expect("proxy");
+    let watchdog = WatchdogDeps {
+        store: DynamoStore::new(
+            dialtone_local::aws::dynamodb_through(proxy.url()).await,
+            &stack.table,
+        ),
+        deadline: chrono::Duration::minutes(30),
+        tz: chrono_tz::Asia::Kolkata,
+    };
+    let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert_eq!(
+        sweep(&watchdog, at("2026-11-01T11:00:00Z")).await.unwrap(),
+        ALERTED
+    );
+
+    // Still owed, all of them, and alerted: one more caller misses us.
+    let body = missed_call("new", "+919876500199", "2026-11-01T11:00:00Z");
+    assert_eq!(send_exotel_body(&calls, &body).await, 200);
+    let before = proxy.forwarded();
+    assert_eq!(
+        sweep(&watchdog, at("2026-11-01T11:31:00Z")).await.unwrap(),
+        1
+    );
+    let requests = proxy.forwarded() - before;
+    assert!(
+        requests <= 3,
+        "one due callback costs a query, a read and one write, not one per owed callback: {requests} requests"
+    );
+    let before = proxy.forwarded();
+    assert_eq!(
+        sweep(&watchdog, at("2026-11-01T11:40:00Z")).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        proxy.forwarded() - before,
+        1,
+        "nothing left to decide: one query, nothing read or written"
+    );
+
+    // The dashboard still lists every callback owed, alerted or not.
+    let owed = dialtone_shared::store::DashboardStore::open_callbacks(&DynamoStore::new(
+        stack.dynamodb.clone(),
+        &stack.table,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(owed.len(), ALERTED + 1);
+    assert_eq!(publish_pending(&stack).await.len(), ALERTED + 1);
+}
+
+#[tokio::test]
+async fn a_callback_alerted_in_the_old_layout_is_swept_once_more_and_still_listed() {
+    use dialtone_shared::calls::{callback_overdue, CallsState};
+    use dialtone_shared::store::{DashboardStore, EventStore};
+    let stack = stack("callback-legacy").await;
+    let calls = call_deps::<ExotelCalls>(&stack, EXOTEL_CALLS_TOKEN);
+    let body = missed_call("legacy", "+919876500177", "2026-11-01T10:00:00Z");
+    assert_eq!(send_exotel_body(&calls, &body).await, 200);
+    // As the watchdog left it before alerted callbacks had a partition of their own: the
+    // alert raised, the row still under CALLBACKS_OPEN, with no mark.
+    let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
+    let key = "callback:+919876500177";
+    let Some(stored) = EventStore::load_state::<CallsState>(&store, key)
+        .await
+        .unwrap()
+    else {
+        panic!("no callback row");
+    };
+    let CallsState::Callback(callback) = stored.value else {
+        panic!("not a callback");
+    };
+    let then: chrono::DateTime<chrono::Utc> = "2026-11-01T10:31:00Z".parse().unwrap();
+    let alert = callback_overdue(&callback, then, chrono_tz::Asia::Kolkata);
+    assert!(EventStore::put_alert_once(&store, &alert).await.unwrap());
+
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = dialtone_local::faults::FaultProxy::start(&moto)
+        .await
+        .expect("proxy");
+    let watchdog = WatchdogDeps {
+        store: DynamoStore::new(
+            dialtone_local::aws::dynamodb_through(proxy.url()).await,
+            &stack.table,
+        ),
+        deadline: chrono::Duration::minutes(30),
+        tz: chrono_tz::Asia::Kolkata,
+    };
+    let now = then + chrono::Duration::minutes(30);
+    assert_eq!(sweep(&watchdog, now).await.unwrap(), 0, "raised before");
+    let items = scan(&stack).await;
+    let row = items
+        .iter()
+        .find(|i| s(i, "pk") == format!("STATE#{key}"))
+        .unwrap();
+    assert_eq!(s(row, "gsi1pk"), "CALLBACKS_ALERTED");
+    assert_eq!(
+        state_json(&items, &format!("STATE#{key}"))["alerted_at"],
+        json!(now)
+    );
+    let before = proxy.forwarded();
+    assert_eq!(sweep(&watchdog, now).await.unwrap(), 0);
+    assert_eq!(proxy.forwarded() - before, 1, "not read again");
+    assert_eq!(
+        DashboardStore::open_callbacks(&store).await.unwrap().len(),
+        1
+    );
+    assert_eq!(publish_pending(&stack).await.len(), 1, "one alert, ever");
 }
 
 #[tokio::test]

@@ -1,12 +1,19 @@
 //! The callback watchdog (EventBridge schedule): every missed caller still waiting for a
 //! call back after the deadline raises one alert.
+//!
+//! A sweep reads only the callbacks it still has to decide about: the alert and the mark
+//! that moves the callback out of the index partition the sweep queries are one
+//! transaction, so an owed callback costs one decision, not one per sweep for as long as
+//! it stays owed. (The dashboard lists both partitions.)
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use dialtone_shared::calls::callback_overdue;
+use dialtone_shared::calls::{callback_index, overdue, CallsState};
 use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::store::{CallbackStore, DynamoStore, StoreError};
+use dialtone_shared::store::{
+    AlertSaved, CallbackStore, DynamoStore, StateJson, StateWrite, StoreError,
+};
 use lambda_runtime::LambdaEvent;
 
 #[derive(Debug)]
@@ -70,21 +77,41 @@ pub async fn sweep<S: CallbackStore>(
     deps: &Deps<S>,
     now: DateTime<Utc>,
 ) -> Result<usize, WatchdogError> {
-    let overdue = deps
-        .store
-        .open_callbacks_before(now - deps.deadline)
-        .await?;
-    let mut raised = 0;
-    for callback in &overdue {
-        if deps
-            .store
-            .put_alert_once(&callback_overdue(callback, now, deps.tz))
-            .await?
-        {
-            raised += 1;
+    let due = deps.store.due_callbacks(now - deps.deadline).await?;
+    let (mut raised, mut already, mut moved) = (0, 0, 0);
+    for key in &due {
+        // Read afresh: the index is eventually consistent, and the write is conditioned
+        // on the revision read.
+        let Some(stored) = deps.store.load_state::<CallsState>(key).await? else {
+            continue;
+        };
+        let CallsState::Callback(callback) = stored.value else {
+            continue;
+        };
+        let Some((alerted, alert)) = overdue(&callback, now, deps.deadline, deps.tz) else {
+            continue;
+        };
+        let alerted = CallsState::Callback(alerted);
+        let write = StateWrite {
+            key: key.clone(),
+            index: callback_index(&alerted),
+            replaces: Some(stored.revision),
+            state: StateJson::of(&alerted)?,
+        };
+        match deps.store.save_with_alert(write, &alert).await? {
+            AlertSaved::Raised => raised += 1,
+            AlertSaved::AlreadyRaised => already += 1,
+            // Closed or missed again meanwhile: the next sweep decides on what it is now.
+            AlertSaved::StateMoved => moved += 1,
         }
     }
-    tracing::info!(overdue = overdue.len(), raised, "callbacks checked");
+    tracing::info!(
+        due = due.len(),
+        raised,
+        already_raised = already,
+        moved,
+        "callbacks checked"
+    );
     Ok(raised)
 }
 

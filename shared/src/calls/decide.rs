@@ -1,14 +1,13 @@
 //! A call's state, folded from its events in any order and any multiplicity; the daily
-//! counters it feeds; and the callback owed to a caller whose call was missed.
+//! counters it moves (`booking.rs`); and the callback it opens or closes (`callback.rs`).
 
+use super::booking::{self, Booking, CounterMove};
+use super::callback::{next_callback, CallbackState};
 use super::model::{CallDirection, CallEvent, Provider, Step};
 use crate::phone::E164;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-
-/// The index partition of callbacks still owed (`gsi1pk`), ordered by the first miss.
-pub const CALLBACKS_OPEN: &str = "CALLBACKS_OPEN";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,6 +54,10 @@ pub struct CallState {
     /// What the daily counters already hold for this call.
     pub counted: Option<Outcome>,
     pub counted_talk: bool,
+    /// Where those counts are, and what they are: the next decision moves them if the
+    /// call's line or day turns out otherwise (`None` in rows stored before it was kept).
+    #[serde(default)]
+    pub booked: Option<Booking>,
 }
 
 impl CallState {
@@ -78,6 +81,12 @@ impl CallState {
             (Some(held), Some(resumed)) => held > resumed,
             (held, _) => held.is_some(),
         }
+    }
+
+    /// The day the call counts in: its first moment known, in the account's zone.
+    pub fn day(&self, tz: Tz) -> Option<String> {
+        self.first_seen()
+            .map(|t| crate::time_text::day(t.with_timezone(&tz).date_naive()))
     }
 
     fn first_seen(&self) -> Option<DateTime<Utc>> {
@@ -169,60 +178,23 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
     call
 }
 
-/// One missed call in a callback.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MissedCall {
-    pub provider: Provider,
-    pub call_id: String,
-    pub at: DateTime<Utc>,
-    pub line: Option<String>,
-    pub queue_abandoned: bool,
-}
-
-/// A caller owed a call back: open from their first missed call until we answer them or
-/// call them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackState {
-    pub customer: E164,
-    pub missed: Vec<MissedCall>,
-    pub first_missed_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub closed_by: Option<String>,
-    /// How long the customer waited, from the first missed call to the call back.
-    pub waited_seconds: Option<i64>,
-}
-
-impl CallbackState {
-    pub fn is_open(&self) -> bool {
-        self.closed_at.is_none()
-    }
-}
-
 /// The state rows of the calls receivers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallsState {
-    Call(CallState),
+    /// Boxed: a call's row is several times a callback's (serde reads and writes it the
+    /// same).
+    Call(Box<CallState>),
     Callback(CallbackState),
-}
-
-/// Open callbacks are indexed by when the customer first missed us.
-pub fn callback_index(state: &CallsState) -> Option<(String, String)> {
-    match state {
-        CallsState::Callback(c) if c.is_open() => Some((
-            CALLBACKS_OPEN.into(),
-            format!("{}#{}", c.first_missed_at.to_rfc3339(), c.customer),
-        )),
-        _ => None,
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallDecision {
     pub call: Option<CallState>,
     pub callback: Option<CallbackState>,
-    /// Counter fields to add, per the call's line and for all lines, on `day`.
-    pub counts: Vec<(&'static str, i64)>,
+    /// Counter fields to add, per counter key (the call's line and all lines, on its day).
+    pub counts: Vec<CounterMove>,
+    /// The day the call counts in, in the account's zone.
     pub day: Option<String>,
 }
 
@@ -244,29 +216,15 @@ pub fn decide(
     };
     let mut next = fold(call, event, call_id);
 
-    let mut counts = Vec::new();
-    let outcome = next.outcome();
-    if outcome != next.counted {
-        if let Some(before) = next.counted {
-            counts.push((before.as_str(), -1));
-        } else {
-            counts.push(("calls", 1));
-        }
-        if let Some(now) = outcome {
-            counts.push((now.as_str(), 1));
-        }
-        next.counted = outcome;
-    }
-    if let (Some(talk), false, Some(Outcome::Answered)) =
-        (next.talk_seconds, next.counted_talk, outcome)
-    {
-        counts.push(("talk_seconds", talk));
-        counts.push(("talked", 1));
-        next.counted_talk = true;
-    }
-    let day = next
-        .first_seen()
-        .map(|t| crate::time_text::day(t.with_timezone(&tz).date_naive()));
+    // Booked afresh from all that is known; the counters move by the difference, so a
+    // late event that changes the call's line or day moves its counts there too.
+    let before = call.and_then(|c| c.booked.clone().or_else(|| Booking::before_bookings(c, tz)));
+    let after = Booking::of(&next, tz);
+    let counts = booking::moves(event.provider, before.as_ref(), after.as_ref());
+    next.counted = after.as_ref().map(|b| b.outcome);
+    next.counted_talk = after.as_ref().is_some_and(|b| b.talk_seconds.is_some());
+    next.booked = after;
+    let day = next.day(tz);
 
     let callback = next_callback(&next, callback);
     CallDecision {
@@ -277,109 +235,6 @@ pub fn decide(
     }
 }
 
-fn next_callback(call: &CallState, prev: Option<&CallbackState>) -> Option<CallbackState> {
-    let customer = call.customer.clone()?;
-    let missed_inbound =
-        call.outcome() == Some(Outcome::Missed) && call.direction == Some(CallDirection::Inbound);
-    if missed_inbound {
-        let at = call.missed_at.or(call.ended_at).or(call.started_at)?;
-        let miss = MissedCall {
-            provider: call.provider.unwrap_or(Provider::Voipstudio),
-            call_id: call.call_id.clone(),
-            at,
-            line: call.line.clone(),
-            queue_abandoned: call.queue_abandoned,
-        };
-        return match prev {
-            Some(open) if open.is_open() => {
-                if open.missed.iter().any(|m| m.call_id == miss.call_id) {
-                    return None;
-                }
-                let mut next = open.clone();
-                next.first_missed_at = next.first_missed_at.min(at);
-                next.missed.push(miss);
-                Some(next)
-            }
-            // Missed again after the last call back: a new callback is owed.
-            Some(closed) if closed.closed_at.is_some_and(|c| c >= at) => None,
-            _ => Some(CallbackState {
-                customer,
-                first_missed_at: at,
-                missed: vec![miss],
-                closed_at: None,
-                closed_by: None,
-                waited_seconds: None,
-            }),
-        };
-    }
-    // Answering the customer, or calling them, pays the callback.
-    let reached_at = match call.direction {
-        Some(CallDirection::Inbound) => call.answered_at,
-        Some(CallDirection::Outbound) => call.started_at.or(call.answered_at).or(call.ended_at),
-        None => None,
-    }?;
-    match prev {
-        Some(open) if open.is_open() && reached_at > open.first_missed_at => {
-            let mut next = open.clone();
-            next.closed_at = Some(reached_at);
-            next.closed_by = Some(call.call_id.clone());
-            next.waited_seconds = Some((reached_at - open.first_missed_at).num_seconds());
-            Some(next)
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 #[path = "decide_test.rs"]
 mod tests;
-
-/// A caller still waiting for a call back after `deadline`: one alert per callback (its id
-/// carries the first miss, so a later callback owed to the same caller alerts again).
-pub fn callback_overdue(
-    callback: &CallbackState,
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> crate::alert::Alert {
-    use crate::alert::{human_duration, Alert, AlertKind, DedupKey, Severity, Source};
-    let waited = (now - callback.first_missed_at).num_seconds();
-    let notes = callback
-        .missed
-        .iter()
-        .map(|m| {
-            format!(
-                "missed {} ({}, {} call {}{})",
-                m.at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
-                m.line
-                    .as_deref()
-                    .map(|l| format!("line {l}"))
-                    .unwrap_or_else(|| "line unknown".into()),
-                m.provider.as_str(),
-                m.call_id,
-                if m.queue_abandoned {
-                    ", gave up in the queue"
-                } else {
-                    ""
-                },
-            )
-        })
-        .collect();
-    Alert {
-        dedup_key: DedupKey::scoped(Source::Calls, &format!("callback:{}", callback.customer)),
-        source: Source::Calls,
-        kind: AlertKind::CallbackOverdue,
-        severity: Severity::Warning,
-        status: format!(
-            "{} waiting {} after {} missed call(s)",
-            callback.customer,
-            human_duration(waited),
-            callback.missed.len()
-        ),
-        occurred_at: callback.first_missed_at,
-        lines: Vec::new(),
-        lines_omitted: 0,
-        lines_affected: 0,
-        outage_seconds: None,
-        notes,
-    }
-}

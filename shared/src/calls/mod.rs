@@ -2,12 +2,16 @@
 //! the providers' events, normalised; the call's state whatever order they arrive in; the
 //! daily counters; and the list of missed callers still owed a call back.
 
+mod booking;
+mod callback;
 mod decide;
 mod model;
 pub mod receiver;
 
-pub use decide::{
-    callback_index, callback_overdue, decide, CallDecision, CallState, CallbackState, CallsState,
-    MissedCall, Outcome, CALLBACKS_OPEN,
+pub use booking::{Booking, CallCounterKey, CounterLine, CounterMove};
+pub use callback::{
+    callback_index, callback_overdue, overdue, CallbackState, MissedCall, CALLBACKS_ALERTED,
+    CALLBACKS_OPEN,
 };
+pub use decide::{decide, CallDecision, CallState, CallsState, Outcome};
 pub use model::{normalise_phone, CallDirection, CallEvent, ParseError, Provider, Step};

@@ -1,7 +1,9 @@
 //! The two call receivers (VoIPstudio, Exotel call notifications) differ only in how a
 //! body is read: one receiver, declared per provider by a [`CallSource`].
 
-use super::decide::{callback_index, decide, CallsState};
+use super::booking::CounterMove;
+use super::callback::callback_index;
+use super::decide::{decide, CallsState};
 use super::model::{CallEvent, ParseError, Step};
 use crate::alert::Source;
 use crate::pipeline::{
@@ -64,14 +66,6 @@ impl<P> CallReceiver<P> {
             source: PhantomData,
         }
     }
-}
-
-/// The counter rows of one provider's calls on one day: per line, and for all lines.
-pub fn call_counter_keys(provider: &str, line: Option<&str>, day: &str) -> [String; 2] {
-    [
-        format!("calls:{provider}:{}:{day}", line.unwrap_or("unknown-line")),
-        format!("calls:{provider}:all:{day}"),
-    ]
 }
 
 impl<P: CallSource> Receiver for CallReceiver<P> {
@@ -137,7 +131,7 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
             return verdict;
         }
         let call = match prev.first() {
-            Some(Some(CallsState::Call(c))) => Some(c),
+            Some(Some(CallsState::Call(c))) => Some(c.as_ref()),
             _ => None,
         };
         let callback = match prev.get(1) {
@@ -157,22 +151,15 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
             now,
         );
         verdict.states = vec![
-            decision.call.clone().map(CallsState::Call),
+            decision.call.map(|c| CallsState::Call(Box::new(c))),
             decision.callback.map(CallsState::Callback),
         ];
-        if let (Some(day), false) = (&decision.day, decision.counts.is_empty()) {
-            let line = decision
-                .call
-                .as_ref()
-                .and_then(|c| c.line.clone())
-                .or_else(|| call.and_then(|c| c.line.clone()));
-            for key in call_counter_keys(event.provider.as_str(), line.as_deref(), day) {
-                let bump = decision.counts.iter().fold(
-                    CounterBump::new(key, DAILY_COUNTER_DAYS).on_day(day),
-                    |b, (field, n)| b.add(*field, *n),
-                );
-                verdict.counters.push(bump);
-            }
+        for CounterMove { key, adds } in decision.counts {
+            let bump = adds.into_iter().fold(
+                CounterBump::new(key.to_string(), DAILY_COUNTER_DAYS).on_day(&key.day),
+                |b, (field, n)| b.add(field, n),
+            );
+            verdict.counters.push(bump);
         }
         verdict
     }

@@ -6,6 +6,11 @@ pub(super) fn state_pk(key: &str) -> String {
     format!("STATE#{key}")
 }
 
+/// The state key of a state row's `pk`.
+pub(super) fn state_key(pk: &str) -> Option<&str> {
+    pk.strip_prefix("STATE#")
+}
+
 /// Part sort keys are fixed-width, so that they sort in part order.
 pub(super) fn part_sk(index: usize) -> String {
     format!("{PART_SK_PREFIX}{index:03}")

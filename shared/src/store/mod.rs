@@ -12,7 +12,8 @@
 //!
 //! Alerts are also indexed by time (`gsi1pk = ALERTS`, `gsi1sk = <time>#<id>`), daily
 //! counters by day (`gsi1pk = COUNTERS#<day>`, `gsi1sk = <key>`) so a day's figures are one
-//! query, and owed callbacks while open (`gsi1pk = CALLBACKS#open`). The stream
+//! query, and owed callbacks while open (`gsi1pk = CALLBACKS_OPEN` until the watchdog's
+//! alert, then `CALLBACKS_ALERTED`, so a sweep reads only those still to decide). The stream
 //! carries new alert rows to the dispatcher; every row names its `entity` so the event
 //! source mapping can filter on it.
 //!
@@ -42,6 +43,7 @@ use std::future::Future;
 
 mod bucket_io;
 mod buckets;
+mod callbacks;
 mod dynamodb;
 mod layout;
 mod queries;
@@ -446,17 +448,38 @@ pub trait EventStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// What the callback watchdog needs from storage.
+/// What the callback watchdog needs from storage: only the callbacks it still has to
+/// decide about, however many are owed.
 pub trait CallbackStore: Send + Sync {
-    /// Callbacks still owed whose first missed call is older than `cutoff`.
-    fn open_callbacks_before(
+    /// The state keys of callbacks owed and not yet alerted whose first missed call is
+    /// older than `cutoff` (read from the index: eventually consistent).
+    fn due_callbacks(
         &self,
         cutoff: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<crate::calls::CallbackState>, StoreError>> + Send;
-    fn put_alert_once(
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn load_state<T: DeserializeOwned + Send>(
         &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
+    /// Writes a state, if it is still at the revision read, and its alert, in one
+    /// transaction. An alert already stored (raised before this state kept its mark) is
+    /// not raised again; the state is still written.
+    fn save_with_alert(
+        &self,
+        write: StateWrite,
         alert: &Alert,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<AlertSaved, StoreError>> + Send;
+}
+
+/// What became of a state written with its alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertSaved {
+    /// Both were written: the alert is new.
+    Raised,
+    /// The alert was stored already; the state was written alone.
+    AlreadyRaised,
+    /// The state had moved since it was read: nothing was written.
+    StateMoved,
 }
 
 /// What the dashboard reads (it never writes).
@@ -475,7 +498,7 @@ pub trait DashboardStore: Send + Sync {
         &self,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
-    /// Callbacks still owed.
+    /// Callbacks still owed, alerted or not.
     fn open_callbacks(
         &self,
     ) -> impl Future<Output = Result<Vec<crate::calls::CallbackState>, StoreError>> + Send;

@@ -1,5 +1,6 @@
 //! The DynamoDB adapter's reads: states (whole or in parts), indexes, the ledger.
 
+use super::callbacks::IndexedState;
 use super::*;
 
 impl DynamoStore {
@@ -163,49 +164,6 @@ impl DynamoStore {
     }
 }
 
-impl CallbackStore for DynamoStore {
-    async fn open_callbacks_before(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
-        #[derive(Deserialize)]
-        struct Row {
-            state: crate::calls::CallsState,
-        }
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(ALERTS_INDEX)
-            .key_condition_expression("gsi1pk = :open AND gsi1sk < :cutoff")
-            .expression_attribute_values(
-                ":open",
-                AttributeValue::S(crate::calls::CALLBACKS_OPEN.into()),
-            )
-            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<HashMap<String, AttributeValue>> = pages
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(request_error)?;
-        let mut open = Vec::new();
-        for item in items {
-            if let crate::calls::CallsState::Callback(callback) =
-                dynamo::from_item::<Row>(item)?.state
-            {
-                open.push(callback);
-            }
-        }
-        Ok(open)
-    }
-
-    async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {
-        EventStore::put_alert_once(self, alert).await
-    }
-}
-
 impl DynamoStore {
     /// Every item of one `gsi1` partition whose sort key is at least `from`.
     pub(super) async fn index_partition(
@@ -268,9 +226,23 @@ impl DashboardStore for DynamoStore {
             .collect()
     }
 
+    /// Both partitions of owed callbacks: those the watchdog has still to decide about
+    /// and those it alerted (rows written before the second existed are in the first).
     async fn open_callbacks(&self) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
-        self.open_callbacks_before(Utc::now() + Duration::days(1))
-            .await
+        let mut owed = Vec::new();
+        for partition in [
+            crate::calls::CALLBACKS_OPEN,
+            crate::calls::CALLBACKS_ALERTED,
+        ] {
+            for item in self.index_partition(partition.into(), None).await? {
+                if let crate::calls::CallsState::Callback(callback) =
+                    dynamo::from_item::<IndexedState>(item)?.state
+                {
+                    owed.push(callback);
+                }
+            }
+        }
+        Ok(owed)
     }
 }
 

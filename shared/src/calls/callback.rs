@@ -1,0 +1,197 @@
+//! The callback owed to a caller whose call was missed: opened by the miss, closed by
+//! answering or calling them; and the watchdog's decision once it is overdue.
+
+use super::decide::{CallState, CallsState, Outcome};
+use super::model::{CallDirection, Provider};
+use crate::alert::Alert;
+use crate::phone::E164;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// The index partition (`gsi1pk`) of callbacks owed and not yet alerted, ordered by the
+/// first miss: all the watchdog reads, and only up to the deadline.
+pub const CALLBACKS_OPEN: &str = "CALLBACKS_OPEN";
+/// The index partition of callbacks owed whose overdue alert is raised: nothing is left
+/// to decide about them until they are closed, so the watchdog never reads them (the
+/// dashboard does). Their sort keys are those of [`CALLBACKS_OPEN`].
+pub const CALLBACKS_ALERTED: &str = "CALLBACKS_ALERTED";
+
+/// One missed call in a callback.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissedCall {
+    pub provider: Provider,
+    pub call_id: String,
+    pub at: DateTime<Utc>,
+    pub line: Option<String>,
+    pub queue_abandoned: bool,
+}
+
+/// A caller owed a call back: open from their first missed call until we answer them or
+/// call them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackState {
+    pub customer: E164,
+    pub missed: Vec<MissedCall>,
+    pub first_missed_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+    /// How long the customer waited, from the first missed call to the call back.
+    pub waited_seconds: Option<i64>,
+    /// When the watchdog raised its overdue alert (`None` in rows stored before this was
+    /// kept: the watchdog reads those once more, and finds their alert raised).
+    #[serde(default)]
+    pub alerted_at: Option<DateTime<Utc>>,
+}
+
+impl CallbackState {
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+}
+
+/// Open callbacks are indexed by when the customer first missed us: under
+/// [`CALLBACKS_OPEN`] until alerted, then under [`CALLBACKS_ALERTED`]. A closed one
+/// leaves the index.
+pub fn callback_index(state: &CallsState) -> Option<(String, String)> {
+    match state {
+        CallsState::Callback(c) if c.is_open() => Some((
+            if c.alerted_at.is_some() {
+                CALLBACKS_ALERTED
+            } else {
+                CALLBACKS_OPEN
+            }
+            .into(),
+            format!("{}#{}", c.first_missed_at.to_rfc3339(), c.customer),
+        )),
+        _ => None,
+    }
+}
+
+pub(super) fn next_callback(
+    call: &CallState,
+    prev: Option<&CallbackState>,
+) -> Option<CallbackState> {
+    let customer = call.customer.clone()?;
+    let missed_inbound =
+        call.outcome() == Some(Outcome::Missed) && call.direction == Some(CallDirection::Inbound);
+    if missed_inbound {
+        let at = call.missed_at.or(call.ended_at).or(call.started_at)?;
+        let miss = MissedCall {
+            provider: call.provider.unwrap_or(Provider::Voipstudio),
+            call_id: call.call_id.clone(),
+            at,
+            line: call.line.clone(),
+            queue_abandoned: call.queue_abandoned,
+        };
+        return match prev {
+            Some(open) if open.is_open() => {
+                if open.missed.iter().any(|m| m.call_id == miss.call_id) {
+                    return None;
+                }
+                let mut next = open.clone();
+                next.first_missed_at = next.first_missed_at.min(at);
+                next.missed.push(miss);
+                Some(next)
+            }
+            // Missed again after the last call back: a new callback is owed.
+            Some(closed) if closed.closed_at.is_some_and(|c| c >= at) => None,
+            _ => Some(CallbackState {
+                customer,
+                first_missed_at: at,
+                missed: vec![miss],
+                closed_at: None,
+                closed_by: None,
+                waited_seconds: None,
+                alerted_at: None,
+            }),
+        };
+    }
+    // Answering the customer, or calling them, pays the callback.
+    let reached_at = match call.direction {
+        Some(CallDirection::Inbound) => call.answered_at,
+        Some(CallDirection::Outbound) => call.started_at.or(call.answered_at).or(call.ended_at),
+        None => None,
+    }?;
+    match prev {
+        Some(open) if open.is_open() && reached_at > open.first_missed_at => {
+            let mut next = open.clone();
+            next.closed_at = Some(reached_at);
+            next.closed_by = Some(call.call_id.clone());
+            next.waited_seconds = Some((reached_at - open.first_missed_at).num_seconds());
+            Some(next)
+        }
+        _ => None,
+    }
+}
+
+/// A caller still waiting for a call back after `deadline`: one alert per callback (its id
+/// carries the first miss, so a later callback owed to the same caller alerts again).
+pub fn callback_overdue(
+    callback: &CallbackState,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> crate::alert::Alert {
+    use crate::alert::{human_duration, Alert, AlertKind, DedupKey, Severity, Source};
+    let waited = (now - callback.first_missed_at).num_seconds();
+    let notes = callback
+        .missed
+        .iter()
+        .map(|m| {
+            format!(
+                "missed {} ({}, {} call {}{})",
+                m.at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
+                m.line
+                    .as_deref()
+                    .map(|l| format!("line {l}"))
+                    .unwrap_or_else(|| "line unknown".into()),
+                m.provider.as_str(),
+                m.call_id,
+                if m.queue_abandoned {
+                    ", gave up in the queue"
+                } else {
+                    ""
+                },
+            )
+        })
+        .collect();
+    Alert {
+        dedup_key: DedupKey::scoped(Source::Calls, &format!("callback:{}", callback.customer)),
+        source: Source::Calls,
+        kind: AlertKind::CallbackOverdue,
+        severity: Severity::Warning,
+        status: format!(
+            "{} waiting {} after {} missed call(s)",
+            callback.customer,
+            human_duration(waited),
+            callback.missed.len()
+        ),
+        occurred_at: callback.first_missed_at,
+        lines: Vec::new(),
+        lines_omitted: 0,
+        lines_affected: 0,
+        outage_seconds: None,
+        notes,
+    }
+}
+
+/// The watchdog's decision on one callback at `now`: still owed, not alerted, and its
+/// first miss more than `deadline` ago, it is marked alerted (which moves it out of the
+/// partition the watchdog reads) and raises its overdue alert; otherwise nothing (the
+/// index is read eventually consistently, so a row found there may be closed already).
+pub fn overdue(
+    callback: &CallbackState,
+    now: DateTime<Utc>,
+    deadline: Duration,
+    tz: Tz,
+) -> Option<(CallbackState, Alert)> {
+    if !callback.is_open() || callback.alerted_at.is_some() {
+        return None;
+    }
+    if callback.first_missed_at >= now - deadline {
+        return None;
+    }
+    let mut alerted = callback.clone();
+    alerted.alerted_at = Some(now);
+    Some((alerted, callback_overdue(callback, now, tz)))
+}

@@ -1,0 +1,84 @@
+//! The callback watchdog's reads and writes: the callbacks it still has to decide about,
+//! and a callback marked alerted together with its alert.
+
+use super::*;
+
+/// A state row as the index returns it (a callback always fits its row).
+#[derive(Deserialize)]
+pub(super) struct IndexedState {
+    pub(super) state: crate::calls::CallsState,
+}
+
+impl CallbackStore for DynamoStore {
+    async fn due_callbacks(&self, cutoff: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :open AND gsi1sk < :cutoff")
+            .expression_attribute_values(
+                ":open",
+                AttributeValue::S(crate::calls::CALLBACKS_OPEN.into()),
+            )
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
+            // The key alone: the state is read afresh, consistently, before deciding.
+            .projection_expression("pk")
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(request_error)?;
+        Ok(items
+            .into_iter()
+            .filter_map(|mut item| match item.remove("pk") {
+                Some(AttributeValue::S(pk)) => state_key(&pk).map(str::to_owned),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn load_state<T: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        self.read_state(key).await
+    }
+
+    async fn save_with_alert(
+        &self,
+        write: StateWrite,
+        alert: &Alert,
+    ) -> Result<AlertSaved, StoreError> {
+        let rows = state_rows(&write, Utc::now())?;
+        if !rows.bucket_puts.is_empty() || !rows.garbage.is_empty() {
+            // Buckets are for states with a large map; a callback has none. (No key in
+            // the message: a callback's names a phone number.)
+            return Err(StoreError::Rejected(
+                "a state kept in buckets cannot be written with an alert".into(),
+            ));
+        }
+        let put = |put: Put| TransactWriteItem::builder().put(put).build();
+        let mut items = vec![
+            put(self.state_put(rows.row.clone())?),
+            put(self.put(alert_item(alert)?, Some("attribute_not_exists(pk)"))?),
+        ];
+        items.extend(self.part_items(rows.parts.clone(), rows.stale.clone())?);
+        match self.transact(items).await? {
+            None => Ok(AlertSaved::Raised),
+            Some(why) if why.failed.contains(&0) || why.conflicted => Ok(AlertSaved::StateMoved),
+            // The alert alone exists: raised by a watchdog before the state kept its mark.
+            Some(why) if why.failed == [1] => {
+                Ok(match EventStore::save_state(self, write).await? {
+                    Some(_) => AlertSaved::AlreadyRaised,
+                    None => AlertSaved::StateMoved,
+                })
+            }
+            Some(why) => Err(StoreError::Request(format!(
+                "transaction cancelled: {:?}",
+                why.message
+            ))),
+        }
+    }
+}
