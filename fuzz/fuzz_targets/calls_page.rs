@@ -27,8 +27,10 @@ fn client() -> &'static ExotelClient {
         ExotelClient::new(ExotelApi {
             base: BASE.into(),
             account_sid: "dialtonelocal1".into(),
-            api_key: "fuzz-api-key".into(),
-            api_token: Secret::new("fuzz-api-token-0123456789".into()).unwrap(),
+            credentials: dialtone_shared::secrets::Cached::fixed(dialtone_shared::exotel::client::ApiCredentials {
+                api_key: "fuzz-api-key".into(),
+                api_token: Secret::new("fuzz-api-token-0123456789".into()).unwrap(),
+            }),
             spacing: Duration::ZERO,
             budget: 1,
             retry_base: Duration::from_millis(1),

@@ -123,8 +123,12 @@ fn deps(
         client: ExotelClient::new(ExotelApi {
             base: server.uri(),
             account_sid: "acme1".into(),
-            api_key: "key".into(),
-            api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
+            credentials: dialtone_shared::secrets::Cached::fixed(
+                dialtone_shared::exotel::client::ApiCredentials {
+                    api_key: "key".into(),
+                    api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
+                },
+            ),
             spacing: Duration::from_millis(1),
             budget,
             retry_base: Duration::from_millis(5),

@@ -133,8 +133,12 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
         client: ExotelClient::new(ExotelApi {
             base: exotel.uri(),
             account_sid: ACCOUNT_SID.into(),
-            api_key: API_KEY.into(),
-            api_token: Secret::new(API_TOKEN.into()).unwrap(),
+            credentials: dialtone_shared::secrets::Cached::fixed(
+                dialtone_shared::exotel::client::ApiCredentials {
+                    api_key: API_KEY.into(),
+                    api_token: Secret::new(API_TOKEN.into()).unwrap(),
+                },
+            ),
             spacing: std::time::Duration::from_millis(1),
             budget: 50,
             retry_base: std::time::Duration::from_millis(5),

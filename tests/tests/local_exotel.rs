@@ -23,8 +23,12 @@ fn client(exotel: &LocalExotel) -> ExotelClient {
     ExotelClient::new(ExotelApi {
         base: exotel.uri(),
         account_sid: ACCOUNT_SID.into(),
-        api_key: API_KEY.into(),
-        api_token: Secret::new(API_TOKEN.into()).unwrap(),
+        credentials: dialtone_shared::secrets::Cached::fixed(
+            dialtone_shared::exotel::client::ApiCredentials {
+                api_key: API_KEY.into(),
+                api_token: Secret::new(API_TOKEN.into()).unwrap(),
+            },
+        ),
         spacing: Duration::from_millis(1),
         budget: 20,
         retry_base: Duration::from_millis(5),

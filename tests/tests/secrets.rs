@@ -5,6 +5,7 @@ mod common;
 use chrono::{Duration, Utc};
 use dialtone_local::{aws, secrets};
 use dialtone_shared::config::ConfigError;
+use dialtone_shared::exotel::client::ExotelApi;
 use dialtone_shared::secrets::SecretsManager;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -119,31 +120,23 @@ async fn the_previous_value_is_accepted_only_while_the_rotation_is_recent() {
     );
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct Credentials {
-    api_key: String,
-}
-
 #[tokio::test]
 async fn json_secrets_are_parsed_and_bad_ones_never_echoed() {
-    stored(
-        "DIALTONE_TEST_SECRET_JSON",
-        r#"{"api_key":"key-1","api_token":"t"}"#,
+    // Exotel's API secret, read as the aggregator and the watchdog read it. The only test
+    // of this binary that names these variables.
+    std::env::set_var("EXOTEL_ACCOUNT_SID", "dialtonetest1");
+    let name = stored(
+        "EXOTEL_API_SECRET_ID",
+        r#"{"api_key":"key-1","api_token":"token-0123456789abcdef"}"#,
     )
     .await;
-    let parsed: Credentials = manager()
-        .await
-        .json("DIALTONE_TEST_SECRET_JSON")
+    let api = ExotelApi::load(&manager().await, 10).await.unwrap();
+    assert_eq!(api.credentials.get().await.unwrap().api_key, "key-1");
+
+    secrets::put(&aws::from_env().await, &name, "not-json-SECRET-VALUE")
         .await
         .unwrap();
-    assert_eq!(parsed.api_key, "key-1");
-
-    stored("DIALTONE_TEST_SECRET_BAD_JSON", "not-json-SECRET-VALUE").await;
-    let err = manager()
-        .await
-        .json::<Credentials>("DIALTONE_TEST_SECRET_BAD_JSON")
-        .await
-        .unwrap_err();
+    let err = ExotelApi::load(&manager().await, 10).await.unwrap_err();
     let text = err.to_string();
     assert!(text.contains("not the expected JSON"), "{text}");
     assert!(!text.contains("SECRET-VALUE"), "{text}");

@@ -107,10 +107,7 @@ impl Config {
 
     /// Validates raw values, with the production timings.
     pub fn new(webhook_url: &str, max_attempts: Option<&str>) -> Result<Self, NotifierError> {
-        Self::with_url(
-            Cached::fixed(parse_webhook_url(webhook_url)?),
-            max_attempts,
-        )
+        Self::with_url(Cached::fixed(parse_webhook_url(webhook_url)?), max_attempts)
     }
 
     fn with_url(
@@ -195,14 +192,7 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<SnsEvent>) -> Result<(), No
             }
         };
         let payload = notification.to_slack();
-        match slack::deliver(
-            &deps.client,
-            &webhook_url,
-            &deps.config.retry,
-            &payload,
-        )
-        .await
-        {
+        match slack::deliver(&deps.client, &webhook_url, &deps.config.retry, &payload).await {
             Ok(attempts) => tracing::info!(
                 message_id,
                 kind = notification.kind(),

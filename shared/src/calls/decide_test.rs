@@ -203,7 +203,9 @@ fn counters_by_key(events: &[CallEvent]) -> Counters {
     use crate::calls::receiver::{CallReceiver, ExotelCalls};
     use crate::pipeline::Receiver;
     let receiver = CallReceiver::<ExotelCalls>::new(
-        crate::secret::Secret::new("a-token-of-the-right-length".into()).unwrap(),
+        crate::secrets::Cached::fixed(
+            crate::secret::Secret::new("a-token-of-the-right-length".into()).unwrap(),
+        ),
         TZ,
     );
     let now: DateTime<Utc> = "2026-11-03T00:00:00Z".parse().unwrap();

@@ -7,7 +7,7 @@ use super::records::{read_page, CallRecord, RecordError};
 use crate::config::{self, ConfigError};
 use crate::heartbeat::ExoPhoneSid;
 use crate::secret::Secret;
-use crate::secrets::SecretsManager;
+use crate::secrets::{Cached, SecretsManager};
 use backon::{ExponentialBuilder, Retryable};
 use chrono::NaiveDateTime;
 use reqwest::Url;
@@ -35,6 +35,8 @@ pub enum ExotelError {
     Page(String),
     #[error("invalid Exotel base URL: {0}")]
     Base(String),
+    #[error("Exotel API credentials unreadable: {0}")]
+    Credentials(ConfigError),
 }
 
 impl ExotelError {
@@ -53,8 +55,8 @@ pub struct ExotelApi {
     /// `https://api.exotel.com` (Singapore) or `https://api.in.exotel.com` (Mumbai).
     pub base: String,
     pub account_sid: String,
-    pub api_key: String,
-    pub api_token: Secret,
+    /// Read again every `SECRET_CACHE_SECONDS`: a rotated API token is used within minutes.
+    pub credentials: Cached<ApiCredentials>,
     /// At least this long between two requests (Exotel allows ≈ 200 a minute).
     pub spacing: Duration,
     /// Requests a run may make (retries included); see `ExotelClient::begin_run`.
@@ -67,10 +69,36 @@ pub struct ExotelApi {
 /// page shows them: `{"api_key": "...", "api_token": "..."}`.
 const API_SECRET_VAR: &str = "EXOTEL_API_SECRET_ID";
 
-#[derive(serde::Deserialize)]
-struct ApiCredentials {
-    api_key: String,
-    api_token: String,
+/// The API key and token requests are sent with (HTTP Basic).
+#[derive(Debug)]
+pub struct ApiCredentials {
+    pub api_key: String,
+    pub api_token: Secret,
+}
+
+impl ApiCredentials {
+    /// The secret's JSON value; its messages name the field, never a value.
+    fn parse(secret: Secret) -> Result<Self, ConfigError> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            api_key: String,
+            api_token: String,
+        }
+        let stored: Stored =
+            serde_json::from_str(secret.expose()).map_err(|e| ConfigError::SecretUnreadable {
+                name: API_SECRET_VAR,
+                reason: format!("its value is not the expected JSON: {e}"),
+            })?;
+        let api_token =
+            Secret::new(stored.api_token).map_err(|reason| ConfigError::SecretUnreadable {
+                name: API_SECRET_VAR,
+                reason: format!("its api_token {reason}"),
+            })?;
+        Ok(Self {
+            api_key: stored.api_key,
+            api_token,
+        })
+    }
 }
 
 impl ExotelApi {
@@ -94,17 +122,13 @@ impl ExotelApi {
         };
         let per_minute: u64 = config::number_or("EXOTEL_REQUESTS_PER_MINUTE", 180)?;
         let account_sid = config::required("EXOTEL_ACCOUNT_SID")?;
-        let credentials: ApiCredentials = secrets.json(API_SECRET_VAR).await?;
-        let api_token =
-            Secret::new(credentials.api_token).map_err(|reason| ConfigError::SecretUnreadable {
-                name: API_SECRET_VAR,
-                reason: format!("its api_token {reason}"),
-            })?;
+        let credentials = secrets
+            .cached_as(API_SECRET_VAR, ApiCredentials::parse)
+            .await?;
         Ok(Self {
             base,
             account_sid,
-            api_key: credentials.api_key,
-            api_token,
+            credentials,
             spacing: Duration::from_millis(60_000 / per_minute.max(1)),
             budget: config::number_or("EXOTEL_REQUEST_BUDGET", budget)?,
             retry_base: Duration::from_millis(500),
@@ -148,8 +172,7 @@ pub struct ExotelClient {
     http: reqwest::Client,
     base: Url,
     account_sid: String,
-    api_key: String,
-    api_token: Secret,
+    credentials: Cached<ApiCredentials>,
     spacing: Duration,
     last_request: Mutex<Option<Instant>>,
     budget: u32,
@@ -173,8 +196,7 @@ impl ExotelClient {
             http,
             base,
             account_sid: api.account_sid,
-            api_key: api.api_key,
-            api_token: api.api_token,
+            credentials: api.credentials,
             spacing: api.spacing,
             last_request: Mutex::new(None),
             budget: api.budget,
@@ -352,10 +374,15 @@ impl ExotelClient {
             }
             *last = Some(Instant::now());
         }
+        let credentials = self
+            .credentials
+            .get()
+            .await
+            .map_err(ExotelError::Credentials)?;
         let response = self
             .http
             .get(url.clone())
-            .basic_auth(&self.api_key, Some(self.api_token.expose()))
+            .basic_auth(&credentials.api_key, Some(credentials.api_token.expose()))
             .send()
             .await
             .map_err(|e| ExotelError::Transport(e.without_url().to_string()))?;

@@ -7,8 +7,10 @@ fn client(server: &MockServer, budget: u32) -> ExotelClient {
     ExotelClient::new(ExotelApi {
         base: server.uri(),
         account_sid: "acme1".into(),
-        api_key: "key".into(),
-        api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
+        credentials: crate::secrets::Cached::fixed(ApiCredentials {
+            api_key: "key".into(),
+            api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
+        }),
         spacing: Duration::from_millis(5),
         budget,
         retry_base: Duration::from_millis(5),

@@ -15,7 +15,6 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
     GetSecretValueError, GetSecretValueOutput,
 };
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// The stage Secrets Manager gives the value a rotation replaced.
@@ -146,17 +145,6 @@ impl SecretsManager {
             Box::pin(async move { me.rotating(var, overlap, Utc::now()).await })
         })
         .await
-    }
-
-    /// A secret holding JSON (several related values, such as an API key and token).
-    pub async fn json<T: DeserializeOwned>(&self, var: &'static str) -> Result<T, ConfigError> {
-        let output = self.fetch(var, None).await?;
-        let text = output.secret_string().ok_or_else(|| not_text(var))?;
-        // serde_json's message names the field, never the value.
-        serde_json::from_str(text).map_err(|e| ConfigError::SecretUnreadable {
-            name: var,
-            reason: format!("its value is not the expected JSON: {e}"),
-        })
     }
 
     async fn fetch(
