@@ -315,7 +315,12 @@ async fn route<S: DashboardStore, T: TokenSource>(
         .token()
         .await
         .map_err(DashboardError::TokenUnavailable)?;
-    let key = SigningKey::from_token(&token);
+    let key = SigningKey::from_token(&token).map_err(|reason| {
+        DashboardError::TokenUnavailable(ConfigError::Invalid {
+            name: "DASHBOARD_TOKEN_SECRET_ID",
+            reason,
+        })
+    })?;
     let lifetime = deps.session_lifetime;
     let guarded = match (endpoint, query.first("share")) {
         (Endpoint::SignIn, _) => return signin::sign_in(request, &token, &key, now, lifetime),

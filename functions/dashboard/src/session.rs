@@ -85,12 +85,13 @@ pub enum CredentialError {
 pub struct SigningKey(Hmac<Sha256>);
 
 impl SigningKey {
-    pub fn from_token(token: &Secret) -> Self {
+    /// HMAC takes a key of any length, so this does not fail; the error is the library's
+    /// signature, passed on rather than unwrapped.
+    pub fn from_token(token: &Secret) -> Result<Self, String> {
         let derived = token.derive(KEY_PURPOSE);
-        // HMAC takes a key of any length: this cannot fail, and the key is ours, not input.
-        let mac = Hmac::<Sha256>::new_from_slice(derived.expose().as_bytes())
-            .expect("HMAC accepts keys of any length");
-        Self(mac)
+        Hmac::<Sha256>::new_from_slice(derived.expose().as_bytes())
+            .map(Self)
+            .map_err(|e| e.to_string())
     }
 
     fn sign(&self, purpose: Purpose, expires_at: DateTime<Utc>, nonce: &[u8]) -> String {

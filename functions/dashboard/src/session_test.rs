@@ -4,7 +4,7 @@ use chrono::TimeZone;
 const NONCE: [u8; NONCE_BYTES] = [7; NONCE_BYTES];
 
 fn key(token: &str) -> SigningKey {
-    SigningKey::from_token(&Secret::new(token.into()).unwrap())
+    SigningKey::from_token(&Secret::new(token.into()).unwrap()).unwrap()
 }
 
 fn noon() -> DateTime<Utc> {

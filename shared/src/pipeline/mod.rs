@@ -299,6 +299,9 @@ fn respond(answer: Result<Answer, WebhookError>) -> (Outcome, Response<Body>) {
                 WebhookError::Contention => {
                     tracing::warn!("state contention; provider will retry")
                 }
+                WebhookError::SecretUnavailable(e) => {
+                    tracing::error!(error = %e, "secret unavailable; provider will retry")
+                }
                 other => {
                     tracing::info!(status = other.status().as_u16(), "request refused")
                 }
