@@ -82,7 +82,8 @@ async fn alerts_the_stream_gave_up_on_are_published_by_the_sweep_once() {
         SweepReport {
             found: 2,
             published: 2,
-            left: 0
+            left: 0,
+            failed: 0
         }
     );
     let received = inbox::drain(&stack.sqs, &stack.queue_url, QUIET)

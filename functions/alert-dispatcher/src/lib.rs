@@ -182,11 +182,8 @@ pub async fn publish_once<L: AlertLedger, P: AlertPublisher>(
     if row.published_at.is_some() {
         return Ok(Dispatched::AlreadyPublished);
     }
-    match deps
-        .ledger
-        .claim(&row.alert_id, now, now + CLAIM_LEASE)
-        .await?
-    {
+    let until = now + CLAIM_LEASE;
+    match deps.ledger.claim(&row.alert_id, now, until).await? {
         Claim::Claimed => {}
         Claim::Published => return Ok(Dispatched::AlreadyPublished),
         Claim::InFlight => {
@@ -198,7 +195,7 @@ pub async fn publish_once<L: AlertLedger, P: AlertPublisher>(
         Ok(id) => id,
         Err(err) => {
             // The next try (the stream's retry, the sweep) need not wait for the claim.
-            if let Err(e) = deps.ledger.release_claim(&row.alert_id).await {
+            if let Err(e) = deps.ledger.release_claim(&row.alert_id, until).await {
                 tracing::warn!(alert = %alert, error = %e, "claim not released; it lapses");
             }
             return Err(err.into());

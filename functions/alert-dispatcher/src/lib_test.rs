@@ -34,8 +34,11 @@ impl AlertLedger for Ledger {
         claims.insert(alert_id.to_owned(), until);
         Ok(Claim::Claimed)
     }
-    async fn release_claim(&self, alert_id: &str) -> Result<(), StoreError> {
-        self.1.lock().unwrap().remove(alert_id);
+    async fn release_claim(&self, alert_id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut claims = self.1.lock().unwrap();
+        if claims.get(alert_id) == Some(&until) {
+            claims.remove(alert_id);
+        }
         Ok(())
     }
     async fn mark_published(&self, alert_id: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {

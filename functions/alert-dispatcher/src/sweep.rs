@@ -2,6 +2,7 @@
 
 use crate::{publish_once, Deps, DispatchError, Dispatched};
 use chrono::{DateTime, Duration, Utc};
+use dialtone_shared::phone::mask_numbers;
 use dialtone_shared::publish::AlertPublisher;
 use dialtone_shared::store::AlertLedger;
 use serde::Serialize;
@@ -22,15 +23,19 @@ pub struct SweepReport {
     pub published: usize,
     /// Published or claimed by the stream meanwhile.
     pub left: usize,
+    /// Not published (the invocation fails): the next sweep tries them again.
+    pub failed: usize,
 }
 
-/// Publishes every alert left unpublished for [`SWEEP_MIN_AGE`]. A failure stops the sweep
-/// there (the next one resumes, in order) and fails the invocation, so the function's
+/// Publishes every alert left unpublished for [`SWEEP_MIN_AGE`], oldest first. An alert
+/// that fails is left for the next sweep and the others go on (one alert SNS refuses must
+/// not hold up the rest); the invocation then fails with the first error, so the function's
 /// error alarm sees it.
 pub async fn sweep<L: AlertLedger, P: AlertPublisher>(
     deps: &Deps<L, P>,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, DispatchError> {
+    let started = std::time::Instant::now();
     let rows = deps
         .ledger
         .unpublished(now - SWEEP_LOOKBACK, now - SWEEP_MIN_AGE)
@@ -39,20 +44,32 @@ pub async fn sweep<L: AlertLedger, P: AlertPublisher>(
         found: rows.len(),
         ..SweepReport::default()
     };
+    let mut first_error = None;
     for row in &rows {
-        match publish_once(deps, row, now).await? {
-            Dispatched::Published => report.published += 1,
-            _ => report.left += 1,
+        // Each claim runs from the moment it is taken, not from the sweep's start.
+        let at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
+        match publish_once(deps, row, at).await {
+            Ok(Dispatched::Published) => report.published += 1,
+            Ok(_) => report.left += 1,
+            Err(err) => {
+                tracing::error!(alert = %mask_numbers(&row.alert_id), error = %err, "alert not published by the sweep; the next sweep tries again");
+                report.failed += 1;
+                first_error.get_or_insert(err);
+            }
         }
     }
     if report.found > 0 {
         tracing::warn!(
             found = report.found,
             published = report.published,
+            failed = report.failed,
             "alerts the stream had not published were published by the sweep"
         );
     }
-    Ok(report)
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(report),
+    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ async fn rows_left_unpublished_past_the_minimum_age_are_published_once_in_order(
         SweepReport {
             found: 2,
             published: 2,
-            left: 0
+            left: 0,
+            failed: 0
         },
         "the row stored a minute ago is the stream's"
     );
@@ -132,7 +133,7 @@ async fn the_schedule_runs_the_sweep_and_a_stream_batch_the_stream() {
     .unwrap();
     assert_eq!(
         serde_json::to_value(&reply).unwrap(),
-        serde_json::json!({"found": 1, "published": 1, "left": 0})
+        serde_json::json!({"found": 1, "published": 1, "left": 0, "failed": 0})
     );
     let stream: Trigger =
         serde_json::from_str(include_str!("../../../events/dynamodb-stream-alerts.json")).unwrap();
@@ -147,4 +148,29 @@ async fn the_schedule_runs_the_sweep_and_a_stream_batch_the_stream() {
         serde_json::json!({"batchItemFailures": []})
     );
     assert_eq!(deps.publisher.sent.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn an_alert_sns_refuses_does_not_hold_up_the_others() {
+    let mut rows = vec![row("+919812345601", at(0)), row("+919812345602", at(1))];
+    rows[0].alert.severity = Severity::Critical;
+    let mut deps = deps(rows);
+    deps.publisher.failing_severity = Some("critical");
+    assert!(matches!(
+        sweep(&deps, at(9)).await,
+        Err(DispatchError::Publish(_))
+    ));
+    let sent: Vec<String> = deps
+        .publisher
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.dedup_key.to_string())
+        .collect();
+    assert_eq!(
+        sent,
+        ["calls:callback:+919812345602"],
+        "the next one went out"
+    );
 }

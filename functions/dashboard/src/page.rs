@@ -304,7 +304,7 @@ pub fn shared(minted: &Minted) -> Markup {
                     strong data-expires-at=(minted.expires_at.to_rfc3339()) { (until) } "." }
                 label for="link" { "Link" }
                 input #link type="text" readonly value=(minted.url) data-share-url=(minted.url);
-                p { a href=(minted.path) { "the link itself" } " (copy it: press and hold, or right-click)" }
+                p.muted { "Copy it from the box above: opening it here would turn this session into a view-only one." }
                 p.muted { "Changing the dashboard token ends every link and session at once." }
                 p { a href="./" { "Back to the dashboard" } }
             } } }

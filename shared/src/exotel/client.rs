@@ -84,10 +84,18 @@ impl ApiCredentials {
             api_key: String,
             api_token: String,
         }
+        // serde_json's message can quote a value (`invalid type: integer 123…`): only
+        // where and what kind of fault, never the text.
         let stored: Stored =
             serde_json::from_str(secret.expose()).map_err(|e| ConfigError::SecretUnreadable {
                 name: API_SECRET_VAR,
-                reason: format!("its value is not the expected JSON: {e}"),
+                reason: format!(
+                    "its value is not the expected JSON ({:?} error at line {}, column {}; \
+                     expected {{\"api_key\": \"…\", \"api_token\": \"…\"}})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
             })?;
         let api_token =
             Secret::new(stored.api_token).map_err(|reason| ConfigError::SecretUnreadable {

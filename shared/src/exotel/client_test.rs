@@ -288,3 +288,22 @@ async fn an_exophone_next_page_elsewhere_is_refused() {
         "a calls cursor never leads to the ExoPhone list"
     );
 }
+
+#[test]
+fn credentials_that_are_not_the_expected_json_are_refused_without_quoting_them() {
+    let secret = |text: &str| Secret::new(text.into()).unwrap();
+    let parsed = ApiCredentials::parse(secret(
+        r#"{"api_key":"key-1","api_token":"token-0123456789abcdef"}"#,
+    ))
+    .unwrap();
+    assert_eq!(parsed.api_key, "key-1");
+    for bad in [
+        r#"{"api_key":"key-1","api_token":9876543210123456}"#,
+        "not-json-SECRET-VALUE-0123",
+    ] {
+        let text = ApiCredentials::parse(secret(bad)).unwrap_err().to_string();
+        assert!(text.contains("not the expected JSON"), "{text}");
+        assert!(!text.contains("9876543210123456"), "{text}");
+        assert!(!text.contains("SECRET-VALUE"), "{text}");
+    }
+}

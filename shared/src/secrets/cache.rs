@@ -101,13 +101,25 @@ impl<V: Send + Sync + 'static> Cached<V> {
     /// fresh read. A failed read keeps the value in hand for up to [`MAX_STALE`] longer
     /// (asking again at most every [`RETRY_PAUSE`]); past that the read's error is returned.
     pub async fn get(&self) -> Result<Arc<V>, ConfigError> {
+        self.younger_than(None).await
+    }
+
+    /// The value read again unless it was read (or a read failed) less than
+    /// [`RETRY_PAUSE`] ago: for a candidate that did not match the value in hand, which may
+    /// be a secret rotated a moment ago. A flood of wrong candidates costs one read a pause.
+    pub async fn reread(&self) -> Result<Arc<V>, ConfigError> {
+        self.younger_than(Some(RETRY_PAUSE)).await
+    }
+
+    /// The value, read again when older than `max_age` (default: the lifetime).
+    async fn younger_than(&self, max_age: Option<Duration>) -> Result<Arc<V>, ConfigError> {
         let mut slot = self.inner.slot.lock().await;
         let Some((load, ttl)) = &self.inner.load else {
             return Ok(Arc::clone(&slot.value));
         };
         let now = Instant::now();
         let age = now.duration_since(slot.read_at);
-        if age < *ttl {
+        if age < max_age.map_or(*ttl, |max| max.min(*ttl)) {
             return Ok(Arc::clone(&slot.value));
         }
         let usable_stale = age < *ttl + MAX_STALE;

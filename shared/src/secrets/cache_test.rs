@@ -92,6 +92,23 @@ async fn a_value_too_old_is_not_used_when_it_cannot_be_read_again() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_value_is_read_again_early_for_a_mismatch_at_most_once_a_pause() {
+    let (reads, load) = scripted(vec![Ok("first"), Ok("rotated")]);
+    let cached = Cached::load(TTL, load).await.unwrap();
+    assert_eq!(*cached.reread().await.unwrap(), "first", "just read");
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+    tokio::time::advance(RETRY_PAUSE).await;
+    assert_eq!(*cached.reread().await.unwrap(), "rotated");
+    assert_eq!(*cached.reread().await.unwrap(), "rotated");
+    assert_eq!(*cached.get().await.unwrap(), "rotated");
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        2,
+        "one early read in the pause"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_fixed_value_is_never_read() {
     let cached = Cached::fixed("fixed".to_owned());
     tokio::time::advance(TTL * 100).await;

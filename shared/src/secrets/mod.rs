@@ -68,14 +68,6 @@ impl SecretsManager {
         parse_secret(var, &output)
     }
 
-    /// Like `current`, for a variable that may be unset or empty (a feature left off).
-    pub async fn current_if_named(&self, var: &'static str) -> Result<Option<Secret>, ConfigError> {
-        match config::optional(var) {
-            None => Ok(None),
-            Some(_) => self.current(var).await.map(Some),
-        }
-    }
-
     /// The current value and, if it was set less than `overlap` ago, the previous one until
     /// `overlap` after the change: a sender that retries with the old value (Telerivet, for
     /// up to a day) is still accepted while its settings are being changed, and no longer.

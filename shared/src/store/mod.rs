@@ -517,15 +517,22 @@ pub trait AlertLedger: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives a claim up (its publish failed): the next try need not wait for it to lapse.
-    fn release_claim(&self, alert_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives up the claim taken until `until` (its publish failed), unless another
+    /// publisher's has replaced it: the next try need not wait for it to lapse.
+    fn release_claim(
+        &self,
+        alert_id: &str,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn mark_published(
         &self,
         alert_id: &str,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Alert rows not published, decided at or after `since` and stored at or before
-    /// `stored_by`, oldest first.
+    /// `stored_by`, oldest first. A row that cannot be read is left out (logged): the
+    /// stream sent it to the dispatcher's dead-letter queue, and it must not hold up the
+    /// others.
     fn unpublished(
         &self,
         since: DateTime<Utc>,

@@ -304,18 +304,32 @@ impl AlertLedger for DynamoStore {
         }
     }
 
-    async fn release_claim(&self, alert_id: &str) -> Result<(), StoreError> {
-        self.client
+    async fn release_claim(&self, alert_id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        let released = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(alert_pk(alert_id)))
             .key("sk", AttributeValue::S("ALERT".into()))
             .update_expression("REMOVE claimed_until")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("claimed_until = :mine")
+            .expression_attribute_values(
+                ":mine",
+                AttributeValue::N(until.timestamp_millis().to_string()),
+            )
             .send()
-            .await
-            .map_err(request_error)?;
-        Ok(())
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            // Another publisher's claim now (ours lapsed): it is theirs to keep.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(request_error(e)),
+        }
     }
 
     async fn mark_published(&self, alert_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -355,9 +369,15 @@ impl AlertLedger for DynamoStore {
             .map_err(request_error)?;
         let mut rows = Vec::new();
         for item in items {
-            let row = dynamo::from_item::<AlertRow>(item)?;
-            if row.stored_at.unwrap_or(row.alert.occurred_at) <= stored_by {
-                rows.push(row);
+            match dynamo::from_item::<AlertRow>(item) {
+                Ok(row) if row.stored_at.unwrap_or(row.alert.occurred_at) <= stored_by => {
+                    rows.push(row)
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(
+                    error = %mask_numbers(&e.to_string()),
+                    "alert row unreadable; left to the dead-letter queue"
+                ),
             }
         }
         Ok(rows)
