@@ -38,6 +38,17 @@ pub(crate) fn row(caller: &str, stored: DateTime<Utc>) -> AlertRow {
     }
 }
 
+/// The dedup keys of the alerts published so far, in order.
+fn sent_keys(deps: &Deps<Ledger, Publisher>) -> Vec<String> {
+    deps.publisher
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.dedup_key.to_string())
+        .collect()
+}
+
 fn deps(rows: Vec<AlertRow>) -> Deps<Ledger, Publisher> {
     let ledger = Ledger::default();
     *ledger.2.lock().unwrap() = rows;
@@ -65,14 +76,7 @@ async fn rows_left_unpublished_past_the_minimum_age_are_published_once_in_order(
         },
         "the row stored a minute ago is the stream's"
     );
-    let sent: Vec<String> = deps
-        .publisher
-        .sent
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|a| a.dedup_key.to_string())
-        .collect();
+    let sent = sent_keys(&deps);
     assert_eq!(
         sent,
         [
@@ -160,14 +164,7 @@ async fn an_alert_sns_refuses_does_not_hold_up_the_others() {
         sweep(&deps, at(9)).await,
         Err(DispatchError::Publish(_))
     ));
-    let sent: Vec<String> = deps
-        .publisher
-        .sent
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|a| a.dedup_key.to_string())
-        .collect();
+    let sent = sent_keys(&deps);
     assert_eq!(
         sent,
         ["calls:callback:+919812345602"],
