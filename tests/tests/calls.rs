@@ -56,6 +56,28 @@ fn call_counts(items: &[Item], key: &str) -> serde_json::Value {
     counts
 }
 
+/// The callback watchdog (deadline 30 minutes), its requests through a proxy that counts them.
+async fn watchdog_through_proxy(
+    stack: &dialtone_local::stack::Stack,
+) -> (
+    dialtone_local::faults::FaultProxy,
+    WatchdogDeps<DynamoStore>,
+) {
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let proxy = dialtone_local::faults::FaultProxy::start(&moto)
+        .await
+        .expect("proxy");
+    let watchdog = WatchdogDeps {
+        store: DynamoStore::new(
+            dialtone_local::aws::dynamodb_through(proxy.url()).await,
+            &stack.table,
+        ),
+        deadline: chrono::Duration::minutes(30),
+        tz: chrono_tz::Asia::Kolkata,
+    };
+    (proxy, watchdog)
+}
+
 #[tokio::test]
 async fn every_voipstudio_event_feeds_one_call_model() {
     let stack = stack("vs-all").await;
@@ -356,18 +378,7 @@ async fn a_sweep_reads_and_writes_only_the_callbacks_it_still_has_to_decide() {
         assert_eq!(send_exotel_body(&calls, &body).await, 200);
     }
     // The watchdog's requests go through a proxy that counts them.
-    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let proxy = dialtone_local::faults::FaultProxy::start(&moto)
-        .await
-        .expect("proxy");
-    let watchdog = WatchdogDeps {
-        store: DynamoStore::new(
-            dialtone_local::aws::dynamodb_through(proxy.url()).await,
-            &stack.table,
-        ),
-        deadline: chrono::Duration::minutes(30),
-        tz: chrono_tz::Asia::Kolkata,
-    };
+    let (proxy, watchdog) = watchdog_through_proxy(&stack).await;
     let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
     assert_eq!(
         sweep(&watchdog, at("2026-11-01T11:00:00Z")).await.unwrap(),
@@ -434,18 +445,7 @@ async fn a_callback_alerted_in_the_old_layout_is_swept_once_more_and_still_liste
     let alert = callback_overdue(&callback, then, chrono_tz::Asia::Kolkata);
     assert!(EventStore::put_alert_once(&store, &alert).await.unwrap());
 
-    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let proxy = dialtone_local::faults::FaultProxy::start(&moto)
-        .await
-        .expect("proxy");
-    let watchdog = WatchdogDeps {
-        store: DynamoStore::new(
-            dialtone_local::aws::dynamodb_through(proxy.url()).await,
-            &stack.table,
-        ),
-        deadline: chrono::Duration::minutes(30),
-        tz: chrono_tz::Asia::Kolkata,
-    };
+    let (proxy, watchdog) = watchdog_through_proxy(&stack).await;
     let now = then + chrono::Duration::minutes(30);
     assert_eq!(sweep(&watchdog, now).await.unwrap(), 0, "raised before");
     let items = scan(&stack).await;

@@ -175,15 +175,20 @@ fn the_day_is_the_accounts_day() {
     );
 }
 
-#[test]
-fn overdue_alerts_are_one_per_callback() {
+/// The callback a missed call at 11:10:31 UTC opens.
+fn missed_at_11_10() -> CallbackState {
     let (_, callback, _) = run(&[exotel(
         "missed_call",
         "m",
         "2026-11-01T11:10:31Z",
         r#","from":"+919876500033","exophone":"+918030752522""#,
     )]);
-    let callback = callback.unwrap();
+    callback.expect("a callback owed")
+}
+
+#[test]
+fn overdue_alerts_are_one_per_callback() {
+    let callback = missed_at_11_10();
     let now: DateTime<Utc> = "2026-11-01T11:45:31Z".parse().unwrap();
     let a = callback_overdue(&callback, now, TZ);
     let b = callback_overdue(&callback, now + chrono::Duration::minutes(5), TZ);
@@ -308,13 +313,7 @@ fn a_row_stored_before_bookings_moves_what_it_counted() {
 
 #[test]
 fn the_watchdog_decides_once_per_callback_and_alerted_ones_leave_its_partition() {
-    let (_, callback, _) = run(&[exotel(
-        "missed_call",
-        "m",
-        "2026-11-01T11:10:31Z",
-        r#","from":"+919876500033","exophone":"+918030752522""#,
-    )]);
-    let callback = callback.unwrap();
+    let callback = missed_at_11_10();
     let deadline = chrono::Duration::minutes(30);
     let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
     assert_eq!(
