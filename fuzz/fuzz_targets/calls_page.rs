@@ -8,7 +8,7 @@
 #![no_main]
 
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
-use dialtone_shared::exotel::records::{parse_page, read_page, scan_page, CallRecord};
+use dialtone_shared::call_log::records::{parse_page, read_page, scan_page, CallRecord};
 use dialtone_shared::secret::Secret;
 use libfuzzer_sys::fuzz_target;
 use serde::de::IgnoredAny;

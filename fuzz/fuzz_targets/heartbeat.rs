@@ -3,7 +3,8 @@
 //! first heartbeat and again as a repeat of itself.
 #![no_main]
 
-use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Direction, Heartbeat};
+use dialtone_shared::exophone::Direction;
+use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

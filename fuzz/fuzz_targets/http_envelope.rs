@@ -1,6 +1,6 @@
 //! The HTTP envelope: arbitrary bytes read as an API Gateway event
 //! (`lambda_http::request::from_str`, as the runtime does), then the whole pipeline
-//! (`pipeline::ingest`: verify, parse, decide, commit, answer) of each webhook receiver,
+//! (`pipeline::handle`: verify, parse, decide, commit, answer) of each webhook receiver,
 //! against an offline store. Whatever arrives must be answered with a definite
 //! status: with a store that never fails, never a 5xx.
 #![no_main]
@@ -8,15 +8,15 @@
 use chrono::Duration;
 use dialtone_shared::calls::receiver::{CallReceiver, ExotelCalls, Voipstudio};
 use dialtone_shared::heartbeat::AlertPolicy;
-use dialtone_shared::offline::{run_to_end, OfflineStore};
-use dialtone_shared::pipeline::{ingest, Receiver};
+use dialtone_shared::pipeline::Receiver;
+use dialtone_testkit::offline::{ingest, OfflineStore};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
 use dialtone_shared::telerivet::AutoReplies;
-use exotel_heartbeat::HeartbeatReceiver;
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use telerivet_webhook::{Burst, TelerivetReceiver};
+use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
 
 fn secret(value: &str) -> Secret {
     Secret::new(value.into()).unwrap()
@@ -73,7 +73,7 @@ fn answer<R: Receiver>(receiver: &R, request: lambda_http::Request) {
     // Every counter at its maximum, so each threshold's alert is built too; a fresh store
     // each time, so nothing a run does changes the next one.
     let store = OfflineStore::new(Vec::new()).with_counters_at(i64::MAX);
-    let status = run_to_end(ingest(receiver, &store, request))
+    let status = ingest(receiver, &store, request)
         .status()
         .as_u16();
     assert!(

@@ -1,6 +1,6 @@
 //! Alerts: what a decision emits, what is stored as an alert row, and how a person reads it.
 
-use crate::heartbeat::{Direction, ExoPhoneSid};
+use crate::exophone::{Direction, ExoPhoneSid};
 use crate::phone::E164;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -3,14 +3,14 @@
 //! and the DynamoDB and SNS adapters behind narrow port traits.
 
 pub mod alert;
+pub mod call_log;
 pub mod calls;
 pub mod config;
-pub mod dashboard;
+pub mod exophone;
 pub mod exotel;
 pub mod heartbeat;
 pub mod http;
 pub mod metrics;
-pub mod offline;
 pub mod phone;
 pub mod pipeline;
 pub mod publish;

@@ -5,10 +5,7 @@
 //! extra latency and nothing that can fail on a request's path. The pipeline builds a
 //! [`Metric`]; [`emit`] (the production sink) writes it.
 
-use crate::calls::CallEvent;
-use crate::heartbeat::HeartbeatEvent;
 use crate::http::WebhookError;
-use crate::telerivet::TelerivetEvent;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -42,31 +39,9 @@ const METRICS: &[MetricDefinition] = &[
 
 /// The parsed event's name in the metric line (its `Event` property).
 ///
-/// Implemented here for the three event types the receivers parse, so that the names a
-/// dashboard reads are listed in one place.
+/// Each provider implements it for the event type its receiver parses.
 pub trait EventName {
     fn event_name(&self) -> &str;
-}
-
-impl EventName for HeartbeatEvent {
-    fn event_name(&self) -> &str {
-        match self {
-            Self::Status(hb) => hb.status.as_str(),
-            Self::Unrecognised { status_type, .. } => status_type,
-        }
-    }
-}
-
-impl EventName for TelerivetEvent {
-    fn event_name(&self) -> &str {
-        self.kind.name()
-    }
-}
-
-impl EventName for CallEvent {
-    fn event_name(&self) -> &str {
-        &self.event
-    }
 }
 
 /// What became of one webhook request (the `Outcome` dimension).

@@ -10,13 +10,13 @@
 use crate::stack::Stack;
 use crate::LocalError;
 use chrono::{DateTime, Duration, Utc};
-use dialtone_shared::heartbeat::sample::warning_with_lines_from;
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow, MONITOR_KEY};
 use dialtone_shared::pipeline::{handler, Deps};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::Cached;
 use dialtone_shared::store::{DynamoStore, EventStore};
-use exotel_heartbeat::HeartbeatReceiver;
+use dialtone_testkit::sample::warning_with_lines_from;
 
 /// One fleet heartbeat through the emulator.
 #[derive(Debug)]

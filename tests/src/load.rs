@@ -10,14 +10,14 @@ use crate::LocalError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use dialtone_shared::calls::receiver::{CallReceiver, Voipstudio};
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use dialtone_shared::pipeline::Receiver;
-use exotel_heartbeat::HeartbeatReceiver;
+use dialtone_shared::telerivet::receiver::TelerivetReceiver;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use telerivet_webhook::TelerivetReceiver;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 

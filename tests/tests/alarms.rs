@@ -4,11 +4,11 @@
 
 use chrono::Utc;
 use dialtone_shared::calls::receiver::{CallReceiver, ExotelCalls, Voipstudio};
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use dialtone_shared::metrics::{Metric, Outcome};
 use dialtone_shared::pipeline::Receiver;
-use exotel_heartbeat::HeartbeatReceiver;
+use dialtone_shared::telerivet::receiver::TelerivetReceiver;
 use serde_norway::Value;
-use telerivet_webhook::TelerivetReceiver;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 

@@ -410,7 +410,7 @@ async fn a_sweep_reads_and_writes_only_the_callbacks_it_still_has_to_decide() {
     );
 
     // The dashboard still lists every callback owed, alerted or not.
-    let owed = dialtone_shared::store::DashboardStore::open_callbacks(&DynamoStore::new(
+    let owed = dialtone_shared::calls::open_callbacks(&DynamoStore::new(
         stack.dynamodb.clone(),
         &stack.table,
     ))
@@ -423,7 +423,7 @@ async fn a_sweep_reads_and_writes_only_the_callbacks_it_still_has_to_decide() {
 #[tokio::test]
 async fn a_callback_alerted_in_the_old_layout_is_swept_once_more_and_still_listed() {
     use dialtone_shared::calls::{callback_overdue, CallsState};
-    use dialtone_shared::store::{DashboardStore, EventStore};
+    use dialtone_shared::store::EventStore;
     let stack = stack("callback-legacy").await;
     let calls = call_deps::<ExotelCalls>(&stack, EXOTEL_CALLS_TOKEN);
     let body = missed_call("legacy", "+919876500177", "2026-11-01T10:00:00Z");
@@ -462,7 +462,10 @@ async fn a_callback_alerted_in_the_old_layout_is_swept_once_more_and_still_liste
     assert_eq!(sweep(&watchdog, now).await.unwrap(), 0);
     assert_eq!(proxy.forwarded() - before, 1, "not read again");
     assert_eq!(
-        DashboardStore::open_callbacks(&store).await.unwrap().len(),
+        dialtone_shared::calls::open_callbacks(&store)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(publish_pending(&stack).await.len(), 1, "one alert, ever");

@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use common::*;
 use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
-use dialtone_shared::heartbeat::sample::warning_with_lines;
 use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY};
 use dialtone_shared::pipeline::handler;
 use dialtone_shared::store::{Commit, DynamoStore, EventStore, StoreError};
+use dialtone_testkit::sample::warning_with_lines;
 use serde_json::json;
 
 const WARNING: &str = include_str!("../../events/heartbeat-warning.json");

@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 use dialtone_local::stack::Stack;
-use dialtone_shared::heartbeat::sample::warning_with_lines;
 use dialtone_shared::heartbeat::{
     decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY,
 };
@@ -18,6 +17,7 @@ use dialtone_shared::store::{
     Commit, CommitOutcome, DashboardStore, DynamoStore, EventStore, StateJson, StateWrite,
     Versioned, BUCKETS,
 };
+use dialtone_testkit::sample::warning_with_lines;
 use serde_json::{json, Value};
 
 const WARNING: &str = include_str!("../../events/heartbeat-warning.json");

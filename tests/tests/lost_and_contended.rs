@@ -34,7 +34,7 @@ fn today() -> String {
 /// Sends `n` incoming messages and `n` delivered statuses of one project at once, and
 /// returns every answer's status and body.
 async fn burst(
-    deps: &Arc<Deps<telerivet_webhook::TelerivetReceiver, DynamoStore>>,
+    deps: &Arc<Deps<dialtone_shared::telerivet::receiver::TelerivetReceiver, DynamoStore>>,
     from: usize,
     n: usize,
 ) -> Vec<(u16, String)> {

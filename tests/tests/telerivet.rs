@@ -448,7 +448,7 @@ async fn a_retried_failure_judges_the_window_its_first_delivery_was_counted_in()
     let stack = stack("tr-window").await;
     let mut deps = telerivet_deps(&stack, None);
     // Windows of two seconds, so that a retry can land in the next one.
-    deps.receiver.sms_failures = telerivet_webhook::Burst {
+    deps.receiver.sms_failures = dialtone_shared::telerivet::receiver::Burst {
         at_least: 3,
         window: chrono::Duration::seconds(2),
     };

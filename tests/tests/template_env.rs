@@ -81,8 +81,12 @@ fn resolve(value: &Value, parameters: &Mapping) -> String {
 /// Runs the loader `binary`'s main.rs runs at cold start.
 async fn load(binary: &str, secrets: &SecretsManager) -> Result<(), String> {
     match binary {
-        "exotel-heartbeat" => started(exotel_heartbeat::Config::load(secrets).await),
-        "telerivet-webhook" => started(telerivet_webhook::Config::load(secrets).await),
+        "exotel-heartbeat" => {
+            started(dialtone_shared::heartbeat::receiver::Config::load(secrets).await)
+        }
+        "telerivet-webhook" => {
+            started(dialtone_shared::telerivet::receiver::Config::load(secrets).await)
+        }
         "voipstudio-webhook" => started(CallsConfig::load::<Voipstudio>(secrets).await),
         "exotel-call-events" => started(CallsConfig::load::<ExotelCalls>(secrets).await),
         "dashboard" => started(dashboard::Config::load(secrets).await),

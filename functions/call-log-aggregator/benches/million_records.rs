@@ -20,13 +20,10 @@
 //!   (the scan it takes for a page as Exotel writes it, and serde_json alone).
 //! - no mode (`cargo test --benches`): a quick self-check on 1 000 records in memory.
 
-#[path = "../../exotel-heartbeat/benches/support/cpu.rs"]
-mod cpu;
-
 use chrono::{NaiveDate, NaiveDateTime};
-use cpu::thread_cpu;
-use dialtone_shared::exotel::metrics::{Aggregate, Metrics};
-use dialtone_shared::exotel::records::{self, CallRecord, RecordError};
+use dialtone_shared::call_log::metrics::{Aggregate, Metrics};
+use dialtone_shared::call_log::records::{self, CallRecord, RecordError};
+use dialtone_testkit::cpu::thread_cpu;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::error::Error;

@@ -7,11 +7,11 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
+use dialtone_shared::call_log::metrics::{counter_keys, Metrics};
+use dialtone_shared::call_log::records::split_range;
+use dialtone_shared::call_log::records::CallRecord;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
-use dialtone_shared::exotel::metrics::{counter_keys, Metrics};
-use dialtone_shared::exotel::records::split_range;
-use dialtone_shared::exotel::records::CallRecord;
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
     CounterBump, DynamoStore, EventStore, Revision, StateJson, StateWrite, StoreError,
@@ -25,7 +25,7 @@ const CURSOR_KEY: &str = "call-log-aggregator";
 /// A backfill keeps a cursor of its own: it never moves the schedule's watermark.
 const BACKFILL_CURSOR_KEY: &str = "call-log-aggregator:backfill";
 /// Daily metrics are kept as long as the dashboard looks back.
-const METRICS_DAYS: i64 = dialtone_shared::dashboard::METRICS_HORIZON_DAYS;
+const METRICS_DAYS: i64 = dialtone_shared::call_log::metrics::METRICS_HORIZON_DAYS;
 
 /// When a day's answer rate is worth an alert.
 #[derive(Clone, Copy, Debug, PartialEq)]

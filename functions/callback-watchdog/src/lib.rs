@@ -9,7 +9,7 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use dialtone_shared::calls::{callback_index, overdue, CallsState};
+use dialtone_shared::calls::{callback_index, due_callbacks, overdue, CallsState};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::store::{
     AlertSaved, CallbackStore, DynamoStore, StateJson, StateWrite, StoreError,
@@ -77,7 +77,7 @@ pub async fn sweep<S: CallbackStore>(
     deps: &Deps<S>,
     now: DateTime<Utc>,
 ) -> Result<usize, WatchdogError> {
-    let due = deps.store.due_callbacks(now - deps.deadline).await?;
+    let due = due_callbacks(&deps.store, now - deps.deadline).await?;
     let (mut raised, mut already, mut moved) = (0, 0, 0);
     for key in &due {
         // Read afresh: the index is eventually consistent, and the write is conditioned

@@ -9,15 +9,13 @@
 mod page;
 pub mod session;
 mod signin;
+mod view;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use dialtone_shared::call_log::metrics::Metrics;
+use dialtone_shared::calls::open_callbacks;
 use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::dashboard::{
-    self, callbacks_owed, day_figures, open_alerts, parse_range, sum_metrics, Dashboard, Health,
-    RangeError, RangeMetrics, TutorialMetrics, OPEN_ALERT_HORIZON_DAYS,
-};
-use dialtone_shared::exotel::metrics::Metrics;
 use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
 use dialtone_shared::http::json_response;
 use dialtone_shared::secret::Secret;
@@ -33,6 +31,10 @@ use session::{CredentialError, Grant, SigningKey};
 use signin::Caller;
 use std::collections::BTreeMap;
 use std::future::Future;
+use view::{
+    callbacks_owed, day_figures, open_alerts, parse_range, sum_metrics, Dashboard, Health,
+    RangeError, RangeMetrics, TutorialMetrics, OPEN_ALERT_HORIZON_DAYS,
+};
 
 pub use signin::COOKIE_NAME;
 
@@ -393,7 +395,7 @@ async fn health<S: DashboardStore, T>(
         },
         None => None,
     };
-    Ok(dashboard::health(monitor.as_ref(), watchdog.as_ref(), now))
+    Ok(view::health(monitor.as_ref(), watchdog.as_ref(), now))
 }
 
 async fn snapshot<S: DashboardStore, T>(
@@ -413,7 +415,7 @@ async fn snapshot<S: DashboardStore, T>(
         .store
         .alerts_since(now - Duration::days(OPEN_ALERT_HORIZON_DAYS))
         .await?;
-    let callbacks = deps.store.open_callbacks().await?;
+    let callbacks = open_callbacks(&deps.store).await?;
     Ok(Dashboard::new(
         health(deps, now).await?,
         today,

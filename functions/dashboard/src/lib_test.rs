@@ -1,5 +1,4 @@
 use super::*;
-use dialtone_shared::calls::CallbackState;
 use dialtone_shared::store::Versioned;
 use lambda_http::http::header::{LOCATION, SET_COOKIE};
 use serde::de::DeserializeOwned;
@@ -29,7 +28,10 @@ impl DashboardStore for NothingStored {
     ) -> Result<Vec<dialtone_shared::alert::Alert>, StoreError> {
         Ok(Vec::new())
     }
-    async fn open_callbacks(&self) -> Result<Vec<CallbackState>, StoreError> {
+    async fn indexed_states<T: DeserializeOwned + Send>(
+        &self,
+        _partition: &str,
+    ) -> Result<Vec<T>, StoreError> {
         Err(StoreError::Request(
             "throttled: ProvisionedThroughputExceeded".into(),
         ))

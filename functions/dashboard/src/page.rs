@@ -6,8 +6,8 @@
 //! the page against the API.
 
 use crate::signin::{Minted, SHARE_HOURS};
+use crate::view::{Dashboard, TutorialMetrics};
 use dialtone_shared::alert::human_duration;
-use dialtone_shared::dashboard::{Dashboard, TutorialMetrics};
 use lambda_http::http::StatusCode;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 

@@ -5,22 +5,20 @@
 //!   own; p50, p99, max.
 //! * `20k`: a WARNING heartbeat listing 20 000 affected lines (about 1.4 MB), from an empty
 //!   state and from a state that already lists the same lines, in thread CPU time; and how
-//!   the monitor state it leads to is stored (its size, the part items it is split into).
+//!   the monitor state it leads to is stored (its size).
 //!
 //! `cargo bench -p exotel-heartbeat --bench webhook [-- sample|20k]`
 
-mod support;
-
 use chrono::{Duration, TimeZone, Utc};
-use dialtone_shared::heartbeat::sample::warning_with_lines;
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow};
 use dialtone_shared::pipeline::Receiver;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::Cached;
 use dialtone_shared::store::StateJson;
-use exotel_heartbeat::HeartbeatReceiver;
+use dialtone_testkit::bench::{cpu_each, handle, iterations, report, request, selected, time_each};
+use dialtone_testkit::sample::warning_with_lines;
 use serde_json::Value;
-use support::{cpu_each, handle, iterations, report, request, selected, time_each};
 
 const TOKEN: &str = "local-dev-token-0123456789";
 const LINES: usize = 20_000;
@@ -67,7 +65,7 @@ fn large() {
     let commit = handle(&receiver, &first, Vec::new());
     let write = commit.states.first().expect("a monitor state");
     let state_json = write.state.text().len();
-    let footprint = write.footprint().expect("a state the store can keep");
+    let state_attribute = write.state.attribute_bytes();
 
     let runs = 15;
     let empty = cpu_each(runs, || (), |()| handle(&receiver, &second, Vec::new()));
@@ -87,17 +85,15 @@ fn large() {
                 ("lines", LINES.to_string()),
                 ("body_bytes", body_bytes.to_string()),
                 ("state_json_bytes", state_json.to_string()),
-                ("state_item_bytes", footprint.attribute_bytes.to_string()),
-                ("state_parts", footprint.parts.to_string()),
+                ("state_item_bytes", state_attribute.to_string()),
             ],
         );
     }
     println!(
-        "20 000-line heartbeat: body {:.2} MB; monitor state {:.0} KB as JSON, about {:.0} KB as a DynamoDB attribute: stored as {} part items (0: in its row)",
+        "20 000-line heartbeat: body {:.2} MB; monitor state {:.0} KB as JSON, about {:.0} KB as a DynamoDB attribute (its lines kept in buckets)",
         body_bytes as f64 / 1e6,
         state_json as f64 / 1024.0,
-        footprint.attribute_bytes as f64 / 1024.0,
-        footprint.parts
+        state_attribute as f64 / 1024.0,
     );
 }
 
@@ -108,7 +104,7 @@ fn phases(
     stored_state: &StateJson,
     now: chrono::DateTime<Utc>,
 ) {
-    let ms = |t: support::Timings| t.percentile(50.0) as f64 / 1e6;
+    let ms = |t: dialtone_testkit::bench::Timings| t.percentile(50.0) as f64 / 1e6;
     let parse = ms(cpu_each(5, || (), |()| receiver.parse(request, now)));
     let decode_text = || serde_json::from_str::<HeartbeatRow>(stored_state.text()).expect("state");
     let decode = ms(cpu_each(5, || (), |()| decode_text()));

@@ -1,6 +1,6 @@
+use dialtone_shared::heartbeat::receiver::{deps, Config};
 use dialtone_shared::pipeline::handler;
 use dialtone_shared::secrets::SecretsManager;
-use exotel_heartbeat::{deps, Config};
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]

@@ -1,6 +1,6 @@
 use super::*;
 use dialtone_shared::alert::{DedupKey, Source};
-use dialtone_shared::heartbeat::{Direction, ExoPhoneSid};
+use dialtone_shared::exophone::{Direction, ExoPhoneSid};
 use dialtone_shared::phone::E164;
 
 fn line(sid: &str, phone: Option<&str>, change: LineChange, alternates: &[&str]) -> LineImpact {

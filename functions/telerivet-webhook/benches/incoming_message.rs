@@ -9,8 +9,7 @@ mod common;
 
 use common::receiver;
 use criterion::{criterion_group, criterion_main, Criterion};
-use dialtone_shared::offline::{run_to_end, OfflineStore};
-use dialtone_shared::pipeline::ingest;
+use dialtone_testkit::offline::{ingest, OfflineStore};
 use std::hint::black_box;
 
 fn incoming_message(c: &mut Criterion) {
@@ -24,7 +23,7 @@ fn incoming_message(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let store = OfflineStore::new(Vec::new());
-                let response = run_to_end(ingest(&receiver, &store, black_box(&request).clone()));
+                let response = ingest(&receiver, &store, black_box(&request).clone());
                 assert_eq!(response.status(), 200);
                 black_box((response, store.into_commit()))
             })

@@ -5,13 +5,10 @@
 //!
 //! `cargo bench -p telerivet-webhook --bench webhook`
 
-#[path = "../../exotel-heartbeat/benches/support/mod.rs"]
-mod support;
-
 mod common;
 
 use common::receiver;
-use support::{handle, iterations, report, request, time_each};
+use dialtone_testkit::bench::{handle, iterations, report, request, time_each};
 
 fn main() {
     let request = request(include_str!(

@@ -1,7 +1,7 @@
 use dialtone_shared::pipeline::handler;
 use dialtone_shared::secrets::SecretsManager;
+use dialtone_shared::telerivet::receiver::{deps, Config};
 use lambda_http::{run, service_fn, Error};
-use telerivet_webhook::{deps, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

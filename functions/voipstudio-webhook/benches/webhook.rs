@@ -5,12 +5,9 @@
 //!
 //! `cargo bench -p voipstudio-webhook --bench webhook`
 
-#[path = "../../exotel-heartbeat/benches/support/mod.rs"]
-mod support;
-
 use dialtone_shared::calls::receiver::{CallReceiver, Voipstudio};
 use dialtone_shared::secret::Secret;
-use support::{handle, iterations, report, request, time_each};
+use dialtone_testkit::bench::{handle, iterations, report, request, time_each};
 
 fn main() {
     let request = request(include_str!("../../../events/voipstudio-call-missed.json"));

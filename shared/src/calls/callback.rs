@@ -5,6 +5,7 @@ use super::decide::{CallState, CallsState, Outcome};
 use super::model::{CallDirection, Provider};
 use crate::alert::Alert;
 use crate::phone::E164;
+use crate::store::{CallbackStore, DashboardStore, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,31 @@ pub const CALLBACKS_OPEN: &str = "CALLBACKS_OPEN";
 /// to decide about them until they are closed, so the watchdog never reads them (the
 /// dashboard does). Their sort keys are those of [`CALLBACKS_OPEN`].
 pub const CALLBACKS_ALERTED: &str = "CALLBACKS_ALERTED";
+
+/// Every callback still owed, alerted or not: both partitions (rows written before the
+/// second existed are in the first).
+pub async fn open_callbacks<S: DashboardStore>(
+    store: &S,
+) -> Result<Vec<CallbackState>, StoreError> {
+    let mut owed = Vec::new();
+    for partition in [CALLBACKS_OPEN, CALLBACKS_ALERTED] {
+        for state in store.indexed_states::<CallsState>(partition).await? {
+            if let CallsState::Callback(callback) = state {
+                owed.push(callback);
+            }
+        }
+    }
+    Ok(owed)
+}
+
+/// The state keys of callbacks owed and not yet alerted whose first missed call is older
+/// than `cutoff` (from the index: eventually consistent).
+pub async fn due_callbacks<S: CallbackStore>(
+    store: &S,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    store.indexed_before(CALLBACKS_OPEN, cutoff).await
+}
 
 /// One missed call in a callback.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,8 @@ pub mod receiver;
 
 pub use booking::{Booking, CallCounterKey, CounterLine, CounterMove};
 pub use callback::{
-    callback_index, callback_overdue, overdue, CallbackState, MissedCall, CALLBACKS_ALERTED,
-    CALLBACKS_OPEN,
+    callback_index, callback_overdue, due_callbacks, open_callbacks, overdue, CallbackState,
+    MissedCall, CALLBACKS_ALERTED, CALLBACKS_OPEN,
 };
 pub use decide::{decide, CallDecision, CallState, CallsState, Outcome};
 pub use model::{normalise_phone, CallDirection, CallEvent, ParseError, Provider, Step};

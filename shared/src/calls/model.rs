@@ -354,6 +354,13 @@ impl CallEvent {
     }
 }
 
+/// The `Event` of its metric line: the event as the provider named it.
+impl crate::metrics::EventName for CallEvent {
+    fn event_name(&self) -> &str {
+        &self.event
+    }
+}
+
 #[cfg(test)]
 #[path = "model_test.rs"]
 mod tests;

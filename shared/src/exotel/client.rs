@@ -3,9 +3,9 @@
 //! Exotel host (a `NextPageUri` that leads anywhere else is refused before anything is sent).
 
 use super::details::{read_blocks, ExoPhoneDetails};
-use super::records::{read_page, CallRecord, RecordError};
+use crate::call_log::records::{read_page, CallRecord, RecordError};
 use crate::config::{self, ConfigError};
-use crate::heartbeat::ExoPhoneSid;
+use crate::exophone::ExoPhoneSid;
 use crate::secret::Secret;
 use crate::secrets::{Cached, SecretsManager};
 use backon::{ExponentialBuilder, Retryable};

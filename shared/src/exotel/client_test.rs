@@ -256,10 +256,10 @@ async fn one_exophone_is_asked_for_by_sid_and_an_unknown_one_is_none() {
         .mount(&server)
         .await;
     let client = client(&server, 10);
-    let sid = |s: &str| crate::heartbeat::ExoPhoneSid::parse(s).unwrap();
+    let sid = |s: &str| crate::exophone::ExoPhoneSid::parse(s).unwrap();
     let line = client.exophone(&sid("7930061010")).await.unwrap().unwrap();
     assert_eq!(
-        line.health(crate::heartbeat::Direction::Incoming),
+        line.health(crate::exophone::Direction::Incoming),
         super::super::details::LineHealth::Affected
     );
     assert!(client.exophone(&sid("0000000000")).await.unwrap().is_none());

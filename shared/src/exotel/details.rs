@@ -2,7 +2,7 @@
 //! line's incoming and outgoing connectivity and the alternate ExoPhones Exotel suggests.
 //! A heartbeat of PAYLOAD_TOO_LARGE lists no lines: this is then the only way to learn them.
 
-use crate::heartbeat::{Direction, ExoPhoneSid, LineInfo};
+use crate::exophone::{Direction, ExoPhoneSid, LineInfo};
 use serde::Deserialize;
 
 /// What Exotel's monitoring says about one direction of a line.

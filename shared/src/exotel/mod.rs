@@ -1,7 +1,5 @@
-//! Exotel's HTTP API: the Bulk Call Details records and their streaming aggregation, and
-//! the client that pages through them without letting the credentials leave Exotel's host.
+//! Exotel's HTTP API: the client that pages through Bulk Call Details and reads ExoPhone
+//! details without letting the credentials leave Exotel's host, and the details' reader.
 
 pub mod client;
 pub mod details;
-pub mod metrics;
-pub mod records;

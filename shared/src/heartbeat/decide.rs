@@ -1,9 +1,10 @@
 //! The heartbeat monitor's decision: a pure function of (stored state, heartbeat).
 
-use super::model::{Direction, ExoPhoneSid, Heartbeat, HeartbeatStatus};
+use super::model::{Heartbeat, HeartbeatStatus};
 use crate::alert::{
     Alert, AlertKind, DedupKey, LineChange, LineImpact, Severity, Source, MAX_ALERT_LINES,
 };
+use crate::exophone::{Direction, ExoPhoneSid};
 use crate::exotel::details::{ExoPhoneDetails, LineHealth};
 use crate::phone::E164;
 use chrono::{DateTime, Duration, Utc};

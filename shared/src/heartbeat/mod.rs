@@ -2,17 +2,14 @@
 
 mod decide;
 mod model;
+pub mod receiver;
 mod row;
-pub mod sample;
 pub mod watchdog;
 
 pub use decide::{
     apply_details, decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS,
 };
-pub use model::{
-    Connectivity, Direction, ExoPhoneSid, Heartbeat, HeartbeatEvent, HeartbeatStatus, LineInfo,
-    ParseError,
-};
+pub use model::{Heartbeat, HeartbeatEvent, HeartbeatStatus, ParseError};
 
 /// The heartbeat's state rows: the monitor (`STATE#exotel-heartbeat`) and the watchdog
 /// (`STATE#heartbeat-watchdog`), read by both the receiver and the scheduled watchdog.

@@ -1,4 +1,4 @@
-use crate::phone::E164;
+use crate::exophone::{Direction, ExoPhoneSid, InvalidSid, LineInfo};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,146 +35,6 @@ impl fmt::Display for HeartbeatStatus {
     }
 }
 
-/// Which way calls fail on a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Incoming,
-    Outgoing,
-}
-
-impl Direction {
-    pub const ALL: [Direction; 2] = [Direction::Incoming, Direction::Outgoing];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Incoming => "incoming",
-            Self::Outgoing => "outgoing",
-        }
-    }
-}
-
-/// The identifier Exotel gives an ExoPhone; not always its number.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ExoPhoneSid(String);
-
-impl ExoPhoneSid {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        Self::check(raw)?;
-        Ok(Self(raw.to_owned()))
-    }
-
-    fn check(raw: &str) -> Result<(), ParseError> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(())
-        } else {
-            Err(ParseError::InvalidSid)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ExoPhoneSid {
-    type Error = ParseError;
-    /// Keeps the string it is given: a 20 000-line heartbeat and its state hold some
-    /// 70 000 SIDs, each copied once more before.
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::check(&value)?;
-        Ok(Self(value))
-    }
-}
-
-/// As a plain string; by hand rather than `into = "String"`, which clones every SID to
-/// write it.
-impl Serialize for ExoPhoneSid {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for ExoPhoneSid {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Self::try_from(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl From<ExoPhoneSid> for String {
-    fn from(value: ExoPhoneSid) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for ExoPhoneSid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// One direction's connectivity block, as in the Get ExoPhone Details API; some heartbeats
-/// carry it per line.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Connectivity {
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub last_check_time: Option<String>,
-    #[serde(default)]
-    pub alternate_exophone: Option<serde_json::Value>,
-}
-
-/// What a heartbeat says about one affected line. Fields Exotel adds later are kept in
-/// `extra` rather than dropped.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LineInfo {
-    #[serde(default, deserialize_with = "lenient_phone")]
-    pub phone_number: Option<E164>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connectivity: Option<BTreeMap<String, Connectivity>>,
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, serde_json::Value>,
-}
-
-impl LineInfo {
-    /// Alternate ExoPhones Exotel suggests for this line and direction, when it offers any.
-    pub fn alternates(&self, direction: Direction) -> Vec<String> {
-        let key = match direction {
-            Direction::Incoming => "incoming_call",
-            Direction::Outgoing => "outgoing_call",
-        };
-        let Some(value) = self
-            .connectivity
-            .as_ref()
-            .and_then(|c| c.get(key))
-            .and_then(|c| c.alternate_exophone.as_ref())
-        else {
-            return Vec::new();
-        };
-        match value {
-            serde_json::Value::String(s) => vec![s.clone()],
-            serde_json::Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-}
-
-/// A number that is not E.164 does not make the heartbeat unreadable: the line is still
-/// known by its SID, so an outage is still reported.
-fn lenient_phone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<E164>, D::Error> {
-    let raw: Option<String> = Option::deserialize(d)?;
-    Ok(raw.and_then(|r| E164::parse(r.trim()).ok()))
-}
-
 /// A heartbeat, parsed: every field typed, sets deduplicated, `null` lists empty.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Heartbeat {
@@ -196,10 +56,8 @@ pub enum ParseError {
     /// the receiver, which keeps it as an [`HeartbeatEvent::Unrecognised`].
     #[error("status_type {0:?} is not one of OK, WARNING, CRITICAL, PAYLOAD_TOO_LARGE")]
     UnrecognisedStatus(String, DateTime<FixedOffset>),
-    #[error(
-        "an ExoPhone SID is empty, too long or has characters other than letters, digits, - and _"
-    )]
-    InvalidSid,
+    #[error(transparent)]
+    InvalidSid(#[from] InvalidSid),
 }
 
 /// Top-level fields Exotel may add later are ignored, not fatal.
@@ -292,6 +150,16 @@ impl Heartbeat {
         match direction {
             Direction::Incoming => &self.incoming_affected,
             Direction::Outgoing => &self.outgoing_affected,
+        }
+    }
+}
+
+/// The `Event` of its metric line: the status, or the unrecognised status as sent.
+impl crate::metrics::EventName for HeartbeatEvent {
+    fn event_name(&self) -> &str {
+        match self {
+            Self::Status(hb) => hb.status.as_str(),
+            Self::Unrecognised { status_type, .. } => status_type,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! row's fields come (a DynamoDB item has no order), and the variant is built at the end.
 
 use super::watchdog::{Silence, WatchdogState};
-use super::{ExoPhoneSid, HeartbeatRow, HeartbeatStatus, LineState, MonitorState};
+use super::{HeartbeatRow, HeartbeatStatus, LineState, MonitorState};
+use crate::exophone::ExoPhoneSid;
 use chrono::{DateTime, Utc};
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};

@@ -221,15 +221,6 @@ pub async fn handler<R: Receiver, S: EventStore>(
     Ok(handled.response)
 }
 
-/// The pipeline's answer alone (for the benchmarks and the fuzz targets).
-pub async fn ingest<R: Receiver, S: EventStore>(
-    receiver: &R,
-    store: &S,
-    request: Request,
-) -> Response<Body> {
-    handle(receiver, store, request).await.response
-}
-
 /// Runs the whole pipeline and always answers: every error is mapped to a response here.
 /// Every line logged meanwhile carries the request's id and provider (the span's fields).
 pub async fn handle<R: Receiver, S: EventStore>(
@@ -536,7 +527,3 @@ fn request_id(request: &Request, received_at: DateTime<Utc>) -> String {
             )
         })
 }
-
-#[cfg(test)]
-#[path = "pipeline_test.rs"]
-mod tests;

@@ -1,26 +1,28 @@
-//! The callback watchdog's reads and writes: the callbacks it still has to decide about,
-//! and a callback marked alerted together with its alert.
+//! The callback watchdog's reads and writes: the states an index partition holds from
+//! before a time (the callbacks it still has to decide about), and a state written with its
+//! alert.
 
 use super::*;
 
-/// A state row as the index returns it (a callback always fits its row).
+/// A state row as the index returns it (a state the index holds always fits its row).
 #[derive(Deserialize)]
-pub(super) struct IndexedState {
-    pub(super) state: crate::calls::CallsState,
+pub(super) struct IndexedState<T> {
+    pub(super) state: T,
 }
 
 impl CallbackStore for DynamoStore {
-    async fn due_callbacks(&self, cutoff: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+    async fn indexed_before(
+        &self,
+        partition: &str,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
         let items = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(ALERTS_INDEX)
             .key_condition_expression("gsi1pk = :open AND gsi1sk < :cutoff")
-            .expression_attribute_values(
-                ":open",
-                AttributeValue::S(crate::calls::CALLBACKS_OPEN.into()),
-            )
+            .expression_attribute_values(":open", AttributeValue::S(partition.into()))
             .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
             // The key alone: the state is read afresh, consistently, before deciding.
             .projection_expression("pk")

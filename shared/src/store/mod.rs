@@ -39,13 +39,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 
 mod bucket_io;
 mod buckets;
 mod callbacks;
 mod dynamodb;
 mod layout;
+mod ports;
 mod queries;
 mod rows;
 mod size;
@@ -55,6 +55,7 @@ use buckets::*;
 pub use buckets::{BucketIndex, BucketRef, BUCKETS};
 pub use dynamodb::DynamoStore;
 use layout::*;
+pub use ports::{AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore};
 use rows::*;
 use size::*;
 use units::*;
@@ -184,7 +185,7 @@ pub struct Versioned<T> {
 /// Which write of a state was read: its version, the token of optimistic concurrency; how
 /// many part items its text takes (0: its row holds it); and where its buckets are and
 /// what they held, if it is kept in buckets. The write replacing it deletes what the new
-/// state no longer needs and puts only the buckets that changed. Only the store makes one.
+/// state no longer needs and puts only the buckets that changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revision {
     pub version: u64,
@@ -194,8 +195,18 @@ pub struct Revision {
 
 impl Revision {
     /// The version a write replacing `replaced` stores.
-    pub(crate) fn next_version(replaced: Option<&Revision>) -> u64 {
+    pub fn next_version(replaced: Option<&Revision>) -> u64 {
         replaced.map_or(1, |r| r.version + 1)
+    }
+
+    /// A revision whose state its row holds whole: what a store without parts or buckets
+    /// (the tests' offline store) hands out.
+    pub fn in_row(version: u64) -> Self {
+        Self {
+            version,
+            parts: 0,
+            buckets: None,
+        }
     }
 }
 
@@ -305,26 +316,6 @@ impl StateJson {
     }
 }
 
-/// How a state is kept in the table: its size as one row's attribute, by DynamoDB's rules,
-/// and the items besides its row a first write of it puts (parts or buckets; 0 when it
-/// fits its row).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StateFootprint {
-    pub attribute_bytes: usize,
-    pub parts: usize,
-}
-
-impl StateWrite {
-    /// The layout this write would store, as the commit lays it out.
-    pub fn footprint(&self) -> Result<StateFootprint, StoreError> {
-        let rows = state_rows(self, Utc::now())?;
-        Ok(StateFootprint {
-            attribute_bytes: self.state.attribute_bytes(),
-            parts: rows.parts.len() + rows.bucket_puts.len(),
-        })
-    }
-}
-
 /// Adds to a counter row's fields ([`COUNTER_TOTAL`] is always bumped by one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CounterBump {
@@ -401,154 +392,6 @@ pub struct Quarantine {
     pub reason: String,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
-}
-
-/// What a webhook receiver needs from storage.
-pub trait EventStore: Send + Sync {
-    fn load_state<T: DeserializeOwned + Send>(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
-    fn commit(
-        &self,
-        commit: Commit,
-    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
-    fn quarantine(&self, item: Quarantine) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records many idempotency keys and moves counters in one transaction, all or none.
-    /// When some keys were stored before, nothing is written and their positions are
-    /// returned, so the caller can retry without them.
-    fn count_once(
-        &self,
-        source: &'static str,
-        keys: &[String],
-        counters: &[CounterBump],
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<usize>, StoreError>> + Send;
-    /// Writes one state on its own, if it is still at the revision it was read at; returns
-    /// the revision written, or `None` when another writer moved the state first.
-    fn save_state(
-        &self,
-        write: StateWrite,
-    ) -> impl Future<Output = Result<Option<Revision>, StoreError>> + Send;
-    /// The reply stored with an idempotency key, if any.
-    fn stored_reply(
-        &self,
-        source: &'static str,
-        dedup_key: &str,
-    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
-    /// A counter's fields, summed over its shards.
-    fn read_counter(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
-    /// Writes an alert row unless one with its id exists; says whether it wrote.
-    fn put_alert_once(
-        &self,
-        alert: &Alert,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
-
-/// What the callback watchdog needs from storage: only the callbacks it still has to
-/// decide about, however many are owed.
-pub trait CallbackStore: Send + Sync {
-    /// The state keys of callbacks owed and not yet alerted whose first missed call is
-    /// older than `cutoff` (read from the index: eventually consistent).
-    fn due_callbacks(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-    fn load_state<T: DeserializeOwned + Send>(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
-    /// Writes a state, if it is still at the revision read, and its alert, in one
-    /// transaction. An alert already stored (raised before this state kept its mark) is
-    /// not raised again; the state is still written.
-    fn save_with_alert(
-        &self,
-        write: StateWrite,
-        alert: &Alert,
-    ) -> impl Future<Output = Result<AlertSaved, StoreError>> + Send;
-}
-
-/// What became of a state written with its alert.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AlertSaved {
-    /// Both were written: the alert is new.
-    Raised,
-    /// The alert was stored already; the state was written alone.
-    AlreadyRaised,
-    /// The state had moved since it was read: nothing was written.
-    StateMoved,
-}
-
-/// What the dashboard reads (it never writes).
-pub trait DashboardStore: Send + Sync {
-    fn load_state<T: DeserializeOwned + Send>(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
-    /// Every daily counter of `day` (`YYYY-MM-DD`), by key.
-    fn day_counters(
-        &self,
-        day: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError>> + Send;
-    /// Alerts that occurred at or after `since`, oldest first.
-    fn alerts_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
-    /// Callbacks still owed, alerted or not.
-    fn open_callbacks(
-        &self,
-    ) -> impl Future<Output = Result<Vec<crate::calls::CallbackState>, StoreError>> + Send;
-}
-
-/// What the alert dispatcher needs from storage: has this alert gone out already?
-/// What the dispatcher needs to publish each alert once: a claim before the publish (so the
-/// stream and the sweep never publish one alert at the same time), the mark after it, and
-/// the alerts left unpublished. Only a crash between a publish and its mark publishes twice.
-pub trait AlertLedger: Send + Sync {
-    /// Takes the alert for publishing until `until`, unless it is published or another
-    /// publisher's claim still holds.
-    fn claim(
-        &self,
-        alert_id: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Gives up the claim taken until `until` (its publish failed), unless another
-    /// publisher's has replaced it: the next try need not wait for it to lapse.
-    fn release_claim(
-        &self,
-        alert_id: &str,
-        until: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn mark_published(
-        &self,
-        alert_id: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Alert rows not published, decided at or after `since` and stored at or before
-    /// `stored_by`, oldest first. A row that cannot be read is left out (logged): the
-    /// stream sent it to the dispatcher's dead-letter queue, and it must not hold up the
-    /// others.
-    fn unpublished(
-        &self,
-        since: DateTime<Utc>,
-        stored_by: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<AlertRow>, StoreError>> + Send;
-}
-
-/// What a claim on an alert found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Claim {
-    /// Taken: publish it, then mark it.
-    Claimed,
-    /// Already published.
-    Published,
-    /// Another publisher holds it (or crashed holding it: its claim lapses).
-    InFlight,
 }
 
 /// An alert as stored (and as it arrives on the stream).

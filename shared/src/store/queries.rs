@@ -226,23 +226,15 @@ impl DashboardStore for DynamoStore {
             .collect()
     }
 
-    /// Both partitions of owed callbacks: those the watchdog has still to decide about
-    /// and those it alerted (rows written before the second existed are in the first).
-    async fn open_callbacks(&self) -> Result<Vec<crate::calls::CallbackState>, StoreError> {
-        let mut owed = Vec::new();
-        for partition in [
-            crate::calls::CALLBACKS_OPEN,
-            crate::calls::CALLBACKS_ALERTED,
-        ] {
-            for item in self.index_partition(partition.into(), None).await? {
-                if let crate::calls::CallsState::Callback(callback) =
-                    dynamo::from_item::<IndexedState>(item)?.state
-                {
-                    owed.push(callback);
-                }
-            }
+    async fn indexed_states<T: DeserializeOwned + Send>(
+        &self,
+        partition: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut states = Vec::new();
+        for item in self.index_partition(partition.into(), None).await? {
+            states.push(dynamo::from_item::<IndexedState<T>>(item)?.state);
         }
-        Ok(owed)
+        Ok(states)
     }
 }
 

@@ -1,9 +1,9 @@
 use super::*;
-use crate::heartbeat::sample::warning_with_lines;
 use crate::heartbeat::{
     decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MonitorState, MAX_LINE_ALERTS,
 };
 use chrono::TimeZone;
+use dialtone_testkit::sample::warning_with_lines;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -215,25 +215,26 @@ fn a_large_state_without_a_large_map_is_split_into_parts_of_its_version() {
 }
 
 #[test]
-fn a_footprint_counts_the_parts_the_commit_writes() {
+fn a_states_size_and_the_items_its_first_write_puts_besides_its_row() {
+    let items_besides_row = |write: &StateWrite| {
+        let rows = state_rows(write, now()).expect("rows");
+        rows.parts.len() + rows.bucket_puts.len()
+    };
     let small = write(json!({"kind": "monitor", "lines": {}}), None);
     let large = write(large_list(40_000), None);
     let rows = state_rows(&large, now()).expect("rows");
 
     assert_eq!(
-        small.footprint().expect("footprint"),
-        StateFootprint {
-            attribute_bytes: attribute_size(&small.state.to_value().expect("value")),
-            parts: 0
-        }
+        small.state.attribute_bytes(),
+        attribute_size(&small.state.to_value().expect("value"))
     );
-    let footprint = large.footprint().expect("footprint");
-    assert_eq!(footprint.parts, rows.parts.len());
-    assert!(footprint.parts > 1);
-    assert!(footprint.attribute_bytes > ITEM_LIMIT);
+    assert_eq!(items_besides_row(&small), 0);
+    assert_eq!(items_besides_row(&large), rows.parts.len());
+    assert!(rows.parts.len() > 1);
+    assert!(large.state.attribute_bytes() > ITEM_LIMIT);
     // A fleet's state: its buckets.
     let fleet = write(monitor_value(fleet(20_000).0), None);
-    assert_eq!(fleet.footprint().expect("footprint").parts, BUCKETS);
+    assert_eq!(items_besides_row(&fleet), BUCKETS);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod autoreply;
 mod decide;
 pub mod form;
 mod model;
+pub mod receiver;
 
 pub use autoreply::{AutoReplies, AutoReplyRule};
 pub use decide::{

@@ -440,6 +440,13 @@ impl TelerivetEvent {
     }
 }
 
+/// The `Event` of its metric line: the webhook's `event`.
+impl crate::metrics::EventName for TelerivetEvent {
+    fn event_name(&self) -> &str {
+        self.kind.name()
+    }
+}
+
 #[cfg(test)]
 #[path = "model_test.rs"]
 mod tests;

@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use dialtone_local::pump::Dispatch;
 use dialtone_local::stack::Stack;
 use dialtone_local::{aws, LocalError};
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use dialtone_shared::heartbeat::AlertPolicy;
 use dialtone_shared::pipeline::Deps;
 use dialtone_shared::publish::SnsPublisher;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
 use dialtone_shared::store::DynamoStore;
-use exotel_heartbeat::HeartbeatReceiver;
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -165,9 +165,9 @@ pub const TELERIVET_OLD_SECRET: &str = "old-telerivet-secret-0123456789";
 pub fn telerivet_deps(
     stack: &Stack,
     previous: Option<&str>,
-) -> Deps<telerivet_webhook::TelerivetReceiver, DynamoStore> {
+) -> Deps<dialtone_shared::telerivet::receiver::TelerivetReceiver, DynamoStore> {
+    use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
     use dialtone_shared::telerivet::AutoReplies;
-    use telerivet_webhook::{Burst, TelerivetReceiver};
     let auto_replies = AutoReplies::from_json(
         r#"{"rules":[{"keyword":"hours","reply":"Open 9–6, Mon–Sat. नमस्ते!"}],
             "default":{"reply":"Thanks, we'll call you back.","variables":{"return_value":false}}}"#,
@@ -210,7 +210,7 @@ pub fn with_form(envelope: &str, fields: &[(&str, &str)]) -> Request {
 }
 
 pub async fn send_telerivet(
-    deps: &Deps<telerivet_webhook::TelerivetReceiver, DynamoStore>,
+    deps: &Deps<dialtone_shared::telerivet::receiver::TelerivetReceiver, DynamoStore>,
     request: Request,
 ) -> (u16, serde_json::Value) {
     answer(

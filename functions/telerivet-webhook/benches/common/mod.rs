@@ -3,8 +3,8 @@
 
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
+use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
 use dialtone_shared::telerivet::AutoReplies;
-use telerivet_webhook::{Burst, TelerivetReceiver};
 
 pub fn receiver() -> TelerivetReceiver {
     TelerivetReceiver {

@@ -1,11 +1,10 @@
 use super::*;
-use crate::calls::receiver::{CallReceiver, Voipstudio};
-use crate::pipeline::ingest;
-use crate::secret::Secret;
+use dialtone_shared::calls::receiver::{CallReceiver, Voipstudio};
+use dialtone_shared::secret::Secret;
 
 fn voipstudio() -> CallReceiver<Voipstudio> {
     CallReceiver::new(
-        crate::secrets::Cached::fixed(
+        dialtone_shared::secrets::Cached::fixed(
             Secret::new("local-voipstudio-token-0123456789".into()).expect("token"),
         ),
         chrono_tz::Asia::Kolkata,
@@ -20,7 +19,7 @@ fn initial_call() -> lambda_http::Request {
 #[test]
 fn the_pipeline_runs_to_its_commit_without_a_network() {
     let store = OfflineStore::new(Vec::new());
-    let response = run_to_end(ingest(&voipstudio(), &store, initial_call()));
+    let response = ingest(&voipstudio(), &store, initial_call());
     assert_eq!(response.status(), 200);
     let commit = store.into_commit().expect("a commit");
     assert_eq!(commit.source, "voipstudio");
@@ -30,13 +29,13 @@ fn the_pipeline_runs_to_its_commit_without_a_network() {
 #[test]
 fn stored_rows_are_served_to_the_reads() {
     let store = OfflineStore::new(Vec::new());
-    run_to_end(ingest(&voipstudio(), &store, initial_call()));
+    ingest(&voipstudio(), &store, initial_call());
     let call_row = store.into_commit().expect("commit").states[0].state.clone();
 
     // The same event again with its call row stored: the row is read, and the event
     // moves nothing (unread, the row would be written again as new).
     let store = OfflineStore::new(vec![Some(call_row)]);
-    let response = run_to_end(ingest(&voipstudio(), &store, initial_call()));
+    let response = ingest(&voipstudio(), &store, initial_call());
     assert_eq!(response.status(), 200);
     assert!(store.into_commit().expect("commit").states.is_empty());
 }
@@ -45,6 +44,6 @@ fn stored_rows_are_served_to_the_reads() {
 fn a_stored_row_that_does_not_decode_is_a_storage_error() {
     let not_a_call = StateJson::of("not a call").expect("text");
     let store = OfflineStore::new(vec![Some(not_a_call)]);
-    let response = run_to_end(ingest(&voipstudio(), &store, initial_call()));
+    let response = ingest(&voipstudio(), &store, initial_call());
     assert_eq!(response.status(), 503);
 }

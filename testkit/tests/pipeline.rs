@@ -1,8 +1,18 @@
-use super::*;
-use crate::calls::receiver::{CallReceiver, Voipstudio};
-use crate::offline::{run_to_end, OfflineStore};
-use crate::secret::Secret;
-use crate::store::{Quarantine, Revision, StateJson, StoreError, Versioned};
+//! The pipeline's answers and metrics, run against the offline store.
+
+use chrono::{DateTime, Utc};
+use dialtone_shared::alert::Alert;
+use dialtone_shared::calls::receiver::{CallReceiver, Voipstudio};
+use dialtone_shared::metrics::Outcome;
+use dialtone_shared::pipeline::{handle, Handled};
+use dialtone_shared::secret::Secret;
+use dialtone_shared::store::{
+    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, Revision, StateJson, StateWrite,
+    StoreError, Versioned,
+};
+use dialtone_testkit::offline::{run_to_end, OfflineStore};
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -12,14 +22,14 @@ const TOKEN: &str = "local-voipstudio-token-0123456789";
 
 fn voipstudio() -> CallReceiver<Voipstudio> {
     CallReceiver::new(
-        crate::secrets::Cached::fixed(Secret::new(TOKEN.into()).expect("token")),
+        dialtone_shared::secrets::Cached::fixed(Secret::new(TOKEN.into()).expect("token")),
         chrono_tz::Asia::Kolkata,
     )
 }
 
 /// `events/voipstudio-call-initial.json`: a genuine `call.initial` from 919812345678.
 fn initial_call() -> Request {
-    lambda_http::request::from_str(include_str!("../../../events/voipstudio-call-initial.json"))
+    lambda_http::request::from_str(include_str!("../../events/voipstudio-call-initial.json"))
         .expect("envelope")
 }
 
@@ -145,7 +155,8 @@ fn every_log_line_of_a_request_carries_its_id_and_provider_and_no_phone_number()
     context.request_id = "7f3c2a91-0d4e-4b6a-9c1f-2e8d5b7a6c40".into();
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = crate::telemetry::subscriber(EnvFilter::new("info"), move || writer.clone());
+    let subscriber =
+        dialtone_shared::telemetry::subscriber(EnvFilter::new("info"), move || writer.clone());
 
     tracing::subscriber::with_default(subscriber, || {
         // A stored event and a refused one: both paths log.

@@ -1,14 +1,16 @@
 //! The pipeline without a network: an [`EventStore`] that holds what it is given and keeps
 //! what it is sent in memory, and a way to run the pipeline's future to its end without a
 //! runtime. The benchmarks (CPU per webhook, network excluded) and the fuzz targets run the
-//! real `pipeline::ingest` against it; the functions themselves never use it.
+//! real pipeline (`pipeline::handle`) against it.
 
-use crate::alert::Alert;
-use crate::store::{
+use chrono::{DateTime, Utc};
+use dialtone_shared::alert::Alert;
+use dialtone_shared::pipeline::{handle, Receiver};
+use dialtone_shared::store::{
     Commit, CommitOutcome, CounterBump, EventStore, Quarantine, Revision, StateJson, StateWrite,
     StoreError, Versioned, COUNTER_TOTAL,
 };
-use chrono::{DateTime, Utc};
+use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -72,11 +74,7 @@ impl EventStore for OfflineStore {
             Some(state) => serde_json::from_str(state.text())
                 .map(|value| {
                     Some(Versioned {
-                        revision: Revision {
-                            version: 1,
-                            parts: 0,
-                            buckets: None,
-                        },
+                        revision: Revision::in_row(1),
                         value,
                     })
                 })
@@ -104,11 +102,9 @@ impl EventStore for OfflineStore {
     }
     /// Always saved, at the next version and without parts: nothing offline conflicts.
     async fn save_state(&self, write: StateWrite) -> Result<Option<Revision>, StoreError> {
-        Ok(Some(Revision {
-            version: Revision::next_version(write.replaces.as_ref()),
-            parts: 0,
-            buckets: None,
-        }))
+        Ok(Some(Revision::in_row(Revision::next_version(
+            write.replaces.as_ref(),
+        ))))
     }
     async fn stored_reply(
         &self,
@@ -136,6 +132,16 @@ pub fn run_to_end<F: Future>(future: F) -> F::Output {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the pipeline waited on something other than the store"),
     }
+}
+
+/// The pipeline's answer alone, run to its end against `store` (the benchmarks, the fuzz
+/// targets).
+pub fn ingest<R: Receiver, S: EventStore>(
+    receiver: &R,
+    store: &S,
+    request: Request,
+) -> Response<Body> {
+    run_to_end(handle(receiver, store, request)).response
 }
 
 #[cfg(test)]

@@ -1,21 +1,21 @@
 //! The Telerivet Webhook API receiver: `POST /telerivet/webhook`, URL-encoded.
 
-use chrono::{DateTime, Duration, Utc};
-use dialtone_shared::alert::Source;
-use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::http::WebhookError;
-use dialtone_shared::pipeline::{
-    history_with_fields, Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict,
-    Verification,
-};
-use dialtone_shared::secrets::{Cached, Rotating, SecretsManager};
-use dialtone_shared::store::{CounterBump, DynamoStore};
-use dialtone_shared::telerivet::alerts::{self, ERROR_FIELD_PREFIX};
-use dialtone_shared::telerivet::{
+use super::alerts::{self, ERROR_FIELD_PREFIX};
+use super::{
     decide, failure_window_start, form_field, redact_secret, AutoReplies, EventKind,
     TelerivetEvent, TelerivetState, FAILED_STATUSES,
 };
-use dialtone_shared::time_text;
+use crate::alert::Source;
+use crate::config::{self, ConfigError};
+use crate::http::WebhookError;
+use crate::pipeline::{
+    history_with_fields, Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict,
+    Verification,
+};
+use crate::secrets::{Cached, Rotating, SecretsManager};
+use crate::store::{CounterBump, DynamoStore};
+use crate::time_text;
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::Request;
 use serde_json::json;

@@ -2,12 +2,12 @@
 //! tutorial's consumers read (`health`, `metrics`, `generatedAt`), plus dialtone's own
 //! additions (per line and direction, SMS, callbacks owed, open alerts).
 
-use crate::alert::{Alert, AlertKind, Severity, Source};
-use crate::calls::CallbackState;
-use crate::exotel::metrics::Metrics;
-use crate::heartbeat::watchdog::{Silence, WatchdogState};
-use crate::heartbeat::{HeartbeatStatus, MonitorState};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use dialtone_shared::alert::{Alert, AlertKind, Severity, Source};
+use dialtone_shared::call_log::metrics::{Metrics, METRICS_HORIZON_DAYS};
+use dialtone_shared::calls::CallbackState;
+use dialtone_shared::heartbeat::watchdog::{Silence, WatchdogState};
+use dialtone_shared::heartbeat::{HeartbeatStatus, MonitorState};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -17,8 +17,6 @@ pub const OPEN_ALERT_HORIZON_DAYS: i64 = 30;
 /// An alert about an event rather than a condition (SMS failures, a misconfigured webhook,
 /// a low answer rate for the day) stays open this long.
 const EVENT_ALERT_OPEN_HOURS: i64 = 24;
-/// Daily metrics are kept this long: the range endpoint's horizon.
-pub const METRICS_HORIZON_DAYS: i64 = 400;
 /// Days one range request may span.
 pub const MAX_RANGE_DAYS: i64 = 93;
 
@@ -303,7 +301,7 @@ pub fn day_figures(
 fn without_bump_count(fields: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
     fields
         .iter()
-        .filter(|(name, _)| name.as_str() != crate::store::COUNTER_TOTAL)
+        .filter(|(name, _)| name.as_str() != dialtone_shared::store::COUNTER_TOTAL)
         .map(|(name, n)| (name.clone(), *n))
         .collect()
 }
@@ -422,5 +420,5 @@ pub fn parse_range(
 }
 
 #[cfg(test)]
-#[path = "dashboard_test.rs"]
+#[path = "view_test.rs"]
 mod tests;

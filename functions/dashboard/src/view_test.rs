@@ -1,6 +1,6 @@
 use super::*;
-use crate::alert::{DedupKey, LineChange, LineImpact};
-use crate::heartbeat::{Direction, ExoPhoneSid};
+use dialtone_shared::alert::{DedupKey, LineChange, LineImpact};
+use dialtone_shared::exophone::{Direction, ExoPhoneSid};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()

@@ -1,18 +1,18 @@
 //! The Exotel ExoPhone Heartbeat receiver: `POST /exotel/heartbeat/{token}`.
 
-use chrono::{DateTime, Duration, Utc};
-use dialtone_shared::alert::Source;
-use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::heartbeat::watchdog::{self, WatchdogState};
-use dialtone_shared::heartbeat::{
+use super::watchdog::{self, WatchdogState};
+use super::{
     decide, AlertPolicy, Decision, HeartbeatEvent, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY,
 };
-use dialtone_shared::pipeline::{
+use crate::alert::Source;
+use crate::config::{self, ConfigError};
+use crate::pipeline::{
     self, not_from_the_future, Deps, Receiver, Rejection, Verdict, Verification,
 };
-use dialtone_shared::secret::Secret;
-use dialtone_shared::secrets::{Cached, SecretsManager};
-use dialtone_shared::store::DynamoStore;
+use crate::secret::Secret;
+use crate::secrets::{Cached, SecretsManager};
+use crate::store::DynamoStore;
+use chrono::{DateTime, Duration, Utc};
 use lambda_http::Request;
 use serde_json::json;
 
@@ -181,7 +181,7 @@ fn unrecognised_history(raw: &serde_json::Value) -> serde_json::Value {
 /// and the monitor state carry the lines themselves.
 const HISTORY_SIDS: usize = 10;
 
-fn first(sids: &std::collections::BTreeSet<dialtone_shared::heartbeat::ExoPhoneSid>) -> Vec<&str> {
+fn first(sids: &std::collections::BTreeSet<crate::exophone::ExoPhoneSid>) -> Vec<&str> {
     sids.iter().take(HISTORY_SIDS).map(|s| s.as_str()).collect()
 }
 

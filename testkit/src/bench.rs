@@ -1,18 +1,13 @@
-//! What the webhook benches share (included by path from each function's bench): one
-//! delivery through the real pipeline with the store's network taken out, and a timer that
+//! What the webhook benches share: one delivery through the real pipeline with the store's network taken out, and a timer that
 //! reports percentiles of individually timed iterations: their thread CPU time (the
 //! measure), and their wall time beside it.
 //!
 //! Each measure ends with one line `perf-result {json}` on stdout, read by `scripts/perf`.
 
-#![allow(dead_code)]
-
-use dialtone_shared::offline::{run_to_end, OfflineStore};
-use dialtone_shared::pipeline::{ingest, Receiver};
+use crate::cpu::thread_cpu;
+use crate::offline::{ingest, OfflineStore};
+use dialtone_shared::pipeline::Receiver;
 use dialtone_shared::store::{Commit, StateJson};
-mod cpu;
-
-pub use cpu::thread_cpu;
 use lambda_http::Request;
 use std::hint::black_box;
 use std::time::Instant;
@@ -22,7 +17,7 @@ pub fn request(event_json: &str) -> Request {
     lambda_http::request::from_str(event_json).expect("an API Gateway v2 event")
 }
 
-/// One delivery through the real pipeline (`pipeline::ingest`: verify, parse, read the
+/// One delivery through the real pipeline (`pipeline::handle`: verify, parse, read the
 /// state rows, decide, build the commit, answer) against an [`OfflineStore`] holding
 /// `stored` as the state rows it reads (their JSON text, decoded as the DynamoDB store
 /// decodes a state kept in parts); returns the commit it would have written. The request is cloned for
@@ -33,7 +28,7 @@ pub fn handle<R: Receiver>(
     stored: Vec<Option<StateJson>>,
 ) -> Commit {
     let store = OfflineStore::new(stored);
-    let response = run_to_end(ingest(receiver, &store, request.clone()));
+    let response = ingest(receiver, &store, request.clone());
     assert_eq!(response.status(), 200, "the bench's request was accepted");
     black_box(response);
     store.into_commit().expect("the pipeline committed")

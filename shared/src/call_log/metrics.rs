@@ -6,6 +6,10 @@ use chrono::{NaiveDate, Timelike};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Daily metrics are kept this long (their rows' time to live): the dashboard's range
+/// horizon.
+pub const METRICS_HORIZON_DAYS: i64 = 400;
+
 /// One bucket's figures (a day, a direction on a day, an ExoPhone on a day).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metrics {

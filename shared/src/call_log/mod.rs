@@ -1,0 +1,6 @@
+//! Exotel's call log (Bulk Call Details): its records as the API pages them, and the call
+//! metrics folded from them page by page (answer rate, durations, peak hour, per line and
+//! direction). The client that reads the pages is `exotel::client`.
+
+pub mod metrics;
+pub mod records;
