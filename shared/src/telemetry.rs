@@ -27,3 +27,27 @@ where
         .with_writer(writer)
         .finish()
 }
+
+/// Lambda's report of the error that ended a scheduled or stream invocation (its
+/// `errorType` and `errorMessage`), written once for every function's error type:
+/// `diagnostic!(WatchdogError)` reports the type's name, `diagnostic!(E, E::error_type)`
+/// a name per variant. The message is the error's `Display`, which never quotes a secret
+/// or a whole phone number.
+#[macro_export]
+macro_rules! diagnostic {
+    ($error:ident) => {
+        $crate::diagnostic!($error, |_: &$error| stringify!($error));
+    };
+    ($error:ty, $error_type:expr) => {
+        impl From<$error> for $crate::telemetry::Diagnostic {
+            fn from(error: $error) -> Self {
+                Self {
+                    error_type: ($error_type)(&error).into(),
+                    error_message: error.to_string(),
+                }
+            }
+        }
+    };
+}
+
+pub use lambda_http::lambda_runtime::Diagnostic;

@@ -80,15 +80,8 @@ pub enum DispatchError {
     Publish(#[from] PublishError),
 }
 
-/// The one place a dispatcher error becomes what Lambda records for a failed invocation.
-impl From<DispatchError> for lambda_runtime::Diagnostic {
-    fn from(err: DispatchError) -> Self {
-        Self {
-            error_type: "DispatchError".into(),
-            error_message: err.to_string(),
-        }
-    }
-}
+// The one place a dispatcher error becomes what Lambda records for a failed invocation.
+dialtone_shared::diagnostic!(DispatchError);
 
 /// What invoked the function: a stream batch (it has `Records`) or the schedule.
 #[derive(Debug, Deserialize)]

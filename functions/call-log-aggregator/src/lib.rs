@@ -130,14 +130,7 @@ pub enum AggregatorError {
     Backfill(String),
 }
 
-impl From<AggregatorError> for lambda_runtime::Diagnostic {
-    fn from(err: AggregatorError) -> Self {
-        Self {
-            error_type: "AggregatorError".into(),
-            error_message: err.to_string(),
-        }
-    }
-}
+dialtone_shared::diagnostic!(AggregatorError);
 
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RunReport {

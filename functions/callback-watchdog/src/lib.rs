@@ -63,14 +63,7 @@ pub enum WatchdogError {
     Store(#[from] StoreError),
 }
 
-impl From<WatchdogError> for lambda_runtime::Diagnostic {
-    fn from(err: WatchdogError) -> Self {
-        Self {
-            error_type: "WatchdogError".into(),
-            error_message: err.to_string(),
-        }
-    }
-}
+dialtone_shared::diagnostic!(WatchdogError);
 
 /// Raises the overdue alerts as of `now`; says how many were new.
 pub async fn sweep<S: CallbackStore>(

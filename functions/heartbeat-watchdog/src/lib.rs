@@ -91,14 +91,7 @@ pub enum WatchdogError {
     Exotel(#[from] ExotelError),
 }
 
-impl From<WatchdogError> for lambda_runtime::Diagnostic {
-    fn from(err: WatchdogError) -> Self {
-        Self {
-            error_type: "WatchdogError".into(),
-            error_message: err.to_string(),
-        }
-    }
-}
+dialtone_shared::diagnostic!(WatchdogError);
 
 /// Checks the silence as of `now`; returns the silence it recorded, if it got worse. The
 /// alert and the new state are one transaction keyed by the alert, so overlapping runs

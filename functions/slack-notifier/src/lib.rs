@@ -12,7 +12,7 @@ pub mod slack;
 use aws_lambda_events::event::sns::SnsEvent;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::secrets::{Cached, SecretsManager};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use reqwest::Client;
 use std::time::Duration;
 
@@ -77,14 +77,7 @@ impl NotifierError {
     }
 }
 
-impl From<NotifierError> for Diagnostic {
-    fn from(err: NotifierError) -> Self {
-        Diagnostic {
-            error_type: err.error_type().into(),
-            error_message: err.to_string(),
-        }
-    }
-}
+dialtone_shared::diagnostic!(NotifierError, NotifierError::error_type);
 
 /// Read at cold start; the webhook URL again every `SECRET_CACHE_SECONDS`.
 #[derive(Clone, Debug)]

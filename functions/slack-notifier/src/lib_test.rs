@@ -1,4 +1,5 @@
 use super::*;
+use lambda_runtime::Diagnostic;
 
 const URL: &str = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX";
 
