@@ -1,6 +1,25 @@
 //! The common crate of dialtone: provider payload models, the pure decisions that turn
 //! events into state and alerts, the one ingestion pipeline every webhook receiver runs,
 //! and the DynamoDB and SNS adapters behind narrow port traits.
+//!
+//! # Layers
+//!
+//! Lowest first. A module imports from the layers below its own, or from its own layer
+//! where no loop results; never from a layer above. `scripts/check_layers.py` reads this
+//! list and checks every module but the unit tests (which may build their inputs with a
+//! higher layer: the store's tests use a real fleet's state), and runs in `scripts/test`.
+//!
+//! 1. ground: `phone`, `exophone`, `time_text`, `secret`, `config`, `telemetry`, `tls`
+//! 2. what is raised and read: `alert`, `secrets`
+//! 3. what is kept and sent: `store`, `publish`
+//! 4. a webhook's answer and its metric line: `http`, `metrics`
+//! 5. the one ingestion pipeline: `pipeline`
+//! 6. Exotel's call log and its HTTP API: `call_log`, `exotel`
+//! 7. the providers, each owning its model, decisions, receiver and alert text: `heartbeat`,
+//!    `telerivet`, `calls`
+//!
+//! The functions (`functions/*`) sit above all of them; test and benchmark scaffolding is
+//! in the `dialtone-testkit` crate, never here.
 
 pub mod alert;
 pub mod call_log;
