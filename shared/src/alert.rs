@@ -1,10 +1,11 @@
-//! Alerts: what a decision emits, what is stored as an alert row, and how a person reads it.
+//! Alerts: what a decision emits and what is stored as an alert row. How a person reads
+//! one (its subject and text) is `notice`'s, which asks the provider that raised it.
 
 use crate::exophone::{Direction, ExoPhoneSid};
 use crate::phone::E164;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,112 +200,15 @@ impl Alert {
             self.occurred_at.to_rfc3339()
         )
     }
-
-    /// A one-line summary, fit for an email subject (SNS allows 100 characters).
-    pub fn subject(&self) -> String {
-        let affected = match self.lines_affected {
-            1 => "1 line affected".to_owned(),
-            n => format!("{n} lines affected"),
-        };
-        let label = self.severity.as_str().to_uppercase();
-        let text = match self.kind {
-            AlertKind::FleetStatus => format!("[{label}] ExoPhones {}: {affected}", self.status),
-            AlertKind::LineAffected => format!("[{label}] ExoPhone {} failing", self.first_line()),
-            AlertKind::LineRecovered => {
-                format!("[{label}] ExoPhone {} recovered", self.first_line())
-            }
-            AlertKind::Resolved => format!(
-                "[RESOLVED] ExoPhones OK again after {}",
-                human_duration(self.outage_seconds.unwrap_or(0))
-            ),
-            AlertKind::PayloadTooLarge => {
-                format!("[{label}] ExoPhone status unknown: heartbeat too large")
-            }
-            AlertKind::Reminder => format!("[{label}] ExoPhones still {}: {affected}", self.status),
-            AlertKind::SmsFailures => format!("[{label}] Telerivet: {}", self.status),
-            AlertKind::CallbackOverdue => format!("[{label}] Call back owed: {}", self.status),
-            AlertKind::HeartbeatMissing => format!(
-                "[{label}] Exotel heartbeat {}: silent for {}",
-                self.status,
-                human_duration(self.outage_seconds.unwrap_or(0))
-            ),
-            AlertKind::AnswerRateLow => format!("[{label}] Answer rate low: {}", self.status),
-            AlertKind::AnswerRateRecovered => {
-                format!("[RESOLVED] Answer rate recovered: {}", self.status)
-            }
-            AlertKind::HeartbeatRecovered => format!(
-                "[RESOLVED] Exotel heartbeat back after {} of silence",
-                human_duration(self.outage_seconds.unwrap_or(0))
-            ),
-            AlertKind::WebhookMisconfigured => {
-                format!("[{label}] Telerivet webhook misconfigured: {}", self.status)
-            }
-            AlertKind::EventUnstorable => format!("[{label}] {}", self.status),
-            AlertKind::EventUnrecognised => {
-                format!("[{label}] Unrecognised event: {}", self.status)
-            }
-        };
-        text.chars().take(100).collect()
-    }
-
-    fn first_line(&self) -> String {
-        self.lines
-            .first()
-            .map(|l| format!("{} {}", line_label(l), l.direction.as_str()))
-            .unwrap_or_default()
-    }
-
-    /// The plain-text body a person reads in email.
-    pub fn text_body(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "{}", self.subject());
-        let _ = writeln!(out);
-        let _ = writeln!(out, "Status:     {}", self.status);
-        let _ = writeln!(out, "Severity:   {}", self.severity.as_str());
-        let _ = writeln!(out, "At:         {}", self.occurred_at.to_rfc3339());
-        if let Some(secs) = self.outage_seconds {
-            let _ = writeln!(out, "Outage:     {}", human_duration(secs));
-        }
-        if !self.lines.is_empty() {
-            let _ = writeln!(out);
-            let _ = writeln!(out, "Lines:");
-            for line in &self.lines {
-                let change = match line.change {
-                    LineChange::NewlyAffected => "newly affected",
-                    LineChange::StillAffected => "still affected",
-                    LineChange::Recovered => "recovered",
-                };
-                let _ = write!(
-                    out,
-                    "  - {} {}: {change}",
-                    line_label(line),
-                    line.direction.as_str()
-                );
-                if !line.alternate_exophones.is_empty() {
-                    let _ = write!(out, " (alternate: {})", line.alternate_exophones.join(", "));
-                }
-                let _ = writeln!(out);
-            }
-            if self.lines_omitted > 0 {
-                let _ = writeln!(out, "  …and {} more", self.lines_omitted);
-            }
-        }
-        if !self.notes.is_empty() {
-            let _ = writeln!(out);
-            for note in &self.notes {
-                let _ = writeln!(out, "  {note}");
-            }
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(out, "Alert key:  {}", self.dedup_key);
-        out
-    }
 }
 
-fn line_label(line: &LineImpact) -> String {
-    match &line.phone_number {
-        Some(phone) => format!("{phone} ({})", line.sid),
-        None => line.sid.to_string(),
+impl LineImpact {
+    /// `+917930061010 (07930061010)`, or the SID alone when the number is unknown.
+    pub fn label(&self) -> String {
+        match &self.phone_number {
+            Some(phone) => format!("{phone} ({})", self.sid),
+            None => self.sid.to_string(),
+        }
     }
 }
 

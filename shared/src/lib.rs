@@ -11,12 +11,14 @@
 //!
 //! 1. ground: `phone`, `exophone`, `time_text`, `secret`, `config`, `telemetry`, `tls`
 //! 2. what is raised and read: `alert`, `secrets`
-//! 3. what is kept and sent: `store`, `publish`
+//! 3. what is kept: `store`
 //! 4. a webhook's answer and its metric line: `http`, `metrics`
 //! 5. the one ingestion pipeline: `pipeline`
 //! 6. Exotel's call log and its HTTP API: `call_log`, `exotel`
 //! 7. the providers, each owning its model, decisions, receiver and alert text: `heartbeat`,
 //!    `telerivet`, `calls`
+//! 8. what a person reads of an alert, asking the provider that raised it, and where it is
+//!    sent: `notice`, `publish`
 //!
 //! The functions (`functions/*`) sit above all of them; test and benchmark scaffolding is
 //! in the `dialtone-testkit` crate, never here.
@@ -30,6 +32,7 @@ pub mod exotel;
 pub mod heartbeat;
 pub mod http;
 pub mod metrics;
+pub mod notice;
 pub mod phone;
 pub mod pipeline;
 pub mod publish;

@@ -22,7 +22,7 @@ pub trait AlertPublisher: Send + Sync {
 pub fn message_body(alert: &Alert) -> String {
     serde_json::json!({
         "default": serde_json::to_string(alert).unwrap_or_default(),
-        "email": alert.text_body(),
+        "email": crate::notice::text_body(alert),
     })
     .to_string()
 }
@@ -56,7 +56,7 @@ impl AlertPublisher for SnsPublisher {
             .client
             .publish()
             .topic_arn(&self.topic_arn)
-            .subject(alert.subject())
+            .subject(crate::notice::subject(alert))
             .message_structure("json")
             .message(message_body(alert))
             .message_attributes("severity", attribute(alert.severity.as_str())?)

@@ -5,8 +5,9 @@
 
 mod common;
 
-use call_log_aggregator::{run, AnswerRatePolicy, Deps};
+use call_log_aggregator::{run, Deps};
 use common::*;
+use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;

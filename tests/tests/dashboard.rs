@@ -4,11 +4,12 @@
 
 mod common;
 
-use call_log_aggregator::{run, AnswerRatePolicy, Deps as AggregatorDeps};
+use call_log_aggregator::{run, Deps as AggregatorDeps};
 use chrono::{Duration, Utc};
 use common::*;
 use dashboard::{handler, Deps as DashboardDeps, COOKIE_NAME};
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
+use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::calls::receiver::Voipstudio;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::secret::Secret;

@@ -5,11 +5,12 @@
 
 mod common;
 
-use call_log_aggregator::{run, AnswerRatePolicy, Deps as AggregatorDeps};
+use call_log_aggregator::{run, Deps as AggregatorDeps};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use common::*;
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
 use dialtone_local::stack::Stack;
+use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;

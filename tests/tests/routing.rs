@@ -194,7 +194,7 @@ async fn each_subscriber_gets_its_severities_and_sources_and_every_alarm() {
         .await
         .unwrap();
 
-    let subject = |i: usize| alerts[i].subject();
+    let subject = |i: usize| dialtone_shared::notice::subject(&alerts[i]);
     assert_eq!(
         (0..alerts.len())
             .map(subject)

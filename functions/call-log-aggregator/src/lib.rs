@@ -6,7 +6,8 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
+use dialtone_shared::alert::AlertKind;
+use dialtone_shared::call_log::alerts::{answer_rate_alert, AnswerRatePolicy};
 use dialtone_shared::call_log::metrics::{counter_keys, Metrics};
 use dialtone_shared::call_log::records::split_range;
 use dialtone_shared::call_log::records::CallRecord;
@@ -26,13 +27,6 @@ const CURSOR_KEY: &str = "call-log-aggregator";
 const BACKFILL_CURSOR_KEY: &str = "call-log-aggregator:backfill";
 /// Daily metrics are kept as long as the dashboard looks back.
 const METRICS_DAYS: i64 = dialtone_shared::call_log::metrics::METRICS_HORIZON_DAYS;
-
-/// When a day's answer rate is worth an alert.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AnswerRatePolicy {
-    pub below_percent: f64,
-    pub min_calls: u64,
-}
 
 #[derive(Debug)]
 pub struct Config {
@@ -332,41 +326,6 @@ async fn read_pending<S: EventStore>(
         "run done"
     );
     Ok(report)
-}
-
-/// `at` makes the alert's id: the start of the day for the low-rate alert (one per day,
-/// whichever run raises it), the moment of recovery for the recovery.
-fn answer_rate_alert(
-    kind: AlertKind,
-    day: NaiveDate,
-    at: DateTime<Utc>,
-    metrics: &Metrics,
-    policy: &AnswerRatePolicy,
-) -> Alert {
-    let rate = metrics.answer_rate().unwrap_or(0.0);
-    Alert {
-        dedup_key: DedupKey::scoped(Source::CallLog, &format!("answer-rate:{day}")),
-        source: Source::CallLog,
-        severity: if kind == AlertKind::AnswerRateLow {
-            Severity::Warning
-        } else {
-            Severity::Info
-        },
-        kind,
-        status: format!(
-            "{rate:.1}% of {} calls answered on {day} (threshold {:.1}%)",
-            metrics.total, policy.below_percent
-        ),
-        occurred_at: at,
-        lines: Vec::new(),
-        lines_omitted: 0,
-        lines_affected: 0,
-        outage_seconds: None,
-        notes: vec![format!(
-            "{} missed, {} busy, {} failed",
-            metrics.missed, metrics.busy, metrics.failed
-        )],
-    }
 }
 
 /// Midnight of `day` in the account's zone, as an instant.

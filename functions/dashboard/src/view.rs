@@ -198,7 +198,7 @@ pub fn open_alerts(alerts: &[Alert], now: DateTime<Utc>) -> Vec<OpenAlert> {
             key: a.dedup_key.to_string(),
             kind: a.kind.as_str(),
             severity: a.severity.as_str(),
-            subject: a.subject(),
+            subject: dialtone_shared::notice::subject(a),
             occurred_at: a.occurred_at,
         })
         .collect()

@@ -179,7 +179,7 @@ pub fn render(alert: &Alert) -> Value {
     }
     blocks.push(context(alert));
     json!({
-        "text": alert.subject(),
+        "text": dialtone_shared::notice::subject(alert),
         "blocks": blocks,
     })
 }
@@ -195,7 +195,11 @@ pub fn emoji(alert: &Alert) -> &'static str {
 }
 
 fn header(alert: &Alert) -> Value {
-    header_block(&format!("{} {}", emoji(alert), alert.subject()))
+    header_block(&format!(
+        "{} {}",
+        emoji(alert),
+        dialtone_shared::notice::subject(alert)
+    ))
 }
 
 fn header_block(text: &str) -> Value {

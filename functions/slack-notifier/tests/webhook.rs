@@ -74,7 +74,7 @@ fn sample_event_deserializes_as_sns_event() {
     let alert: dialtone_shared::alert::Alert = serde_json::from_str(&record.sns.message).unwrap();
     assert_eq!(
         record.sns.subject.as_deref(),
-        Some(alert.subject().as_str())
+        Some(dialtone_shared::notice::subject(&alert).as_str())
     );
 }
 

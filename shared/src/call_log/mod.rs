@@ -2,5 +2,6 @@
 //! metrics folded from them page by page (answer rate, durations, peak hour, per line and
 //! direction). The client that reads the pages is `exotel::client`.
 
+pub mod alerts;
 pub mod metrics;
 pub mod records;

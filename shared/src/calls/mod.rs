@@ -8,6 +8,8 @@ mod decide;
 mod model;
 pub mod receiver;
 
+pub use callback::subject;
+
 pub use booking::{Booking, CallCounterKey, CounterLine, CounterMove};
 pub use callback::{
     callback_index, callback_overdue, due_callbacks, open_callbacks, overdue, CallbackState,

@@ -327,10 +327,10 @@ fn an_alert_lists_at_most_a_hundred_lines_and_counts_the_rest() {
     assert_eq!(alerts[0].lines.len(), crate::alert::MAX_ALERT_LINES);
     assert_eq!(alerts[0].lines_omitted, 50);
     assert_eq!(
-        alerts[0].subject(),
+        crate::notice::subject(&alerts[0]),
         "[CRITICAL] ExoPhones CRITICAL: 150 lines affected"
     );
-    assert!(alerts[0].text_body().contains("…and 50 more"));
+    assert!(crate::notice::text_body(&alerts[0]).contains("…and 50 more"));
 }
 
 fn details(sid: &str, incoming: &str, outgoing: &str, alternates: &[&str]) -> ExoPhoneDetails {

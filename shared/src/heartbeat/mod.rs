@@ -1,5 +1,6 @@
 //! Exotel ExoPhone Heartbeat: the payload, its parser, and the monitor's decision.
 
+pub mod alerts;
 mod decide;
 mod model;
 pub mod receiver;

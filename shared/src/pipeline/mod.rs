@@ -6,7 +6,7 @@
 //! the stored answer to a duplicate, counted refusals, status codes, the request's log span
 //! and its metric line) is written once, here.
 
-mod alerts;
+pub mod alerts;
 mod quarantine;
 mod thresholds;
 

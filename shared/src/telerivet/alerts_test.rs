@@ -28,7 +28,7 @@ fn sms_failure_alert_names_the_count_and_the_commonest_errors() {
         "telerivet:sms-failures:PJ1@sms_failures@2026-11-01T10:00:00+00:00"
     );
     assert_eq!(
-        alert.subject(),
+        crate::notice::subject(&alert),
         "[WARNING] Telerivet: 50 SMS failed in project PJ1 since 10:00 UTC (15 min window)"
     );
 }

@@ -412,6 +412,6 @@ fn print_alerts(alerts: &[Received]) {
             received.subject.as_deref().unwrap_or("(no subject)"),
             attrs.join(" ")
         ));
-        say(received.alert.text_body().trim_end());
+        say(dialtone_shared::notice::text_body(&received.alert).trim_end());
     }
 }
