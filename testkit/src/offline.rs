@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use dialtone_shared::alert::Alert;
 use dialtone_shared::pipeline::{handle, Receiver};
 use dialtone_shared::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, Revision, StateJson, StateWrite,
-    StoreError, Versioned, COUNTER_TOTAL,
+    Commit, CommitOutcome, CounterBump, CounterKey, EventStore, Quarantine, Revision, StateJson,
+    StateWrite, StoreError, Versioned, COUNTER_TOTAL,
 };
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
@@ -113,7 +113,7 @@ impl EventStore for OfflineStore {
     ) -> Result<Option<serde_json::Value>, StoreError> {
         Ok(None)
     }
-    async fn read_counter(&self, _key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
+    async fn read_counter(&self, _key: &CounterKey) -> Result<BTreeMap<String, i64>, StoreError> {
         Ok(self.counter())
     }
     async fn put_alert_once(&self, _alert: &Alert) -> Result<bool, StoreError> {

@@ -7,8 +7,8 @@ use dialtone_shared::metrics::Outcome;
 use dialtone_shared::pipeline::{handle, Handled};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::{
-    Commit, CommitOutcome, CounterBump, EventStore, Quarantine, Revision, StateJson, StateWrite,
-    StoreError, Versioned,
+    Commit, CommitOutcome, CounterBump, CounterKey, EventStore, Quarantine, Revision, StateJson,
+    StateWrite, StoreError, Versioned,
 };
 use dialtone_testkit::offline::{run_to_end, OfflineStore};
 use lambda_http::{Body, Request, RequestExt};
@@ -68,7 +68,7 @@ impl EventStore for Redelivered {
     ) -> Result<Option<serde_json::Value>, StoreError> {
         self.0.stored_reply(source, dedup_key).await
     }
-    async fn read_counter(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
+    async fn read_counter(&self, key: &CounterKey) -> Result<BTreeMap<String, i64>, StoreError> {
         self.0.read_counter(key).await
     }
     async fn put_alert_once(&self, alert: &Alert) -> Result<bool, StoreError> {

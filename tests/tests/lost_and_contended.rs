@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use dialtone_local::faults::Fault;
 use dialtone_shared::pipeline::{handler, Deps, Receiver};
-use dialtone_shared::store::{DashboardStore, DynamoStore};
+use dialtone_shared::store::{CounterKey, DashboardStore, DynamoStore};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,10 +105,11 @@ async fn conflicts_under_concurrent_deliveries_are_absorbed_and_counted_exactly(
         proxy.conflicts()
     );
 
-    let day = DashboardStore::day_counters(&deps.store, &today())
+    let day = DashboardStore::day_counters(&deps.store, chrono::Utc::now().date_naive())
         .await
         .expect("counters");
-    let counts = &day[&format!("telerivet:sms:PJhot:{}", today())];
+    let key = format!("telerivet:sms:PJhot:{}", today());
+    let counts = &day[&key.parse::<CounterKey>().expect("a counter key")];
     assert_eq!(counts.get("incoming"), Some(&52), "{counts:?}");
     assert_eq!(counts.get("delivered"), Some(&52), "{counts:?}");
     assert_eq!(counts.get("total"), Some(&104), "{counts:?}");

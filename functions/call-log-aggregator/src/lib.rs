@@ -15,7 +15,8 @@ use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    CounterBump, DynamoStore, EventStore, Revision, StateJson, StateWrite, StoreError,
+    CallLogBucket, CounterBump, CounterKey, DynamoStore, EventStore, Revision, StateJson,
+    StateWrite, StoreError,
 };
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -180,12 +181,12 @@ async fn count_page<S: EventStore>(
     for chunk in calls.chunks(CALLS_PER_TRANSACTION) {
         let mut pending: Vec<&CallRecord<'_>> = chunk.to_vec();
         while !pending.is_empty() {
-            let mut bumps: BTreeMap<String, CounterBump> = BTreeMap::new();
+            let mut bumps: BTreeMap<CounterKey, CounterBump> = BTreeMap::new();
             for call in &pending {
                 let fields = Metrics::fields(call);
                 for key in counter_keys(call) {
                     let bump = bumps.remove(&key).map_or_else(
-                        || CounterBump::new(key.clone(), METRICS_DAYS).on_day(call.created.date()),
+                        || CounterBump::new(key.clone(), METRICS_DAYS),
                         |b| b.add(dialtone_shared::store::COUNTER_TOTAL, 1),
                     );
                     let bump = fields.iter().fold(bump, |b, (f, n)| b.add(f.clone(), *n));
@@ -349,7 +350,10 @@ async fn check_answer_rate<S: EventStore>(
             checkpoint.cursor.answer_rate_alert = None;
             checkpoint.save(&deps.store).await?;
         } else {
-            let key = format!("metrics:{day}:all");
+            let key = CounterKey::CallLog {
+                day,
+                bucket: CallLogBucket::All,
+            };
             let metrics = Metrics::from_fields(&deps.store.read_counter(&key).await?);
             if metrics
                 .answer_rate()
@@ -367,7 +371,10 @@ async fn check_answer_rate<S: EventStore>(
     let metrics = Metrics::from_fields(
         &deps
             .store
-            .read_counter(&format!("metrics:{today}:all"))
+            .read_counter(&CounterKey::CallLog {
+                day: today,
+                bucket: CallLogBucket::All,
+            })
             .await?,
     );
     let low = metrics.total >= policy.min_calls

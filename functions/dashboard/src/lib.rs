@@ -405,11 +405,11 @@ async fn snapshot<S: DashboardStore, T>(
     let today = now.with_timezone(&deps.tz).date_naive();
     // SMS counters follow the UTC day.
     let sms_day = now.date_naive();
-    let counters = deps.store.day_counters(&today.to_string()).await?;
+    let counters = deps.store.day_counters(today).await?;
     let sms_counters = if sms_day == today {
         counters.clone()
     } else {
-        deps.store.day_counters(&sms_day.to_string()).await?
+        deps.store.day_counters(sms_day).await?
     };
     let alerts = deps
         .store
@@ -438,7 +438,7 @@ async fn range<S: DashboardStore, T>(
     let mut all = Metrics::default();
     let mut by_direction: BTreeMap<String, Metrics> = BTreeMap::new();
     for day in start.iter_days().take_while(|d| *d <= end) {
-        let counters = deps.store.day_counters(&day.to_string()).await?;
+        let counters = deps.store.day_counters(day).await?;
         let figures = day_figures(day, &counters, day, &BTreeMap::new());
         sum_metrics(&mut all, &figures.all);
         for (direction, metrics) in &figures.by_direction {

@@ -18,8 +18,9 @@ impl DashboardStore for NothingStored {
     }
     async fn day_counters(
         &self,
-        _day: &str,
-    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
+        _day: chrono::NaiveDate,
+    ) -> Result<BTreeMap<dialtone_shared::store::CounterKey, BTreeMap<String, i64>>, StoreError>
+    {
         Ok(BTreeMap::new())
     }
     async fn alerts_since(

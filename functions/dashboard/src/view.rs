@@ -8,6 +8,7 @@ use dialtone_shared::call_log::metrics::{Metrics, METRICS_HORIZON_DAYS};
 use dialtone_shared::calls::CallbackState;
 use dialtone_shared::heartbeat::watchdog::{Silence, WatchdogState};
 use dialtone_shared::heartbeat::{HeartbeatStatus, MonitorState};
+use dialtone_shared::store::{CallLogBucket, CounterKey, CounterLine};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -254,44 +255,48 @@ pub struct DayFigures {
 /// metrics; SMS counters follow the UTC day, read from `sms_counters`.
 pub fn day_figures(
     day: NaiveDate,
-    counters: &BTreeMap<String, BTreeMap<String, i64>>,
+    counters: &BTreeMap<CounterKey, BTreeMap<String, i64>>,
     sms_day: NaiveDate,
-    sms_counters: &BTreeMap<String, BTreeMap<String, i64>>,
+    sms_counters: &BTreeMap<CounterKey, BTreeMap<String, i64>>,
 ) -> DayFigures {
     let mut figures = DayFigures::default();
-    let metrics_prefix = format!("metrics:{day}:");
-    let calls_suffix = format!(":all:{day}");
     for (key, fields) in counters {
-        if let Some(bucket) = key.strip_prefix(&metrics_prefix) {
-            let metrics = Metrics::from_fields(fields);
-            if bucket == "all" {
-                figures.all = metrics;
-            } else if let Some(direction) = bucket.strip_prefix("direction:") {
-                figures.by_direction.insert(direction.to_owned(), metrics);
-            } else if let Some(line) = bucket.strip_prefix("exophone:") {
-                figures.by_line.insert(line.to_owned(), metrics);
+        match key {
+            CounterKey::CallLog { day: d, bucket } if *d == day => {
+                let metrics = Metrics::from_fields(fields);
+                match bucket {
+                    CallLogBucket::All => figures.all = metrics,
+                    CallLogBucket::Direction(direction) => {
+                        figures.by_direction.insert(direction.clone(), metrics);
+                    }
+                    CallLogBucket::ExoPhone(line) => {
+                        figures.by_line.insert(line.clone(), metrics);
+                    }
+                }
             }
-        } else if let Some(provider) = key
-            .strip_prefix("calls:")
-            .and_then(|k| k.strip_suffix(&calls_suffix))
-        {
-            figures
-                .call_events
-                .insert(provider.to_owned(), without_bump_count(fields));
+            CounterKey::Calls {
+                provider,
+                line: CounterLine::All,
+                day: d,
+            } if *d == day => {
+                figures
+                    .call_events
+                    .insert(provider.clone(), without_bump_count(fields));
+            }
+            _ => {}
         }
     }
-    let sms_suffix = format!(":{sms_day}");
     figures.sms.day = sms_day.to_string();
     for (key, fields) in sms_counters {
-        if let Some(project) = key
-            .strip_prefix("telerivet:sms:")
-            .and_then(|k| k.strip_suffix(&sms_suffix))
-        {
+        if let CounterKey::Sms { project, day: d } = key {
+            if *d != sms_day {
+                continue;
+            }
             let fields = without_bump_count(fields);
             for (name, n) in &fields {
                 *figures.sms.totals.entry(name.clone()).or_default() += n;
             }
-            figures.sms.projects.insert(project.to_owned(), fields);
+            figures.sms.projects.insert(project.clone(), fields);
         }
     }
     figures

@@ -131,33 +131,45 @@ fn a_days_counters_are_sorted_by_what_they_count() {
     };
     let counters = BTreeMap::from([
         (
-            "metrics:2026-11-22:all".to_owned(),
+            "metrics:2026-11-22:all".parse::<CounterKey>().unwrap(),
             fields(&[("total", 3), ("answered", 2), ("h10", 3)]),
         ),
         (
-            "metrics:2026-11-22:direction:inbound".to_owned(),
+            "metrics:2026-11-22:direction:inbound"
+                .parse::<CounterKey>()
+                .unwrap(),
             fields(&[("total", 2)]),
         ),
         (
-            "metrics:2026-11-22:exophone:08030752522".to_owned(),
+            "metrics:2026-11-22:exophone:08030752522"
+                .parse::<CounterKey>()
+                .unwrap(),
             fields(&[("total", 1)]),
         ),
         (
-            "calls:voipstudio:all:2026-11-22".to_owned(),
+            "calls:voipstudio:all:2026-11-22"
+                .parse::<CounterKey>()
+                .unwrap(),
             fields(&[("total", 9), ("calls", 4), ("missed", 1)]),
         ),
         (
-            "calls:voipstudio:+912248906300:2026-11-22".to_owned(),
+            "calls:voipstudio:+912248906300:2026-11-22"
+                .parse::<CounterKey>()
+                .unwrap(),
             fields(&[("calls", 4)]),
         ),
     ]);
     let sms = BTreeMap::from([
         (
-            "telerivet:sms:PJ1:2026-11-21".to_owned(),
+            "telerivet:sms:PJ1:2026-11-21"
+                .parse::<CounterKey>()
+                .unwrap(),
             fields(&[("total", 5), ("incoming", 2), ("failed", 3)]),
         ),
         (
-            "telerivet:sms:PJ2:2026-11-21".to_owned(),
+            "telerivet:sms:PJ2:2026-11-21"
+                .parse::<CounterKey>()
+                .unwrap(),
             fields(&[("total", 1), ("failed", 1)]),
         ),
     ]);

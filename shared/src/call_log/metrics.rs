@@ -2,6 +2,7 @@
 //! never with the number of calls.
 
 use super::records::{CallRecord, RecordError};
+use crate::store::{CallLogBucket, CounterKey};
 use chrono::{NaiveDate, Timelike};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -103,16 +104,19 @@ impl Metrics {
 }
 
 /// The counter rows a call is counted in on its day: all calls, its direction, its ExoPhone.
-pub fn counter_keys(call: &CallRecord<'_>) -> Vec<String> {
+pub fn counter_keys(call: &CallRecord<'_>) -> Vec<CounterKey> {
     let day = call.created.date();
-    let mut keys = vec![
-        format!("metrics:{day}:all"),
-        format!("metrics:{day}:direction:{}", call.direction),
+    let mut buckets = vec![
+        CallLogBucket::All,
+        CallLogBucket::Direction(call.direction.to_string()),
     ];
     if let Some(exophone) = &call.exophone {
-        keys.push(format!("metrics:{day}:exophone:{exophone}"));
+        buckets.push(CallLogBucket::ExoPhone(exophone.to_string()));
     }
-    keys
+    buckets
+        .into_iter()
+        .map(|bucket| CounterKey::CallLog { day, bucket })
+        .collect()
 }
 
 /// One day's figures, overall and split by direction and by ExoPhone.

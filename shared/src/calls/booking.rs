@@ -15,37 +15,29 @@
 
 use super::decide::{CallState, Outcome};
 use super::model::Provider;
+use crate::store::{CounterKey, CounterLine};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// Which of a provider's daily call counters: one line's, or all lines'.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CounterLine {
-    Line(String),
-    /// A call whose line is not known (yet, or ever).
-    Unknown,
-    All,
-}
-
-/// The key of one daily call counter: `calls:<provider>:<line>|unknown-line|all:<day>`.
+/// One daily call counter, as the calls see it (the store's [`CounterKey::Calls`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CallCounterKey {
     pub provider: Provider,
     pub line: CounterLine,
-    /// `YYYY-MM-DD` in the account's zone.
-    pub day: String,
+    /// In the account's zone.
+    pub day: NaiveDate,
 }
 
-impl fmt::Display for CallCounterKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let line = match &self.line {
-            CounterLine::Line(line) => line.as_str(),
-            CounterLine::Unknown => "unknown-line",
-            CounterLine::All => "all",
-        };
-        write!(f, "calls:{}:{line}:{}", self.provider.as_str(), self.day)
+impl CallCounterKey {
+    /// The store's key of this counter.
+    pub fn counter_key(&self) -> CounterKey {
+        CounterKey::Calls {
+            provider: self.provider.as_str().to_owned(),
+            line: self.line.clone(),
+            day: self.day,
+        }
     }
 }
 
@@ -54,8 +46,9 @@ impl fmt::Display for CallCounterKey {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
     pub line: Option<String>,
-    /// The day of the call's first moment known, `YYYY-MM-DD` in the account's zone.
-    pub day: String,
+    /// The day of the call's first moment known, in the account's zone (stored as
+    /// `YYYY-MM-DD`).
+    pub day: NaiveDate,
     pub outcome: Outcome,
     pub talk_seconds: Option<i64>,
 }
@@ -94,7 +87,7 @@ impl Booking {
         [line, CounterLine::All].map(|line| CallCounterKey {
             provider,
             line,
-            day: self.day.clone(),
+            day: self.day,
         })
     }
 

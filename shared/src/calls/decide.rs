@@ -5,7 +5,7 @@ use super::booking::{self, Booking, CounterMove};
 use super::callback::{next_callback, CallbackState};
 use super::model::{CallDirection, CallEvent, Provider, Step};
 use crate::phone::E164;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -84,9 +84,8 @@ impl CallState {
     }
 
     /// The day the call counts in: its first moment known, in the account's zone.
-    pub fn day(&self, tz: Tz) -> Option<String> {
-        self.first_seen()
-            .map(|t| crate::time_text::day(t.with_timezone(&tz).date_naive()))
+    pub fn day(&self, tz: Tz) -> Option<NaiveDate> {
+        self.first_seen().map(|t| t.with_timezone(&tz).date_naive())
     }
 
     fn first_seen(&self) -> Option<DateTime<Utc>> {
@@ -195,7 +194,7 @@ pub struct CallDecision {
     /// Counter fields to add, per counter key (the call's line and all lines, on its day).
     pub counts: Vec<CounterMove>,
     /// The day the call counts in, in the account's zone.
-    pub day: Option<String>,
+    pub day: Option<NaiveDate>,
 }
 
 /// The call's new state, the callback it opens or closes, and the counters it moves.

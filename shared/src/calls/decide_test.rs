@@ -1,5 +1,6 @@
 use super::*;
-use crate::calls::{callback_index, callback_overdue, CallEvent, CounterLine};
+use crate::calls::{callback_index, callback_overdue, CallEvent};
+use crate::store::CounterLine;
 
 fn exotel(event: &str, sid: &str, at: &str, extra: &str) -> CallEvent {
     CallEvent::parse_exotel(
@@ -170,7 +171,10 @@ fn the_day_is_the_accounts_day() {
         r#","from":"+919812345678""#,
     );
     assert_eq!(
-        decide(None, None, &late, TZ).day.as_deref(),
+        decide(None, None, &late, TZ)
+            .day
+            .map(|day| day.to_string())
+            .as_deref(),
         Some("2026-11-02")
     );
 }
@@ -224,7 +228,7 @@ fn counters_by_key(events: &[CallEvent]) -> Counters {
             }
         }
         for bump in verdict.counters {
-            let fields = keys.entry(bump.key).or_default();
+            let fields = keys.entry(bump.key.to_string()).or_default();
             for (field, n) in bump.adds {
                 if field != crate::store::COUNTER_TOTAL {
                     *fields.entry(field).or_default() += n;
@@ -294,7 +298,7 @@ fn a_row_stored_before_bookings_moves_what_it_counted() {
     let moved: Vec<(String, Vec<(&str, i64)>)> = decide(Some(&stored), None, &incoming, TZ)
         .counts
         .into_iter()
-        .map(|m| (m.key.to_string(), m.adds))
+        .map(|m| (m.key.counter_key().to_string(), m.adds))
         .collect();
     assert_eq!(
         moved,

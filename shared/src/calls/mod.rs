@@ -10,7 +10,7 @@ pub mod receiver;
 
 pub use callback::subject;
 
-pub use booking::{Booking, CallCounterKey, CounterLine, CounterMove};
+pub use booking::{Booking, CallCounterKey, CounterMove};
 pub use callback::{
     callback_index, callback_overdue, due_callbacks, open_callbacks, overdue, CallbackState,
     MissedCall, CALLBACKS_ALERTED, CALLBACKS_OPEN,

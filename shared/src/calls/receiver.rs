@@ -156,7 +156,7 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
         ];
         for CounterMove { key, adds } in decision.counts {
             let bump = adds.into_iter().fold(
-                CounterBump::new(key.to_string(), DAILY_COUNTER_DAYS).on_day(&key.day),
+                CounterBump::new(key.counter_key(), DAILY_COUNTER_DAYS),
                 |b, (field, n)| b.add(field, n),
             );
             verdict.counters.push(bump);

@@ -552,7 +552,7 @@ impl EventStore for DynamoStore {
         }
     }
 
-    async fn read_counter(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
+    async fn read_counter(&self, key: &CounterKey) -> Result<BTreeMap<String, i64>, StoreError> {
         // The unsharded item and every shard share the partition: one query sums them.
         let items = self
             .client

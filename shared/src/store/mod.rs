@@ -44,6 +44,7 @@ mod bucket_io;
 mod buckets;
 mod callbacks;
 mod dynamodb;
+mod keys;
 mod layout;
 mod ports;
 mod queries;
@@ -54,6 +55,7 @@ mod units;
 use buckets::*;
 pub use buckets::{BucketIndex, BucketRef, BUCKETS};
 pub use dynamodb::DynamoStore;
+pub use keys::{CallLogBucket, CounterKey, CounterLine, UnknownCounterKey};
 use layout::*;
 pub use ports::{AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore};
 use rows::*;
@@ -319,11 +321,9 @@ impl StateJson {
 /// Adds to a counter row's fields ([`COUNTER_TOTAL`] is always bumped by one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CounterBump {
-    pub key: String,
+    pub key: CounterKey,
     pub adds: BTreeMap<String, i64>,
     pub keep_days: i64,
-    /// The day a daily counter belongs to: it is indexed under it.
-    pub day: Option<String>,
     /// Which of the counter's [`COUNTER_SHARDS`] items this bump moves (`None`: the one
     /// unsharded item). Readers sum every item of the counter.
     pub shard: Option<u16>,
@@ -335,12 +335,13 @@ pub const COUNTER_SHARDS: u16 = 16;
 const COUNTER_SK: &str = "COUNTER";
 
 impl CounterBump {
-    pub fn new(key: impl Into<String>, keep_days: i64) -> Self {
+    /// A daily counter is indexed under its key's day, found with the day's others by
+    /// `day_counters`.
+    pub fn new(key: CounterKey, keep_days: i64) -> Self {
         Self {
-            key: key.into(),
+            key,
             adds: BTreeMap::from([(COUNTER_TOTAL.to_owned(), 1)]),
             keep_days,
-            day: None,
             shard: None,
         }
     }
@@ -360,12 +361,6 @@ impl CounterBump {
             None => COUNTER_SK.to_owned(),
             Some(n) => format!("{COUNTER_SK}#{n:02}"),
         }
-    }
-
-    /// A counter of one day (`YYYY-MM-DD`), found with the day's others by `day_counters`.
-    pub fn on_day(mut self, day: impl std::fmt::Display) -> Self {
-        self.day = Some(day.to_string());
-        self
     }
 
     pub fn add(mut self, field: impl Into<String>, n: i64) -> Self {

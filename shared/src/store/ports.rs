@@ -2,9 +2,9 @@
 //! adapter (and by the tests' offline store).
 
 use super::{AlertRow, Commit, CommitOutcome, CounterBump, Quarantine, Revision, StateWrite};
-use super::{StoreError, Versioned};
+use super::{CounterKey, StoreError, Versioned};
 use crate::alert::Alert;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -45,7 +45,7 @@ pub trait EventStore: Send + Sync {
     /// A counter's fields, summed over its shards.
     fn read_counter(
         &self,
-        key: &str,
+        key: &CounterKey,
     ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
     /// Writes an alert row unless one with its id exists; says whether it wrote.
     fn put_alert_once(
@@ -96,11 +96,12 @@ pub trait DashboardStore: Send + Sync {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
-    /// Every daily counter of `day` (`YYYY-MM-DD`), by key.
+    /// Every daily counter of `day`, by key (a stored key none of the kinds reads is
+    /// left out, and logged).
     fn day_counters(
         &self,
-        day: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError>> + Send;
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<BTreeMap<CounterKey, BTreeMap<String, i64>>, StoreError>> + Send;
     /// Alerts that occurred at or after `since`, oldest first.
     fn alerts_since(
         &self,

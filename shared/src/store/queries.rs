@@ -2,6 +2,7 @@
 
 use super::callbacks::IndexedState;
 use super::*;
+use chrono::NaiveDate;
 
 impl DynamoStore {
     /// A state as its last write left it: its row, read consistently; when the row names
@@ -203,14 +204,20 @@ impl DashboardStore for DynamoStore {
 
     async fn day_counters(
         &self,
-        day: &str,
-    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
+        day: NaiveDate,
+    ) -> Result<BTreeMap<CounterKey, BTreeMap<String, i64>>, StoreError> {
         let items = self.index_partition(day_index_pk(day), None).await?;
         // A sharded counter's items share its key in the index: summed into one.
-        let mut counters: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut counters: BTreeMap<CounterKey, BTreeMap<String, i64>> = BTreeMap::new();
         for mut item in items {
-            if let Some(AttributeValue::S(key)) = item.remove("gsi1sk") {
-                add_fields(counters.entry(key).or_default(), counter_fields(Some(item)));
+            let Some(AttributeValue::S(text)) = item.remove("gsi1sk") else {
+                continue;
+            };
+            match text.parse::<CounterKey>() {
+                Ok(key) => add_fields(counters.entry(key).or_default(), counter_fields(Some(item))),
+                Err(err) => {
+                    tracing::warn!(error = %mask_numbers(&err.to_string()), "counter skipped")
+                }
             }
         }
         Ok(counters)

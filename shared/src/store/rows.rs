@@ -1,6 +1,7 @@
 //! The table's other rows: idempotency keys, markers, alerts, counters, and their keys.
 
 use super::*;
+use chrono::NaiveDate;
 
 /// An idempotency key's row (written with `attribute_not_exists(pk)`).
 pub(super) fn dedup_item(source: &str, key: &str, at: DateTime<Utc>) -> Result<Item, StoreError> {
@@ -21,7 +22,7 @@ pub(super) fn seen_pk(source: &str, key: &str) -> String {
     format!("SEEN#{source}#{key}")
 }
 
-pub(super) fn counter_pk(key: &str) -> String {
+pub(super) fn counter_pk(key: &CounterKey) -> String {
     format!("COUNTER#{key}")
 }
 
@@ -64,16 +65,16 @@ pub(super) fn counter_expression(
         adds.push(format!("#c{i} :c{i}"));
     }
     let mut sets = "entity = :entity, #ttl = :ttl".to_owned();
-    if let Some(day) = &bump.day {
+    if let Some(day) = bump.key.day() {
         values.insert(":gpk".into(), AttributeValue::S(day_index_pk(day)));
-        values.insert(":gsk".into(), AttributeValue::S(bump.key.clone()));
+        values.insert(":gsk".into(), AttributeValue::S(bump.key.to_string()));
         sets.push_str(", gsi1pk = :gpk, gsi1sk = :gsk");
     }
     let expression = format!("SET {sets} ADD {}", adds.join(", "));
     (expression, names, values)
 }
 
-pub(super) fn day_index_pk(day: &str) -> String {
+pub(super) fn day_index_pk(day: NaiveDate) -> String {
     format!("COUNTERS#{day}")
 }
 

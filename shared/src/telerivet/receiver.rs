@@ -13,8 +13,7 @@ use crate::pipeline::{
     Verification,
 };
 use crate::secrets::{Cached, Rotating, SecretsManager};
-use crate::store::{CounterBump, DynamoStore};
-use crate::time_text;
+use crate::store::{CounterBump, CounterKey, DynamoStore};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::Request;
@@ -129,7 +128,9 @@ impl TelerivetReceiver {
         let window_start = failure_window_start(now, self.auth_failures.window);
         Threshold {
             bump: CounterBump::new(
-                format!("telerivet:auth-failures:{}", window_start.to_rfc3339()),
+                CounterKey::AuthFailures {
+                    window: window_start,
+                },
                 WINDOW_COUNTER_DAYS,
             )
             .add(field, 1),
@@ -143,13 +144,13 @@ impl TelerivetReceiver {
         }
     }
 
-    fn failure_window(&self, project: &str, now: DateTime<Utc>) -> (String, ThresholdContext) {
+    fn failure_window(&self, project: &str, now: DateTime<Utc>) -> (CounterKey, ThresholdContext) {
         let window_start = failure_window_start(now, self.sms_failures.window);
         (
-            format!(
-                "telerivet:sms-failures:{project}:{}",
-                window_start.to_rfc3339()
-            ),
+            CounterKey::SmsFailures {
+                project: project.to_owned(),
+                window: window_start,
+            },
             ThresholdContext {
                 scope: project.to_owned(),
                 window_start,
@@ -275,22 +276,20 @@ impl Receiver for TelerivetReceiver {
         verdict.outcome = decision.outcome;
         verdict.states = vec![decision.state];
 
-        let today = time_text::day(now.date_naive());
-        let day = format!("telerivet:sms:{}:{today}", project(event));
+        let day = CounterKey::Sms {
+            project: project(event).to_owned(),
+            day: now.date_naive(),
+        };
         if let EventKind::IncomingMessage(message) = &event.kind {
-            verdict.counters.push(
-                CounterBump::new(day.clone(), DAILY_COUNTER_DAYS)
-                    .on_day(&today)
-                    .add("incoming", 1),
-            );
+            verdict
+                .counters
+                .push(CounterBump::new(day.clone(), DAILY_COUNTER_DAYS).add("incoming", 1));
             verdict.reply = self.auto_replies.reply_for(message);
         }
         if let Some(status) = &decision.settled_status {
-            verdict.counters.push(
-                CounterBump::new(day, DAILY_COUNTER_DAYS)
-                    .on_day(&today)
-                    .add(status.as_str(), 1),
-            );
+            verdict
+                .counters
+                .push(CounterBump::new(day, DAILY_COUNTER_DAYS).add(status.as_str(), 1));
         }
         if let (true, EventKind::SendStatus(s)) = (decision.newly_failed, &event.kind) {
             let (key, _) = self.failure_window(project(event), failed_at(&verdict.states, now));

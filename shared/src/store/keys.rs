@@ -1,0 +1,179 @@
+//! The keys of the counter rows, typed: every writer builds one, the dashboard reads them
+//! back. `Display` prints exactly the strings stored since the first release, and
+//! `FromStr` reads them, so counters already stored are still found and summed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+/// What one counter row counts, and over which day or window.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CounterKey {
+    /// `metrics:<day>:all|direction:<direction>|exophone:<ExoPhone>`: the call log's
+    /// figures of one account day (Bulk Call Details).
+    CallLog {
+        day: NaiveDate,
+        bucket: CallLogBucket,
+    },
+    /// `calls:<provider>:<line>|unknown-line|all:<day>`: the calls one provider's
+    /// notifications reported on an account day.
+    Calls {
+        provider: String,
+        line: CounterLine,
+        day: NaiveDate,
+    },
+    /// `telerivet:sms:<project>:<day>`: a Telerivet project's messages on a UTC day.
+    Sms { project: String, day: NaiveDate },
+    /// `telerivet:sms-failures:<project>:<window start>`: failed sends in one window.
+    SmsFailures {
+        project: String,
+        window: DateTime<Utc>,
+    },
+    /// `telerivet:auth-failures:<window start>`: requests refused for their secret.
+    AuthFailures { window: DateTime<Utc> },
+}
+
+/// Which of a call-log day's buckets.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CallLogBucket {
+    All,
+    Direction(String),
+    ExoPhone(String),
+}
+
+/// The line a call counter is kept under.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CounterLine {
+    Line(String),
+    /// A call whose line is not known (yet, or ever).
+    Unknown,
+    All,
+}
+
+impl CounterKey {
+    /// The day a daily counter belongs to (it is indexed under it, so a day's counters are
+    /// one query); `None` for a window's.
+    pub fn day(&self) -> Option<NaiveDate> {
+        match self {
+            Self::CallLog { day, .. } | Self::Calls { day, .. } | Self::Sms { day, .. } => {
+                Some(*day)
+            }
+            Self::SmsFailures { .. } | Self::AuthFailures { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for CounterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CallLog { day, bucket } => match bucket {
+                CallLogBucket::All => write!(f, "metrics:{day}:all"),
+                CallLogBucket::Direction(d) => write!(f, "metrics:{day}:direction:{d}"),
+                CallLogBucket::ExoPhone(e) => write!(f, "metrics:{day}:exophone:{e}"),
+            },
+            Self::Calls {
+                provider,
+                line,
+                day,
+            } => {
+                let line = match line {
+                    CounterLine::Line(line) => line.as_str(),
+                    CounterLine::Unknown => "unknown-line",
+                    CounterLine::All => "all",
+                };
+                write!(f, "calls:{provider}:{line}:{day}")
+            }
+            Self::Sms { project, day } => write!(f, "telerivet:sms:{project}:{day}"),
+            Self::SmsFailures { project, window } => {
+                write!(
+                    f,
+                    "telerivet:sms-failures:{project}:{}",
+                    window.to_rfc3339()
+                )
+            }
+            Self::AuthFailures { window } => {
+                write!(f, "telerivet:auth-failures:{}", window.to_rfc3339())
+            }
+        }
+    }
+}
+
+/// A stored key that is none of the [`CounterKey`]s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a counter key: {0:?}")]
+pub struct UnknownCounterKey(pub String);
+
+/// `<rest>:<YYYY-MM-DD>`, split at the day.
+fn ending_in_day(text: &str) -> Option<(&str, NaiveDate)> {
+    let (rest, day) = text.rsplit_once(':')?;
+    Some((rest, day.parse().ok()?))
+}
+
+/// `<rest>:<RFC 3339 instant>`, split at the instant (which has colons of its own).
+fn ending_in_instant(text: &str) -> Option<(&str, DateTime<Utc>)> {
+    text.char_indices()
+        .filter(|&(_, c)| c == ':')
+        .find_map(|(i, _)| {
+            let at = DateTime::parse_from_rfc3339(&text[i + 1..]).ok()?;
+            Some((&text[..i], at.with_timezone(&Utc)))
+        })
+}
+
+impl FromStr for CounterKey {
+    type Err = UnknownCounterKey;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownCounterKey(text.to_owned());
+        let not_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned()).ok_or_else(unknown);
+        if let Some(rest) = text.strip_prefix("metrics:") {
+            let (day, bucket) = rest.split_once(':').ok_or_else(unknown)?;
+            let day = day.parse().map_err(|_| unknown())?;
+            let bucket = match bucket.split_once(':') {
+                None if bucket == "all" => CallLogBucket::All,
+                Some(("direction", d)) => CallLogBucket::Direction(not_empty(d)?),
+                Some(("exophone", e)) => CallLogBucket::ExoPhone(not_empty(e)?),
+                _ => return Err(unknown()),
+            };
+            return Ok(Self::CallLog { day, bucket });
+        }
+        if let Some(rest) = text.strip_prefix("calls:") {
+            let (rest, day) = ending_in_day(rest).ok_or_else(unknown)?;
+            let (provider, line) = rest.split_once(':').ok_or_else(unknown)?;
+            let line = match line {
+                "all" => CounterLine::All,
+                "unknown-line" => CounterLine::Unknown,
+                line => CounterLine::Line(not_empty(line)?),
+            };
+            return Ok(Self::Calls {
+                provider: not_empty(provider)?,
+                line,
+                day,
+            });
+        }
+        if let Some(rest) = text.strip_prefix("telerivet:sms:") {
+            let (project, day) = ending_in_day(rest).ok_or_else(unknown)?;
+            return Ok(Self::Sms {
+                project: not_empty(project)?,
+                day,
+            });
+        }
+        if let Some(rest) = text.strip_prefix("telerivet:sms-failures:") {
+            let (project, window) = ending_in_instant(rest).ok_or_else(unknown)?;
+            return Ok(Self::SmsFailures {
+                project: not_empty(project)?,
+                window,
+            });
+        }
+        if let Some(window) = text.strip_prefix("telerivet:auth-failures:") {
+            let window = DateTime::parse_from_rfc3339(window).map_err(|_| unknown())?;
+            return Ok(Self::AuthFailures {
+                window: window.with_timezone(&Utc),
+            });
+        }
+        Err(unknown())
+    }
+}
+
+#[cfg(test)]
+#[path = "keys_test.rs"]
+mod tests;

@@ -1,0 +1,146 @@
+use super::*;
+use chrono::TimeZone;
+use proptest::prelude::*;
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
+fn window() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+}
+
+/// The strings stored before the keys were typed, each read back as its key and printed
+/// again exactly.
+#[test]
+fn every_stored_form_is_read_and_printed_as_it_was() {
+    let cases = [
+        (
+            "metrics:2026-11-22:all",
+            CounterKey::CallLog {
+                day: day(),
+                bucket: CallLogBucket::All,
+            },
+        ),
+        (
+            "metrics:2026-11-22:direction:inbound",
+            CounterKey::CallLog {
+                day: day(),
+                bucket: CallLogBucket::Direction("inbound".into()),
+            },
+        ),
+        (
+            "metrics:2026-11-22:exophone:08030752599",
+            CounterKey::CallLog {
+                day: day(),
+                bucket: CallLogBucket::ExoPhone("08030752599".into()),
+            },
+        ),
+        (
+            "calls:voipstudio:+918030752599:2026-11-22",
+            CounterKey::Calls {
+                provider: "voipstudio".into(),
+                line: CounterLine::Line("+918030752599".into()),
+                day: day(),
+            },
+        ),
+        (
+            "calls:exotel:unknown-line:2026-11-22",
+            CounterKey::Calls {
+                provider: "exotel".into(),
+                line: CounterLine::Unknown,
+                day: day(),
+            },
+        ),
+        (
+            "calls:exotel:all:2026-11-22",
+            CounterKey::Calls {
+                provider: "exotel".into(),
+                line: CounterLine::All,
+                day: day(),
+            },
+        ),
+        (
+            "telerivet:sms:PJ2ad8:2026-11-22",
+            CounterKey::Sms {
+                project: "PJ2ad8".into(),
+                day: day(),
+            },
+        ),
+        (
+            "telerivet:sms-failures:PJ2ad8:2026-11-22T10:00:00+00:00",
+            CounterKey::SmsFailures {
+                project: "PJ2ad8".into(),
+                window: window(),
+            },
+        ),
+        (
+            "telerivet:auth-failures:2026-11-22T10:00:00+00:00",
+            CounterKey::AuthFailures { window: window() },
+        ),
+    ];
+    for (text, key) in cases {
+        assert_eq!(text.parse::<CounterKey>(), Ok(key.clone()), "{text}");
+        assert_eq!(key.to_string(), text);
+    }
+}
+
+#[test]
+fn daily_counters_know_their_day_and_windows_have_none() {
+    assert_eq!(
+        CounterKey::Sms {
+            project: "P".into(),
+            day: day()
+        }
+        .day(),
+        Some(day())
+    );
+    assert_eq!(CounterKey::AuthFailures { window: window() }.day(), None);
+}
+
+#[test]
+fn other_text_is_no_counter_key() {
+    for text in [
+        "",
+        "metrics:2026-11-22",
+        "metrics:2026-13-01:all",
+        "metrics:2026-11-22:hour:3",
+        "metrics:2026-11-22:exophone:",
+        "calls:exotel:2026-11-22",
+        "calls::all:2026-11-22",
+        "telerivet:sms:2026-11-22",
+        "telerivet:sms-failures:P:yesterday",
+        "telerivet:auth-failures:",
+        "unrecognised:foo",
+    ] {
+        assert!(text.parse::<CounterKey>().is_err(), "{text:?} was read");
+    }
+}
+
+proptest! {
+    /// Any key printed is read back as itself, whatever its free text holds.
+    #[test]
+    fn a_printed_key_reads_back(
+        project in "[A-Za-z0-9:+_-]{1,20}",
+        line in "[A-Za-z0-9:+_-]{1,20}",
+        days in 0i64..4000,
+        minutes in 0i64..5_000_000,
+    ) {
+        let day = day() - chrono::Duration::days(days);
+        let window = window() - chrono::Duration::minutes(minutes);
+        let line = match line.as_str() {
+            "all" => CounterLine::All,
+            "unknown-line" => CounterLine::Unknown,
+            _ => CounterLine::Line(line),
+        };
+        for key in [
+            CounterKey::Calls { provider: "voipstudio".into(), line: line.clone(), day },
+            CounterKey::Sms { project: project.clone(), day },
+            CounterKey::SmsFailures { project: project.clone(), window },
+            CounterKey::AuthFailures { window },
+            CounterKey::CallLog { day, bucket: CallLogBucket::ExoPhone(project.clone()) },
+        ] {
+            prop_assert_eq!(key.to_string().parse::<CounterKey>(), Ok(key));
+        }
+    }
+}
