@@ -53,13 +53,15 @@ pub fn number_or<T: std::str::FromStr>(name: &'static str, default: T) -> Result
 }
 
 /// The account's IANA time zone (`ACCOUNT_TIMEZONE`, default `Asia/Kolkata`): the days
-/// that counters follow. Only Asia's zones, `Etc/*` and `UTC` are built in (see
-/// `.cargo/config.toml`).
+/// that counters follow. Any name of the tz database that chrono-tz knows
+/// (`chrono_tz::TZ_VARIANTS`); template.yaml's `AccountTimezone` allows the same names.
 pub fn account_timezone() -> Result<chrono_tz::Tz, ConfigError> {
     let name = optional("ACCOUNT_TIMEZONE").unwrap_or_else(|| "Asia/Kolkata".into());
     name.parse().map_err(|_| ConfigError::Invalid {
         name: "ACCOUNT_TIMEZONE",
-        reason: format!("{name:?} is not one of the time zones built in (Asia/*, Etc/*, UTC)"),
+        reason: format!(
+            "{name:?} is not an IANA time zone name (e.g. Asia/Kolkata, Europe/London)"
+        ),
     })
 }
 
