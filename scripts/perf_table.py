@@ -103,8 +103,8 @@ def main(directory):
         row(
             "extra: how the monitor state that heartbeat leads to is stored (it lists every affected line)",
             f"{first['state_json_bytes'] / 1024:.0f} KB as JSON, ≈ {first['state_item_bytes'] / 1024:.0f} KB "
-            f"as a DynamoDB attribute: {first.get('state_parts', '?')} part items of ≤ 300 KiB, "
-            "written in the commit's one transaction",
+            "as a DynamoDB attribute: its head in the state row, its lines in buckets "
+            "(write units per heartbeat: the table below)",
             "—",
             None,
         )
