@@ -8,7 +8,7 @@ use dialtone_shared::alert::Alert;
 use dialtone_shared::pipeline::{handle, Receiver};
 use dialtone_shared::store::{
     Commit, CommitOutcome, CounterBump, CounterKey, EventStore, Quarantine, Revision, StateJson,
-    StateWrite, StoreError, Versioned, COUNTER_TOTAL,
+    StateKey, StateWrite, StoreError, Versioned, COUNTER_TOTAL,
 };
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
@@ -60,7 +60,7 @@ impl OfflineStore {
 impl EventStore for OfflineStore {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        _key: &str,
+        _key: &StateKey,
     ) -> Result<Option<Versioned<T>>, StoreError> {
         let read = self.reads.fetch_add(1, Ordering::Relaxed);
         let stored = self

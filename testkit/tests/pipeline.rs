@@ -8,7 +8,7 @@ use dialtone_shared::pipeline::{handle, Handled};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::{
     Commit, CommitOutcome, CounterBump, CounterKey, EventStore, Quarantine, Revision, StateJson,
-    StateWrite, StoreError, Versioned,
+    StateKey, StateWrite, StoreError, Versioned,
 };
 use dialtone_testkit::offline::{run_to_end, OfflineStore};
 use lambda_http::{Body, Request, RequestExt};
@@ -39,7 +39,7 @@ struct Redelivered(OfflineStore);
 impl EventStore for Redelivered {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> Result<Option<Versioned<T>>, StoreError> {
         self.0.load_state(key).await
     }

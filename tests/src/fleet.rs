@@ -11,11 +11,11 @@ use crate::stack::Stack;
 use crate::LocalError;
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
-use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow, MONITOR_KEY};
+use dialtone_shared::heartbeat::{AlertPolicy, HeartbeatRow};
 use dialtone_shared::pipeline::{handler, Deps};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::Cached;
-use dialtone_shared::store::{DynamoStore, EventStore};
+use dialtone_shared::store::{DynamoStore, EventStore, StateKey};
 use dialtone_testkit::sample::warning_with_lines_from;
 
 /// One fleet heartbeat through the emulator.
@@ -31,7 +31,7 @@ pub struct Delivery {
 
 async fn monitor(store: &DynamoStore) -> Result<Option<(DateTime<Utc>, usize)>, LocalError> {
     let stored = store
-        .load_state::<HeartbeatRow>(MONITOR_KEY)
+        .load_state::<HeartbeatRow>(&StateKey::HeartbeatMonitor)
         .await
         .map_err(|e| LocalError::Invoke(format!("monitor state: {e}")))?;
     Ok(match stored.map(|s| s.value) {

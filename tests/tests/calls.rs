@@ -432,7 +432,7 @@ async fn a_callback_alerted_in_the_old_layout_is_swept_once_more_and_still_liste
     // alert raised, the row still under CALLBACKS_OPEN, with no mark.
     let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
     let key = "callback:+919876500177";
-    let Some(stored) = EventStore::load_state::<CallsState>(&store, key)
+    let Some(stored) = EventStore::load_state::<CallsState>(&store, &state_key(key))
         .await
         .unwrap()
     else {

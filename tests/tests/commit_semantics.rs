@@ -10,7 +10,7 @@ use common::*;
 use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
 use dialtone_shared::calls::receiver::{ExotelCalls, Voipstudio};
 use dialtone_shared::heartbeat::watchdog::WatchdogPolicy;
-use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
+use dialtone_shared::heartbeat::HeartbeatRow;
 use dialtone_shared::pipeline::handler;
 use dialtone_shared::store::{
     Commit, CommitOutcome, DynamoStore, EventStore, StateCheck, StateJson, StateWrite,
@@ -128,7 +128,7 @@ async fn an_alert_row_that_exists_is_dropped_and_the_event_kept() {
 /// The watchdog's row, written as LATE where none was.
 fn watchdog_late() -> StateWrite {
     StateWrite {
-        key: WATCHDOG_KEY.into(),
+        key: state_key(WATCHDOG_KEY),
         index: None,
         replaces: None,
         state: StateJson::of(&json!({"kind": "watchdog", "silence": "LATE"})).expect("json"),
@@ -139,7 +139,7 @@ fn watchdog_late() -> StateWrite {
 fn judged_on_no_watchdog(dedup_key: &str) -> Commit {
     let mut commit = Commit::new("exotel-heartbeat", dedup_key.into(), Utc::now());
     commit.checks.push(StateCheck {
-        key: WATCHDOG_KEY.into(),
+        key: state_key(WATCHDOG_KEY),
         revision: None,
     });
     commit
@@ -155,7 +155,7 @@ async fn a_row_read_and_left_unchanged_is_checked_at_commit() {
     let store = store(&stack);
     assert_eq!(send(&deps, WARNING).await.0, 200);
     let read = store
-        .load_state::<HeartbeatRow>(MONITOR_KEY)
+        .load_state::<HeartbeatRow>(&state_key(MONITOR_KEY))
         .await
         .expect("read")
         .expect("monitor");
@@ -168,7 +168,7 @@ async fn a_row_read_and_left_unchanged_is_checked_at_commit() {
     );
     late.states.push(watchdog_late());
     late.checks.push(StateCheck {
-        key: MONITOR_KEY.into(),
+        key: state_key(MONITOR_KEY),
         revision: Some(read.revision),
     });
     assert_eq!(

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use common::*;
 use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
-use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY};
+use dialtone_shared::heartbeat::HeartbeatRow;
 use dialtone_shared::pipeline::handler;
 use dialtone_shared::store::{Commit, DynamoStore, EventStore, StoreError};
 use dialtone_testkit::sample::warning_with_lines;
@@ -19,7 +19,7 @@ const WARNING: &str = include_str!("../../events/heartbeat-warning.json");
 
 async fn lines_stored(store: &DynamoStore) -> usize {
     match store
-        .load_state::<HeartbeatRow>(MONITOR_KEY)
+        .load_state::<HeartbeatRow>(&state_key(MONITOR_KEY))
         .await
         .expect("load")
         .expect("stored")

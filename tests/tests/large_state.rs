@@ -10,9 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 use dialtone_local::stack::Stack;
-use dialtone_shared::heartbeat::{
-    decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow, MONITOR_KEY,
-};
+use dialtone_shared::heartbeat::{decide, AlertPolicy, Decision, Heartbeat, HeartbeatRow};
 use dialtone_shared::store::{
     Commit, CommitOutcome, DashboardStore, DynamoStore, EventStore, StateJson, StateWrite,
     Versioned, BUCKETS,
@@ -22,6 +20,8 @@ use serde_json::{json, Value};
 
 const WARNING: &str = include_str!("../../events/heartbeat-warning.json");
 const OK: &str = include_str!("../../events/heartbeat-ok.json");
+/// A large state with no large map (any state key will do).
+const SAVED: &str = "callback:saved";
 /// DynamoDB's item size limit.
 const ITEM_LIMIT: usize = 400 * 1024;
 
@@ -62,7 +62,7 @@ fn commit<T: serde::Serialize>(key: &str, row: &T, replaces: Option<Versioned<T>
         ),
         received_at: Utc::now(),
         states: vec![StateWrite {
-            key: key.to_owned(),
+            key: state_key(key),
             index: None,
             replaces: replaces.map(|r| r.revision),
             state: StateJson::of(row).expect("state"),
@@ -86,7 +86,7 @@ async fn load_as<T: serde::de::DeserializeOwned + Send>(
     store: &DynamoStore,
     key: &str,
 ) -> Versioned<T> {
-    EventStore::load_state(store, key)
+    EventStore::load_state(store, &state_key(key))
         .await
         .expect("load")
         .expect("stored")
@@ -175,7 +175,7 @@ async fn a_large_state_is_stored_in_parts_read_back_whole_and_its_parts_go_when_
     let first = load_as::<Value>(&store, MONITOR_KEY).await;
     assert_eq!(first.value, large);
     assert_eq!(first.revision.version, 1);
-    let dashboard = DashboardStore::load_state::<Value>(&store, MONITOR_KEY)
+    let dashboard = DashboardStore::load_state::<Value>(&store, &state_key(MONITOR_KEY))
         .await
         .expect("load")
         .expect("stored");
@@ -258,7 +258,7 @@ async fn a_fleet_keeps_its_lines_in_buckets_that_move_only_where_they_changed() 
     );
     let first = load(&store, MONITOR_KEY).await;
     assert_eq!(first.value, large);
-    let dashboard = DashboardStore::load_state::<HeartbeatRow>(&store, MONITOR_KEY)
+    let dashboard = DashboardStore::load_state::<HeartbeatRow>(&store, &state_key(MONITOR_KEY))
         .await
         .expect("load")
         .expect("stored");
@@ -331,7 +331,7 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
     let store = DynamoStore::new(stack.dynamodb.clone(), &stack.table);
     let large = log_state(60_000);
     let write = |row: &Value, replaces| StateWrite {
-        key: "saved".into(),
+        key: state_key(SAVED),
         index: None,
         replaces,
         state: StateJson::of(row).expect("state"),
@@ -342,9 +342,9 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
         .await
         .expect("save")
         .expect("saved");
-    let loaded = load_as::<Value>(&store, "saved").await;
+    let loaded = load_as::<Value>(&store, SAVED).await;
     assert_eq!((loaded.revision, &loaded.value), (first.clone(), &large));
-    let (parts, _) = layout(&state_items(&stack, "saved").await);
+    let (parts, _) = layout(&state_items(&stack, SAVED).await);
     assert!(parts > 1);
 
     let small = log_state(3);
@@ -355,7 +355,7 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
         .expect("saved");
     assert_eq!(second.version, 2);
     assert_eq!(
-        state_items(&stack, "saved").await.len(),
+        state_items(&stack, SAVED).await.len(),
         1,
         "parts left behind"
     );
@@ -375,7 +375,7 @@ async fn save_state_writes_a_large_state_in_parts_on_its_own() {
             .expect("save"),
         None
     );
-    let loaded = load_as::<Value>(&store, "saved").await;
+    let loaded = load_as::<Value>(&store, SAVED).await;
     assert_eq!((loaded.revision, &loaded.value), (second, &small));
 }
 

@@ -15,7 +15,7 @@ use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    CallLogBucket, CounterBump, CounterKey, DynamoStore, EventStore, Revision, StateJson,
+    CallLogBucket, CounterBump, CounterKey, DynamoStore, EventStore, Revision, StateJson, StateKey,
     StateWrite, StoreError,
 };
 use lambda_runtime::LambdaEvent;
@@ -23,9 +23,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const SOURCE: &str = "call-log-aggregator";
-const CURSOR_KEY: &str = "call-log-aggregator";
-/// A backfill keeps a cursor of its own: it never moves the schedule's watermark.
-const BACKFILL_CURSOR_KEY: &str = "call-log-aggregator:backfill";
 /// Daily metrics are kept as long as the dashboard looks back.
 const METRICS_DAYS: i64 = dialtone_shared::call_log::metrics::METRICS_HORIZON_DAYS;
 
@@ -137,14 +134,14 @@ pub struct RunReport {
 }
 
 struct Checkpoint {
-    key: &'static str,
+    key: StateKey,
     cursor: Cursor,
     revision: Option<Revision>,
 }
 
 impl Checkpoint {
-    async fn load<S: EventStore>(store: &S, key: &'static str) -> Result<Self, AggregatorError> {
-        let stored = store.load_state::<Cursor>(key).await?;
+    async fn load<S: EventStore>(store: &S, key: StateKey) -> Result<Self, AggregatorError> {
+        let stored = store.load_state::<Cursor>(&key).await?;
         Ok(Self {
             key,
             revision: stored.as_ref().map(|s| s.revision.clone()),
@@ -155,7 +152,7 @@ impl Checkpoint {
     async fn save<S: EventStore>(&mut self, store: &S) -> Result<(), AggregatorError> {
         let saved = store
             .save_state(StateWrite {
-                key: self.key.into(),
+                key: self.key.clone(),
                 index: None,
                 replaces: self.revision.clone(),
                 state: StateJson::of(&self.cursor)?,
@@ -218,7 +215,7 @@ pub async fn run<S: EventStore>(
     now: DateTime<Utc>,
 ) -> Result<RunReport, AggregatorError> {
     deps.client.begin_run();
-    let mut checkpoint = Checkpoint::load(&deps.store, CURSOR_KEY).await?;
+    let mut checkpoint = Checkpoint::load(&deps.store, StateKey::CallLogCursor).await?;
     let now_local = now.with_timezone(&deps.tz).naive_local();
     if checkpoint.cursor.pending.is_empty() {
         let start = checkpoint
@@ -258,7 +255,8 @@ pub async fn backfill<S: EventStore>(
         )));
     }
     deps.client.begin_run();
-    let mut checkpoint = Checkpoint::load(&deps.store, BACKFILL_CURSOR_KEY).await?;
+    // A backfill keeps a cursor of its own: it never moves the schedule's watermark.
+    let mut checkpoint = Checkpoint::load(&deps.store, StateKey::CallLogBackfill).await?;
     if checkpoint.cursor.backfill != Some(range) || checkpoint.cursor.pending.is_empty() {
         let now_local = now.with_timezone(&deps.tz).naive_local();
         let start = range.from.and_time(NaiveTime::MIN);

@@ -16,11 +16,11 @@ use chrono_tz::Tz;
 use dialtone_shared::call_log::metrics::Metrics;
 use dialtone_shared::calls::open_callbacks;
 use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::heartbeat::{HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
+use dialtone_shared::heartbeat::HeartbeatRow;
 use dialtone_shared::http::json_response;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, SecretsManager};
-use dialtone_shared::store::{DashboardStore, DynamoStore, StoreError};
+use dialtone_shared::store::{DashboardStore, DynamoStore, StateKey, StoreError};
 use lambda_http::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
@@ -381,14 +381,22 @@ async fn health<S: DashboardStore, T>(
     deps: &Deps<S, T>,
     now: DateTime<Utc>,
 ) -> Result<Health, DashboardError> {
-    let monitor = match deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await? {
+    let monitor = match deps
+        .store
+        .load_state::<HeartbeatRow>(&StateKey::HeartbeatMonitor)
+        .await?
+    {
         Some(row) => match row.value {
             HeartbeatRow::Monitor(m) => Some(m),
             HeartbeatRow::Watchdog(_) => None,
         },
         None => None,
     };
-    let watchdog = match deps.store.load_state::<HeartbeatRow>(WATCHDOG_KEY).await? {
+    let watchdog = match deps
+        .store
+        .load_state::<HeartbeatRow>(&StateKey::HeartbeatWatchdog)
+        .await?
+    {
         Some(row) => match row.value {
             HeartbeatRow::Watchdog(w) => Some(w),
             HeartbeatRow::Monitor(_) => None,

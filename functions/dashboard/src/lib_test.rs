@@ -12,7 +12,7 @@ struct NothingStored;
 impl DashboardStore for NothingStored {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        _key: &str,
+        _key: &StateKey,
     ) -> Result<Option<Versioned<T>>, StoreError> {
         Ok(None)
     }

@@ -8,10 +8,11 @@ use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::heartbeat::watchdog::{check, WatchdogPolicy, WatchdogState};
-use dialtone_shared::heartbeat::{apply_details, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY};
+use dialtone_shared::heartbeat::{apply_details, HeartbeatRow};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    Commit, CommitOutcome, DynamoStore, EventStore, StateCheck, StateJson, StateWrite, StoreError,
+    Commit, CommitOutcome, DynamoStore, EventStore, StateCheck, StateJson, StateKey, StateWrite,
+    StoreError,
 };
 use lambda_runtime::LambdaEvent;
 
@@ -100,12 +101,18 @@ pub async fn check_silence<S: EventStore>(
     deps: &Deps<S>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, WatchdogError> {
-    let monitor = deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await?;
+    let monitor = deps
+        .store
+        .load_state::<HeartbeatRow>(&StateKey::HeartbeatMonitor)
+        .await?;
     let last_heard = match monitor.as_ref().map(|row| &row.value) {
         Some(HeartbeatRow::Monitor(m)) => Some(m.last_heartbeat_at),
         _ => None,
     };
-    let stored = deps.store.load_state::<HeartbeatRow>(WATCHDOG_KEY).await?;
+    let stored = deps
+        .store
+        .load_state::<HeartbeatRow>(&StateKey::HeartbeatWatchdog)
+        .await?;
     let state = match stored.as_ref().map(|s| &s.value) {
         Some(HeartbeatRow::Watchdog(w)) => w.clone(),
         _ => WatchdogState::default(),
@@ -116,14 +123,14 @@ pub async fn check_silence<S: EventStore>(
     let silence = next.silence.as_str().to_owned();
     let mut commit = Commit::new(SOURCE, alert.id(), now);
     commit.states.push(StateWrite {
-        key: WATCHDOG_KEY.to_owned(),
+        key: StateKey::HeartbeatWatchdog,
         index: None,
         replaces: stored.map(|s| s.revision),
         state: StateJson::of(&HeartbeatRow::Watchdog(next))?,
     });
     // Judged on the heartbeat read: one applied since then makes this judgement wrong.
     commit.checks.push(StateCheck {
-        key: MONITOR_KEY.to_owned(),
+        key: StateKey::HeartbeatMonitor,
         revision: monitor.map(|m| m.revision),
     });
     commit.alerts.push(alert);
@@ -160,7 +167,11 @@ pub async fn sweep_details<S: EventStore>(
     let Some(sweep) = &deps.details else {
         return Ok(None);
     };
-    let Some(stored) = deps.store.load_state::<HeartbeatRow>(MONITOR_KEY).await? else {
+    let Some(stored) = deps
+        .store
+        .load_state::<HeartbeatRow>(&StateKey::HeartbeatMonitor)
+        .await?
+    else {
         return Ok(None);
     };
     let HeartbeatRow::Monitor(monitor) = &stored.value else {
@@ -200,7 +211,7 @@ pub async fn sweep_details<S: EventStore>(
         now,
     );
     commit.states.push(StateWrite {
-        key: MONITOR_KEY.to_owned(),
+        key: StateKey::HeartbeatMonitor,
         index: None,
         replaces: Some(stored.revision),
         state: StateJson::of(&HeartbeatRow::Monitor(state))?,

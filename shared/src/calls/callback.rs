@@ -5,7 +5,7 @@ use super::decide::{CallState, CallsState, Outcome};
 use super::model::{CallDirection, Provider};
 use crate::alert::Alert;
 use crate::phone::E164;
-use crate::store::{CallbackStore, DashboardStore, StoreError};
+use crate::store::{CallbackStore, DashboardStore, StateKey, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ pub async fn open_callbacks<S: DashboardStore>(
 pub async fn due_callbacks<S: CallbackStore>(
     store: &S,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<StateKey>, StoreError> {
     store.indexed_before(CALLBACKS_OPEN, cutoff).await
 }
 

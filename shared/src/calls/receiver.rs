@@ -12,7 +12,7 @@ use crate::pipeline::{
 };
 use crate::secret::Secret;
 use crate::secrets::Cached;
-use crate::store::CounterBump;
+use crate::store::{CounterBump, StateKey};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lambda_http::Request;
@@ -91,15 +91,15 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
 
     /// The call's row first; then, when the customer is known (from this event or the
     /// call's row), the customer's callback row.
-    fn next_state_key(&self, event: &CallEvent, loaded: &[Option<CallsState>]) -> Option<String> {
+    fn next_state_key(&self, event: &CallEvent, loaded: &[Option<CallsState>]) -> Option<StateKey> {
         if event.step == Step::Unrecognised {
             return None;
         }
         match loaded {
-            [] => event
-                .call_id
-                .as_ref()
-                .map(|id| format!("call:{}:{id}", event.provider.as_str())),
+            [] => event.call_id.as_ref().map(|id| StateKey::Call {
+                provider: event.provider.as_str().to_owned(),
+                id: id.clone(),
+            }),
             [call] => {
                 let known = match call {
                     Some(CallsState::Call(c)) => c.customer.clone(),
@@ -109,7 +109,9 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
                     .customer
                     .clone()
                     .or(known)
-                    .map(|c| format!("callback:{c}"))
+                    .map(|c| StateKey::Callback {
+                        customer: c.to_string(),
+                    })
             }
             _ => None,
         }

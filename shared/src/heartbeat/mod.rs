@@ -22,6 +22,3 @@ pub enum HeartbeatRow {
     Monitor(MonitorState),
     Watchdog(watchdog::WatchdogState),
 }
-
-pub const MONITOR_KEY: &str = "exotel-heartbeat";
-pub const WATCHDOG_KEY: &str = "heartbeat-watchdog";

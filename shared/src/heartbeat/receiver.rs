@@ -1,9 +1,7 @@
 //! The Exotel ExoPhone Heartbeat receiver: `POST /exotel/heartbeat/{token}`.
 
 use super::watchdog::{self, WatchdogState};
-use super::{
-    decide, AlertPolicy, Decision, HeartbeatEvent, HeartbeatRow, MONITOR_KEY, WATCHDOG_KEY,
-};
+use super::{decide, AlertPolicy, Decision, HeartbeatEvent, HeartbeatRow};
 use crate::alert::Source;
 use crate::config::{self, ConfigError};
 use crate::pipeline::{
@@ -11,7 +9,7 @@ use crate::pipeline::{
 };
 use crate::secret::Secret;
 use crate::secrets::{Cached, SecretsManager};
-use crate::store::DynamoStore;
+use crate::store::{DynamoStore, StateKey};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::Request;
 use serde_json::json;
@@ -85,13 +83,13 @@ impl Receiver for HeartbeatReceiver {
         &self,
         hb: &HeartbeatEvent,
         loaded: &[Option<HeartbeatRow>],
-    ) -> Option<String> {
+    ) -> Option<StateKey> {
         if let HeartbeatEvent::Unrecognised { .. } = hb {
             return None;
         }
         match loaded.len() {
-            0 => Some(MONITOR_KEY.to_owned()),
-            1 => Some(WATCHDOG_KEY.to_owned()),
+            0 => Some(StateKey::HeartbeatMonitor),
+            1 => Some(StateKey::HeartbeatWatchdog),
             _ => None,
         }
     }

@@ -19,7 +19,7 @@ use crate::http::{json_response, WebhookError};
 use crate::metrics::{self, EventName, Metric, Outcome};
 use crate::store::{
     Commit, CommitOutcome, CounterBump, EventStore, FirstSeen, Quarantine, StateCheck, StateJson,
-    StateWrite, StoreError,
+    StateKey, StateWrite, StoreError,
 };
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Duration, Utc};
@@ -116,8 +116,11 @@ pub trait Receiver: Send + Sync {
     /// The state rows this event reads and moves, one at a time: given the rows loaded so
     /// far, the key of the next one, or `None` when there are no more. (A call's row can
     /// name the customer whose callback row comes next.)
-    fn next_state_key(&self, event: &Self::Event, loaded: &[Option<Self::State>])
-        -> Option<String>;
+    fn next_state_key(
+        &self,
+        event: &Self::Event,
+        loaded: &[Option<Self::State>],
+    ) -> Option<StateKey>;
     /// The pure decision: the stored states (in key order) and the event give the new
     /// states and the alerts.
     fn decide(

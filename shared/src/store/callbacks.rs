@@ -15,7 +15,7 @@ impl CallbackStore for DynamoStore {
         &self,
         partition: &str,
         cutoff: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<StateKey>, StoreError> {
         let items = self
             .client
             .query()
@@ -35,7 +35,9 @@ impl CallbackStore for DynamoStore {
         Ok(items
             .into_iter()
             .filter_map(|mut item| match item.remove("pk") {
-                Some(AttributeValue::S(pk)) => state_key(&pk).map(str::to_owned),
+                // A row another writer indexed under this partition, with a key none of
+                // the states has, is not a callback to decide about.
+                Some(AttributeValue::S(pk)) => state_key(&pk).and_then(|k| k.parse().ok()),
                 _ => None,
             })
             .collect())
@@ -43,9 +45,9 @@ impl CallbackStore for DynamoStore {
 
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> Result<Option<Versioned<T>>, StoreError> {
-        self.read_state(key).await
+        self.read_state(&key.to_string()).await
     }
 
     async fn save_with_alert(

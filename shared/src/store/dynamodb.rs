@@ -402,9 +402,9 @@ impl Cancelled {
 impl EventStore for DynamoStore {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> Result<Option<Versioned<T>>, StoreError> {
-        self.read_state(key).await
+        self.read_state(&key.to_string()).await
     }
 
     async fn commit(&self, mut commit: Commit) -> Result<CommitOutcome, StoreError> {

@@ -1,6 +1,7 @@
-//! The keys of the counter rows, typed: every writer builds one, the dashboard reads them
-//! back. `Display` prints exactly the strings stored since the first release, and
-//! `FromStr` reads them, so counters already stored are still found and summed.
+//! The keys of the state and counter rows, typed: every writer builds one, and what reads
+//! them back (the dashboard, the callback watchdog's index) parses them. `Display` prints
+//! exactly the strings stored since the first release, and `FromStr` reads them, so rows
+//! already stored are still found.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt;
@@ -168,6 +169,112 @@ impl FromStr for CounterKey {
             let window = DateTime::parse_from_rfc3339(window).map_err(|_| unknown())?;
             return Ok(Self::AuthFailures {
                 window: window.with_timezone(&Utc),
+            });
+        }
+        Err(unknown())
+    }
+}
+
+/// Which state row (the text after `STATE#` in its `pk`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StateKey {
+    /// `exotel-heartbeat`: the heartbeat monitor (the fleet and its lines).
+    HeartbeatMonitor,
+    /// `heartbeat-watchdog`: when the last heartbeat came, and the silence recorded.
+    HeartbeatWatchdog,
+    /// `call-log-aggregator`: the scheduled read's watermark.
+    CallLogCursor,
+    /// `call-log-aggregator:backfill`: a backfill's own cursor.
+    CallLogBackfill,
+    /// `call:<provider>:<call id>`: one call as its notifications told it.
+    Call { provider: String, id: String },
+    /// `callback:<customer>`: the callback owed to one customer.
+    Callback { customer: String },
+    /// `telerivet:<object>:<id>`: one Telerivet message, its metadata, a contact or a
+    /// broadcast.
+    Telerivet { object: TelerivetObject, id: String },
+}
+
+/// What a Telerivet state row is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TelerivetObject {
+    Message,
+    MessageMetadata,
+    Contact,
+    Broadcast,
+}
+
+impl TelerivetObject {
+    const ALL: [Self; 4] = [
+        Self::Message,
+        Self::MessageMetadata,
+        Self::Contact,
+        Self::Broadcast,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::MessageMetadata => "message-metadata",
+            Self::Contact => "contact",
+            Self::Broadcast => "broadcast",
+        }
+    }
+}
+
+impl fmt::Display for StateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HeartbeatMonitor => f.write_str("exotel-heartbeat"),
+            Self::HeartbeatWatchdog => f.write_str("heartbeat-watchdog"),
+            Self::CallLogCursor => f.write_str("call-log-aggregator"),
+            Self::CallLogBackfill => f.write_str("call-log-aggregator:backfill"),
+            Self::Call { provider, id } => write!(f, "call:{provider}:{id}"),
+            Self::Callback { customer } => write!(f, "callback:{customer}"),
+            Self::Telerivet { object, id } => write!(f, "telerivet:{}:{id}", object.as_str()),
+        }
+    }
+}
+
+/// A stored key that is none of the [`StateKey`]s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a state key: {0:?}")]
+pub struct UnknownStateKey(pub String);
+
+impl FromStr for StateKey {
+    type Err = UnknownStateKey;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownStateKey(text.to_owned());
+        let not_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned()).ok_or_else(unknown);
+        match text {
+            "exotel-heartbeat" => return Ok(Self::HeartbeatMonitor),
+            "heartbeat-watchdog" => return Ok(Self::HeartbeatWatchdog),
+            "call-log-aggregator" => return Ok(Self::CallLogCursor),
+            "call-log-aggregator:backfill" => return Ok(Self::CallLogBackfill),
+            _ => {}
+        }
+        if let Some(rest) = text.strip_prefix("call:") {
+            let (provider, id) = rest.split_once(':').ok_or_else(unknown)?;
+            return Ok(Self::Call {
+                provider: not_empty(provider)?,
+                id: not_empty(id)?,
+            });
+        }
+        if let Some(customer) = text.strip_prefix("callback:") {
+            return Ok(Self::Callback {
+                customer: not_empty(customer)?,
+            });
+        }
+        if let Some(rest) = text.strip_prefix("telerivet:") {
+            let (object, id) = rest.split_once(':').ok_or_else(unknown)?;
+            let object = TelerivetObject::ALL
+                .into_iter()
+                .find(|o| o.as_str() == object)
+                .ok_or_else(unknown)?;
+            return Ok(Self::Telerivet {
+                object,
+                id: not_empty(id)?,
             });
         }
         Err(unknown())

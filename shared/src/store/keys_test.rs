@@ -144,3 +144,69 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_stored_state_key_is_read_and_printed_as_it_was() {
+    let cases = [
+        ("exotel-heartbeat", StateKey::HeartbeatMonitor),
+        ("heartbeat-watchdog", StateKey::HeartbeatWatchdog),
+        ("call-log-aggregator", StateKey::CallLogCursor),
+        ("call-log-aggregator:backfill", StateKey::CallLogBackfill),
+        (
+            "call:voipstudio:a1b2:c3",
+            StateKey::Call {
+                provider: "voipstudio".into(),
+                id: "a1b2:c3".into(),
+            },
+        ),
+        (
+            "callback:+919812345678",
+            StateKey::Callback {
+                customer: "+919812345678".into(),
+            },
+        ),
+        (
+            "telerivet:message:SM123",
+            StateKey::Telerivet {
+                object: TelerivetObject::Message,
+                id: "SM123".into(),
+            },
+        ),
+        (
+            "telerivet:message-metadata:SM123",
+            StateKey::Telerivet {
+                object: TelerivetObject::MessageMetadata,
+                id: "SM123".into(),
+            },
+        ),
+        (
+            "telerivet:contact:CT1",
+            StateKey::Telerivet {
+                object: TelerivetObject::Contact,
+                id: "CT1".into(),
+            },
+        ),
+        (
+            "telerivet:broadcast:BC1",
+            StateKey::Telerivet {
+                object: TelerivetObject::Broadcast,
+                id: "BC1".into(),
+            },
+        ),
+    ];
+    for (text, key) in cases {
+        assert_eq!(text.parse::<StateKey>(), Ok(key.clone()), "{text}");
+        assert_eq!(key.to_string(), text);
+    }
+    for text in [
+        "",
+        "test",
+        "call:exotel",
+        "call::x",
+        "callback:",
+        "telerivet:group:G1",
+        "telerivet:contact:",
+    ] {
+        assert!(text.parse::<StateKey>().is_err(), "{text:?} was read");
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn state_pk(key: &str) -> String {
+pub(super) fn state_pk(key: impl std::fmt::Display) -> String {
     format!("STATE#{key}")
 }
 
@@ -79,12 +79,18 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
             head: state_head,
             fields,
         } = split;
-        let writes = bucket_writes(&pk, &state.key, fields, write_id(), replaced_buckets)?;
+        let writes = bucket_writes(
+            &pk,
+            &state.key.to_string(),
+            fields,
+            write_id(),
+            replaced_buckets,
+        )?;
         let manifest = manifest(&writes.index)?;
         let bytes = row_bytes + "head".len() + state_head.len() + "buckets".len() + manifest.len();
         if bytes > STATE_ROW_LIMIT {
             return Err(StoreError::StateTooLarge {
-                key: state.key.clone(),
+                key: state.key.to_string(),
                 bytes,
                 limit: STATE_ROW_LIMIT,
             });
@@ -100,7 +106,7 @@ pub(super) fn state_rows(state: &StateWrite, now: DateTime<Utc>) -> Result<State
         let text = state.state.text();
         if text.len() > STATE_TEXT_LIMIT {
             return Err(StoreError::StateTooLarge {
-                key: state.key.clone(),
+                key: state.key.to_string(),
                 bytes: text.len(),
                 limit: STATE_TEXT_LIMIT,
             });

@@ -55,7 +55,10 @@ mod units;
 use buckets::*;
 pub use buckets::{BucketIndex, BucketRef, BUCKETS};
 pub use dynamodb::DynamoStore;
-pub use keys::{CallLogBucket, CounterKey, CounterLine, UnknownCounterKey};
+pub use keys::{
+    CallLogBucket, CounterKey, CounterLine, StateKey, TelerivetObject, UnknownCounterKey,
+    UnknownStateKey,
+};
 use layout::*;
 pub use ports::{AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore};
 use rows::*;
@@ -261,7 +264,7 @@ impl Commit {
 /// A state read and left unchanged, and the revision it was read at (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateCheck {
-    pub key: String,
+    pub key: StateKey,
     pub revision: Option<Revision>,
 }
 
@@ -274,7 +277,7 @@ pub struct FirstSeen {
 
 #[derive(Clone, Debug)]
 pub struct StateWrite {
-    pub key: String,
+    pub key: StateKey,
     /// `gsi1pk` and `gsi1sk`, for rows found by query; `None` leaves the row unindexed.
     pub index: Option<(String, String)>,
     /// The revision read before deciding (`None`: not stored yet); the write holds only if

@@ -2,7 +2,7 @@
 //! adapter (and by the tests' offline store).
 
 use super::{AlertRow, Commit, CommitOutcome, CounterBump, Quarantine, Revision, StateWrite};
-use super::{CounterKey, StoreError, Versioned};
+use super::{CounterKey, StateKey, StoreError, Versioned};
 use crate::alert::Alert;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
@@ -13,7 +13,7 @@ use std::future::Future;
 pub trait EventStore: Send + Sync {
     fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
     fn commit(
         &self,
@@ -64,10 +64,10 @@ pub trait CallbackStore: Send + Sync {
         &self,
         partition: &str,
         cutoff: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<StateKey>, StoreError>> + Send;
     fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
     /// Writes a state, if it is still at the revision read, and its alert, in one
     /// transaction. An alert already stored (raised before this state kept its mark) is
@@ -94,7 +94,7 @@ pub enum AlertSaved {
 pub trait DashboardStore: Send + Sync {
     fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> impl Future<Output = Result<Option<Versioned<T>>, StoreError>> + Send;
     /// Every daily counter of `day`, by key (a stored key none of the kinds reads is
     /// left out, and logged).

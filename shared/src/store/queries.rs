@@ -197,9 +197,9 @@ impl DynamoStore {
 impl DashboardStore for DynamoStore {
     async fn load_state<T: DeserializeOwned + Send>(
         &self,
-        key: &str,
+        key: &StateKey,
     ) -> Result<Option<Versioned<T>>, StoreError> {
-        self.read_state(key).await
+        self.read_state(&key.to_string()).await
     }
 
     async fn day_counters(

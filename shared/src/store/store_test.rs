@@ -28,9 +28,16 @@ fn monitor_value(state: MonitorState) -> Value {
     serde_json::to_value(HeartbeatRow::Monitor(state)).expect("state")
 }
 
+/// The state these tests write (any key will do; this one has no digits to mask).
+fn key() -> StateKey {
+    StateKey::Callback {
+        customer: "test".into(),
+    }
+}
+
 fn write(value: Value, replaces: Option<Revision>) -> StateWrite {
     StateWrite {
-        key: "test".into(),
+        key: key(),
         index: None,
         replaces,
         state: StateJson::of(&value).expect("state"),
@@ -142,7 +149,7 @@ fn a_state_that_fits_one_item_stays_in_its_row_as_before() {
     let value = json!({ "kind": "monitor", "status": "OK", "lines": {} });
     let rows = state_rows(
         &StateWrite {
-            key: "exotel-heartbeat".into(),
+            key: StateKey::HeartbeatMonitor,
             index: Some(("GPK".into(), "GSK".into())),
             replaces: Some(revision(4, 0)),
             state: StateJson::of(&value).expect("state"),
@@ -204,7 +211,7 @@ fn a_large_state_without_a_large_map_is_split_into_parts_of_its_version() {
     assert_eq!(text(&rows.row.item, "parts"), rows.parts.len().to_string());
     assert_eq!(text(&rows.row.item, "version"), "8");
     for (index, part) in rows.parts.iter().enumerate() {
-        assert_eq!(text(part, "pk"), "STATE#test");
+        assert_eq!(text(part, "pk"), "STATE#callback:test");
         assert_eq!(text(part, "sk"), format!("STATE#PART#{index:03}"));
         assert_eq!(text(part, "entity"), "state-part");
         assert_eq!(text(part, "version"), "8");
@@ -276,7 +283,7 @@ fn a_write_deletes_the_parts_its_state_no_longer_needs() {
     assert!(small
         .stale
         .iter()
-        .all(|k| text(k, "pk") == "STATE#test" && k.len() == 2));
+        .all(|k| text(k, "pk") == "STATE#callback:test" && k.len() == 2));
     assert_eq!(small.revision, revision(4, 0));
 
     let two_parts = state_of_row_size(STATE_ROW_LIMIT + 1);
@@ -296,7 +303,7 @@ fn a_state_over_what_one_transaction_carries_is_refused_with_its_size() {
         Err(err @ StoreError::StateTooLarge { .. }) => {
             let message = err.to_string();
             let bytes = (STATE_TEXT_LIMIT + 8).to_string();
-            assert!(message.contains("state test"), "{message}");
+            assert!(message.contains("state callback:test"), "{message}");
             assert!(message.contains(&bytes), "{message}");
             assert!(message.contains(&STATE_TEXT_LIMIT.to_string()), "{message}");
         }
@@ -377,7 +384,10 @@ fn a_20k_line_heartbeat_commit_fits_one_transaction() {
 
 fn part(index: usize, version: &str, text: Option<&str>) -> Item {
     let mut item = HashMap::from([
-        ("pk".to_owned(), AttributeValue::S("STATE#test".into())),
+        (
+            "pk".to_owned(),
+            AttributeValue::S("STATE#callback:test".into()),
+        ),
         ("sk".to_owned(), AttributeValue::S(part_sk(index))),
         ("version".to_owned(), AttributeValue::N(version.into())),
     ]);
@@ -456,7 +466,7 @@ proptest! {
         let items: Vec<Item> = split_text(&text, max)
             .into_iter()
             .enumerate()
-            .map(|(i, piece)| part_item("STATE#test", i, 6, piece))
+            .map(|(i, piece)| part_item("STATE#callback:test", i, 6, piece))
             .collect();
         let count = items.len();
         let back: Value = serde_json::from_str(&join_parts(6, count, items).expect("whole"))

@@ -2,6 +2,7 @@
 //! statuses arrive in), a contact's and a message's latest metadata, a broadcast.
 
 use super::model::{EventKind, TelerivetEvent};
+use crate::store::{StateKey, TelerivetObject};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -96,14 +97,18 @@ pub enum TelerivetState {
 
 impl TelerivetEvent {
     /// The state row this event moves, if any.
-    pub fn state_key(&self) -> Option<String> {
-        match &self.kind {
-            EventKind::SendStatus(s) => Some(format!("telerivet:message:{}", s.id)),
-            EventKind::MessageMetadata(m) => Some(format!("telerivet:message-metadata:{}", m.id)),
-            EventKind::ContactUpdate(c) => Some(format!("telerivet:contact:{}", c.id)),
-            EventKind::SendBroadcast(b) => Some(format!("telerivet:broadcast:{}", b.id)),
-            EventKind::IncomingMessage(_) | EventKind::Unknown { .. } => None,
-        }
+    pub fn state_key(&self) -> Option<StateKey> {
+        let (object, id) = match &self.kind {
+            EventKind::SendStatus(s) => (TelerivetObject::Message, &s.id),
+            EventKind::MessageMetadata(m) => (TelerivetObject::MessageMetadata, &m.id),
+            EventKind::ContactUpdate(c) => (TelerivetObject::Contact, &c.id),
+            EventKind::SendBroadcast(b) => (TelerivetObject::Broadcast, &b.id),
+            EventKind::IncomingMessage(_) | EventKind::Unknown { .. } => return None,
+        };
+        Some(StateKey::Telerivet {
+            object,
+            id: id.clone(),
+        })
     }
 
     /// Equal for a redelivery of the same event, different for a different change.

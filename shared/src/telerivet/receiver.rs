@@ -13,7 +13,7 @@ use crate::pipeline::{
     Verification,
 };
 use crate::secrets::{Cached, Rotating, SecretsManager};
-use crate::store::{CounterBump, CounterKey, DynamoStore};
+use crate::store::{CounterBump, CounterKey, DynamoStore, StateKey};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::Request;
@@ -248,7 +248,7 @@ impl Receiver for TelerivetReceiver {
         &self,
         event: &TelerivetEvent,
         loaded: &[Option<TelerivetState>],
-    ) -> Option<String> {
+    ) -> Option<StateKey> {
         if loaded.is_empty() {
             event.state_key()
         } else {

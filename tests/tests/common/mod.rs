@@ -17,7 +17,7 @@ use dialtone_shared::pipeline::Deps;
 use dialtone_shared::publish::SnsPublisher;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
-use dialtone_shared::store::DynamoStore;
+use dialtone_shared::store::{DynamoStore, StateKey};
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -288,11 +288,20 @@ pub fn with_body(envelope: &str, body: &str) -> Request {
     request(&value.to_string())
 }
 
+/// The heartbeat's state rows, by their keys as stored (`STATE#<key>`).
+pub const MONITOR_KEY: &str = "exotel-heartbeat";
+pub const WATCHDOG_KEY: &str = "heartbeat-watchdog";
+
+/// A state key as stored, read as the typed key the store takes.
+pub fn state_key(text: &str) -> StateKey {
+    text.parse().expect("a state key")
+}
+
 /// The stored state of `key`, as the receivers read it.
 pub async fn state_of(stack: &Stack, key: &str) -> Option<serde_json::Value> {
     use dialtone_shared::store::EventStore;
     DynamoStore::new(stack.dynamodb.clone(), &stack.table)
-        .load_state::<serde_json::Value>(key)
+        .load_state::<serde_json::Value>(&state_key(key))
         .await
         .expect("state")
         .map(|v| v.value)
