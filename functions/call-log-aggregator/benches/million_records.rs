@@ -16,8 +16,7 @@
 //!   dropped before the next is read. Prints one JSON line with its totals, its own CPU
 //!   seconds (and, apart, those spent reading the page files) and peak RSS.
 //! - `phases <dir>`: where `fold`'s CPU goes (reading, `read_page`, `Aggregate::add`), then
-//!   the first pages held in memory read by each of `read_page`'s two readers, side by side
-//!   (the scan it takes for a page as Exotel writes it, and serde_json alone).
+//!   the first pages held in memory read by `read_page` (serde_json).
 //! - no mode (`cargo test --benches`): a quick self-check on 1 000 records in memory.
 
 #[path = "../../exotel-heartbeat/benches/support/cpu.rs"]
@@ -653,7 +652,7 @@ fn phases(dir: &Path) -> Result<()> {
     readers_side_by_side(dir)
 }
 
-/// The pages read, in memory, by `read_page`'s scan and by serde_json alone: thread CPU
+/// The pages read, in memory, by `read_page` (serde_json): thread CPU
 /// for each, the best of a few rounds, so the kernel and the disk stay out of it.
 fn readers_side_by_side(dir: &Path) -> Result<()> {
     const PAGES: u64 = 1_000;
@@ -665,22 +664,17 @@ fn readers_side_by_side(dir: &Path) -> Result<()> {
         .collect::<Result<_, _>>()?;
     let bytes: usize = pages.iter().map(String::len).sum();
     type Reader = fn(&str) -> usize;
-    let readers: [(&str, Reader); 2] = [
-        ("records::scan_page", |text| {
-            records::scan_page(text).map_or(0, |page| page.calls.len())
-        }),
-        ("records::parse_page (serde_json)", |text| {
-            records::parse_page(text).map_or(0, |page| page.calls.len())
-        }),
-    ];
+    let readers: [(&str, Reader); 1] = [("records::read_page (serde_json)", |text| {
+        records::read_page(text.as_bytes()).map_or(0, |page| page.calls.len())
+    })];
     println!(
         "{} pages in memory ({:.1} MB), best of {ROUNDS}:",
         pages.len(),
         bytes as f64 / 1e6
     );
     // Rounds alternate between the readers, so a busy moment of the machine falls on both.
-    let mut best = [f64::INFINITY; 2];
-    let mut records = [0; 2];
+    let mut best = [f64::INFINITY; 1];
+    let mut records = [0; 1];
     for _ in 0..ROUNDS {
         for (i, (_, read)) in readers.iter().enumerate() {
             let start = thread_cpu();
