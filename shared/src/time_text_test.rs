@@ -40,3 +40,24 @@ fn a_day_is_written_as_its_counter_keys_are() {
         "0987-01-02"
     );
 }
+
+#[test]
+fn date_and_time_is_chronos_parse_from_str() {
+    assert!(!DATE_AND_TIME_ITEMS.is_empty());
+    for text in [
+        "2026-11-01 09:15:00",
+        "2026-11-01  09:15:00",
+        "2026-11-01 9:15:0",
+        "2026-11-01 23:59:60",
+        "2026-11-01T09:15:00",
+        "+2026-11-01 09:15:00",
+        "2026-11-01 09:15:00 ",
+        "",
+    ] {
+        assert_eq!(
+            date_and_time(text),
+            NaiveDateTime::parse_from_str(text, DATE_AND_TIME).ok(),
+            "{text:?}"
+        );
+    }
+}

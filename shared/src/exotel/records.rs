@@ -1,14 +1,14 @@
 //! Bulk Call Details records as they really come: `Duration` and `Price` as strings,
 //! numbers or null, `DateCreated` as `YYYY-MM-DD HH:MM:SS` in the account's time zone.
 //!
-//! A page is read by serde_json: its `Calls` as the JSON text of each element, then each
-//! element into a typed record of the six fields dialtone uses, its text borrowed from the
-//! page where it holds no escape (any other field is skipped). So a record of the wrong
-//! shape (not an object, a wanted field of the wrong type or given twice, no `Sid`) or
-//! with an unreadable `DateCreated` is an error of that record alone; only a page that is
-//! not JSON (or not UTF-8), or has no `Calls` array, fails as a whole. A record given as
-//! an array is a shape error too (serde would take a struct from an array of its fields in
-//! order).
+//! A page is read by serde_json into typed records of the six fields dialtone uses, their
+//! text borrowed from the page where it holds no escape (any other field is skipped). A
+//! record of the wrong shape (not an object, a wanted field of the wrong type or given
+//! twice, no `Sid`) or with an unreadable `DateCreated` is an error of that record alone:
+//! a page one of whose records serde refuses is read again with each record kept as its
+//! JSON text, then read on its own. Only a page that is not JSON (or not UTF-8), or has no
+//! `Calls` array, fails as a whole. A record given as an array is a shape error too (serde
+//! would take a struct from an array of its fields in order).
 
 use chrono::{Months, NaiveDateTime};
 use serde::de::{Deserializer, Error as _, Unexpected, Visitor};
@@ -169,25 +169,39 @@ fn number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok()
 }
 
+/// A record read from a JSON object only: serde would also take a struct from an array of
+/// its fields in order.
+struct Record<'a>(WireRecord<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        WireRecord::deserialize(Object(deserializer)).map(Record)
+    }
+}
+
+/// A deserializer that offers its value as a map whatever is asked of it.
+struct Object<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Object<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
 impl<'a> CallRecord<'a> {
     /// One record, from its JSON text (not JSON at all is a Shape error).
     pub fn from_json(text: &'a str) -> Result<Self, RecordError> {
-        let raw: &RawValue =
-            serde_json::from_str(text).map_err(|e| RecordError::Shape(e.to_string()))?;
-        Self::from_raw(raw)
-    }
-
-    /// One element of `Calls`, from its JSON text as it stands in the page.
-    fn from_raw(raw: &'a RawValue) -> Result<Self, RecordError> {
-        let text = raw.get();
-        // serde takes a struct from an array of its fields in order: not a record here.
-        if text.starts_with('[') {
-            return Err(RecordError::Shape(
-                "invalid type: sequence, expected a call record object".into(),
-            ));
-        }
-        serde_json::from_str::<WireRecord>(text)
+        serde_json::from_str::<Record>(text)
             .map_err(|e| RecordError::Shape(e.to_string()))?
+            .0
             .record()
     }
 }
@@ -200,10 +214,18 @@ pub struct PageRecords<'a> {
     pub next_page_uri: Option<String>,
 }
 
-/// A page with each record kept as its JSON text, read into a record afterwards, one by
-/// one.
+/// A page whose records serde all reads.
 #[derive(Deserialize)]
 struct WirePage<'a> {
+    #[serde(rename = "Calls", borrow)]
+    calls: Vec<Record<'a>>,
+    #[serde(rename = "Metadata", default, borrow)]
+    metadata: Option<WireMetadata<'a>>,
+}
+
+/// The same page with each record kept as its JSON text, to be read on its own.
+#[derive(Deserialize)]
+struct WireRawPage<'a> {
     #[serde(rename = "Calls", borrow)]
     calls: Vec<&'a RawValue>,
     #[serde(rename = "Metadata", default, borrow)]
@@ -216,20 +238,33 @@ struct WireMetadata<'a> {
     next_page_uri: Option<Cow<'a, str>>,
 }
 
+fn next_page_uri(metadata: Option<WireMetadata<'_>>) -> Option<String> {
+    metadata
+        .and_then(|m| m.next_page_uri)
+        .filter(|uri| !uri.trim().is_empty())
+        .map(Cow::into_owned)
+}
+
 /// Reads a page's body; an error says why it is not a Bulk Call Details page.
 pub fn read_page(body: &[u8]) -> Result<PageRecords<'_>, serde_json::Error> {
     // Checked as a whole once, so the records borrow from text known to be UTF-8.
     let text = std::str::from_utf8(body).map_err(|e| {
         serde_json::Error::custom(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
     })?;
-    let page: WirePage = serde_json::from_str(text)?;
+    if let Ok(page) = serde_json::from_str::<WirePage>(text) {
+        return Ok(PageRecords {
+            calls: page.calls.into_iter().map(|r| r.0.record()).collect(),
+            next_page_uri: next_page_uri(page.metadata),
+        });
+    }
+    let page: WireRawPage = serde_json::from_str(text)?;
     Ok(PageRecords {
-        calls: page.calls.into_iter().map(CallRecord::from_raw).collect(),
-        next_page_uri: page
-            .metadata
-            .and_then(|m| m.next_page_uri)
-            .filter(|uri| !uri.trim().is_empty())
-            .map(Cow::into_owned),
+        calls: page
+            .calls
+            .iter()
+            .map(|raw| CallRecord::from_json(raw.get()))
+            .collect(),
+        next_page_uri: next_page_uri(page.metadata),
     })
 }
 
