@@ -41,7 +41,7 @@ type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 const DEFAULT_RECORDS: u64 = 1_000_000;
 const PAGE_SIZE: u64 = 100;
 /// The targets of the issue.
-const TARGET_CPU_RATIO: f64 = 20.0;
+const TARGET_CPU_RATIO: f64 = 10.0;
 const TARGET_RSS_MIB: f64 = 64.0;
 
 fn main() -> ExitCode {
