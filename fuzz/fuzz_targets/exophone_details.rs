@@ -4,9 +4,10 @@
 #![no_main]
 
 use chrono::{TimeZone, Utc};
+use dialtone_shared::exophone::Direction;
 use dialtone_shared::exotel::details::read_blocks;
 use dialtone_shared::heartbeat::{
-    apply_details, decide, AlertPolicy, Decision, Direction, Heartbeat, MonitorState,
+    apply_details, decide, AlertPolicy, Decision, Heartbeat, MonitorState,
 };
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;

@@ -7,16 +7,16 @@
 
 use chrono::Duration;
 use dialtone_shared::calls::receiver::{CallReceiver, ExotelCalls, Voipstudio};
+use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
 use dialtone_shared::heartbeat::AlertPolicy;
 use dialtone_shared::pipeline::Receiver;
-use dialtone_testkit::offline::{ingest, OfflineStore};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
+use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
 use dialtone_shared::telerivet::AutoReplies;
-use dialtone_shared::heartbeat::receiver::HeartbeatReceiver;
+use dialtone_testkit::offline::{ingest, OfflineStore};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
 
 fn secret(value: &str) -> Secret {
     Secret::new(value.into()).unwrap()
@@ -73,9 +73,7 @@ fn answer<R: Receiver>(receiver: &R, request: lambda_http::Request) {
     // Every counter at its maximum, so each threshold's alert is built too; a fresh store
     // each time, so nothing a run does changes the next one.
     let store = OfflineStore::new(Vec::new()).with_counters_at(i64::MAX);
-    let status = ingest(receiver, &store, request)
-        .status()
-        .as_u16();
+    let status = ingest(receiver, &store, request).status().as_u16();
     assert!(
         matches!(status, 200 | 400 | 403 | 404 | 405 | 415),
         "{} answered {status}",

@@ -1,21 +1,21 @@
 //! Bulk Call Details records as they really come: `Duration` and `Price` as strings,
 //! numbers or null, `DateCreated` as `YYYY-MM-DD HH:MM:SS` in the account's time zone.
 //!
-//! A page is read in one pass: each element of `Calls` is taken whatever JSON value it is,
-//! and only the six fields dialtone uses are kept, borrowed from the page where they can
-//! be. A record of the wrong shape (not an object, a wanted field of the wrong type or
-//! given twice, no `Sid`) or with an unreadable `DateCreated` is an error of that record
-//! alone; only a page that is not JSON (or not UTF-8), or has no `Calls` array, fails as a
-//! whole. A record given as an array is a shape error too (a derived reader used to take
-//! one from an array of its fields in order).
+//! A page is read by serde_json into typed records of the six fields dialtone uses, their
+//! text borrowed from the page where it holds no escape (any other field is skipped). A
+//! record of the wrong shape (not an object, a wanted field of the wrong type or given
+//! twice, no `Sid`) or with an unreadable `DateCreated` is an error of that record alone:
+//! a page one of whose records serde refuses is read again with each record kept as its
+//! JSON text, then read on its own. Only a page that is not JSON (or not UTF-8), or has no
+//! `Calls` array, fails as a whole. A record given as an array is a shape error too (serde
+//! would take a struct from an array of its fields in order).
 
 use chrono::{Months, NaiveDateTime};
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde::de::{Deserializer, Error as _, Unexpected, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
 /// One call, parsed; its text borrowed from the page it was read from where it can be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,284 +51,103 @@ impl RecordError {
     }
 }
 
-/// A wanted text field as the record gave it: its type is judged after the record is read,
-/// so a wrong one costs that record, never the page.
-enum Text<'a> {
-    Str(Cow<'a, str>),
-    Null,
-    /// A number, boolean, array or object (read through and dropped), described.
-    Other(String),
+/// A record's wanted fields as Exotel writes them (serde's own duplicate and missing field
+/// checks apply; unknown fields are skipped).
+#[derive(Deserialize)]
+#[serde(expecting = "a call record object")]
+struct WireRecord<'a> {
+    #[serde(rename = "Sid", borrow, deserialize_with = "sid")]
+    sid: Cow<'a, str>,
+    #[serde(
+        rename = "DateCreated",
+        default,
+        borrow,
+        deserialize_with = "date_created"
+    )]
+    date_created: Option<Cow<'a, str>>,
+    #[serde(rename = "Status", default, borrow, deserialize_with = "status")]
+    status: Option<Cow<'a, str>>,
+    #[serde(rename = "Direction", default, borrow, deserialize_with = "direction")]
+    direction: Option<Cow<'a, str>>,
+    #[serde(
+        rename = "PhoneNumberSid",
+        default,
+        borrow,
+        deserialize_with = "phone_number_sid"
+    )]
+    phone_number_sid: Option<Cow<'a, str>>,
+    /// A string, a number or null, as written: read by [`seconds`], which never fails.
+    #[serde(rename = "Duration", default, borrow)]
+    duration: Option<&'a RawValue>,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TextVisitor(PhantomData))
-    }
-}
+/// A text field: a string (borrowed when it holds no escape) or null; another type is an
+/// error that names the field.
+struct Text(&'static str);
 
-struct TextVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-    type Value = Text<'a>;
+impl<'de> Visitor<'de> for Text {
+    type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
+        write!(f, "`{}` as a string", self.0)
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Text::Str(Cow::Borrowed(v)))
+        Ok(Some(Cow::Borrowed(v)))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Text::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Text::Str(Cow::Owned(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Text::Null)
+        Ok(Some(Cow::Owned(v.to_owned())))
     }
 
     fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Text::Null)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Text::Other(Unexpected::Bool(v).to_string()))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Text::Other(Unexpected::Signed(v).to_string()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Text::Other(Unexpected::Unsigned(v).to_string()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Text::Other(Unexpected::Float(v).to_string()))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text::Other(Unexpected::Seq.to_string()))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Text::Other(Unexpected::Map.to_string()))
-    }
-}
-
-/// The fields of a record dialtone reads; any other is skipped without being built.
-#[derive(Clone, Copy)]
-enum Key {
-    Sid,
-    DateCreated,
-    Status,
-    Direction,
-    PhoneNumberSid,
-    Duration,
-    Other,
-}
-
-impl Key {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Sid => "Sid",
-            Self::DateCreated => "DateCreated",
-            Self::Status => "Status",
-            Self::Direction => "Direction",
-            Self::PhoneNumberSid => "PhoneNumberSid",
-            Self::Duration => "Duration",
-            Self::Other => "",
-        }
-    }
-
-    fn of(name: &[u8]) -> Self {
-        match name {
-            b"Sid" => Self::Sid,
-            b"DateCreated" => Self::DateCreated,
-            b"Status" => Self::Status,
-            b"Direction" => Self::Direction,
-            b"PhoneNumberSid" => Self::PhoneNumberSid,
-            b"Duration" => Self::Duration,
-            _ => Self::Other,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_identifier(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-        Ok(Key::of(v.as_bytes()))
-    }
-
-    fn visit_bytes<E>(self, v: &[u8]) -> Result<Key, E> {
-        Ok(Key::of(v))
-    }
-}
-
-/// One element of `Calls`: the record, or why it cannot be counted. Reading it fails only
-/// when the JSON itself does (then the page is not JSON).
-struct Element<'a>(Result<CallRecord<'a>, RecordError>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Element<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ElementVisitor(PhantomData))
-    }
-}
-
-struct ElementVisitor<'a>(PhantomData<&'a ()>);
-
-/// A record that is not an object.
-fn not_an_object<'a>(what: Unexpected) -> Element<'a> {
-    Element(Err(RecordError::Shape(format!(
-        "invalid type: {what}, expected a call record object"
-    ))))
-}
-
-impl<'de: 'a, 'a> Visitor<'de> for ElementVisitor<'a> {
-    type Value = Element<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Signed(v)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Unsigned(v)))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Float(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Str(v)))
+        Ok(None)
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Unit))
+        Ok(None)
     }
 
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(not_an_object(Unexpected::Unit))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(not_an_object(Unexpected::Seq))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Fields::default();
-        // The first fault is kept; the rest of the record is still read through.
-        let mut fault: Option<String> = None;
-        while let Some(key) = map.next_key::<Key>()? {
-            let seen = match key {
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-                Key::Duration => {
-                    let raw = map.next_value::<&'a RawValue>()?;
-                    fields.duration.replace(raw.get()).is_some()
-                }
-                Key::Sid => fields.sid.replace(map.next_value()?).is_some(),
-                Key::DateCreated => fields.date_created.replace(map.next_value()?).is_some(),
-                Key::Status => fields.status.replace(map.next_value()?).is_some(),
-                Key::Direction => fields.direction.replace(map.next_value()?).is_some(),
-                Key::PhoneNumberSid => fields.phone_number_sid.replace(map.next_value()?).is_some(),
-            };
-            if seen && fault.is_none() {
-                fault = Some(format!("duplicate field `{}`", key.name()));
-            }
-        }
-        Ok(Element(match fault {
-            Some(fault) => Err(RecordError::Shape(fault)),
-            None => fields.record(),
-        }))
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
-/// A record's wanted fields as given, each at most once.
-#[derive(Default)]
-struct Fields<'a> {
-    sid: Option<Text<'a>>,
-    date_created: Option<Text<'a>>,
-    status: Option<Text<'a>>,
-    direction: Option<Text<'a>>,
-    phone_number_sid: Option<Text<'a>>,
-    /// A string, a number or null: its JSON text as written.
-    duration: Option<&'a str>,
+fn sid<'de, D: Deserializer<'de>>(d: D) -> Result<Cow<'de, str>, D::Error> {
+    d.deserialize_option(Text("Sid"))?
+        .ok_or_else(|| D::Error::invalid_type(Unexpected::Unit, &Text("Sid")))
 }
 
-/// A text field that may be absent or null; another type is a Shape error.
-fn optional<'a>(text: Option<Text<'a>>, name: &str) -> Result<Option<Cow<'a, str>>, RecordError> {
-    match text {
-        None | Some(Text::Null) => Ok(None),
-        Some(Text::Str(s)) => Ok(Some(s)),
-        Some(Text::Other(what)) => Err(RecordError::Shape(format!(
-            "{name}: invalid type: {what}, expected a string"
-        ))),
-    }
+fn date_created<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_option(Text("DateCreated"))
 }
 
-impl<'a> Fields<'a> {
+fn status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_option(Text("Status"))
+}
+
+fn direction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_option(Text("Direction"))
+}
+
+fn phone_number_sid<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_option(Text("PhoneNumberSid"))
+}
+
+impl<'a> WireRecord<'a> {
     fn record(self) -> Result<CallRecord<'a>, RecordError> {
-        let sid = match self.sid {
-            Some(Text::Str(s)) => s,
-            None => return Err(RecordError::Shape("missing field `Sid`".into())),
-            Some(Text::Null) => {
-                return Err(RecordError::Shape(
-                    "Sid: invalid type: null, expected a string".into(),
-                ))
-            }
-            Some(Text::Other(what)) => {
-                return Err(RecordError::Shape(format!(
-                    "Sid: invalid type: {what}, expected a string"
-                )))
-            }
-        };
-        let date_created = optional(self.date_created, "DateCreated")?;
-        let status = optional(self.status, "Status")?;
-        let direction = optional(self.direction, "Direction")?;
-        let exophone = optional(self.phone_number_sid, "PhoneNumberSid")?;
-        let created = match date_created.as_deref().map(str::trim) {
+        let created = match self.date_created.as_deref().map(str::trim) {
             Some(text) => crate::time_text::date_and_time(text)
                 .ok_or_else(|| RecordError::DateCreated(text.to_owned()))?,
             None => return Err(RecordError::DateCreated(String::new())),
         };
         Ok(CallRecord {
-            sid,
+            sid: self.sid,
             created,
-            status: status.unwrap_or_default(),
-            direction: direction.unwrap_or(Cow::Borrowed("unknown")),
-            exophone: exophone.filter(|s| !s.is_empty()),
-            duration_seconds: seconds(self.duration),
+            status: self.status.unwrap_or_default(),
+            direction: self.direction.unwrap_or(Cow::Borrowed("unknown")),
+            exophone: self.phone_number_sid.filter(|s| !s.is_empty()),
+            duration_seconds: seconds(self.duration.map(RawValue::get)),
         })
     }
 }
@@ -350,17 +169,40 @@ fn number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok()
 }
 
+/// A record read from a JSON object only: serde would also take a struct from an array of
+/// its fields in order.
+struct Record<'a>(WireRecord<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        WireRecord::deserialize(Object(deserializer)).map(Record)
+    }
+}
+
+/// A deserializer that offers its value as a map whatever is asked of it.
+struct Object<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Object<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
 impl<'a> CallRecord<'a> {
     /// One record, from its JSON text (not JSON at all is a Shape error).
-    pub fn from_json(raw: &'a str) -> Result<Self, RecordError> {
-        let mut deserializer = serde_json::Deserializer::from_str(raw);
-        match Element::deserialize(&mut deserializer).and_then(|e| {
-            deserializer.end()?;
-            Ok(e)
-        }) {
-            Ok(Element(record)) => record,
-            Err(e) => Err(RecordError::Shape(e.to_string())),
-        }
+    pub fn from_json(text: &'a str) -> Result<Self, RecordError> {
+        serde_json::from_str::<Record>(text)
+            .map_err(|e| RecordError::Shape(e.to_string()))?
+            .0
+            .record()
     }
 }
 
@@ -372,16 +214,16 @@ pub struct PageRecords<'a> {
     pub next_page_uri: Option<String>,
 }
 
-/// A page read in one pass: every record is decoded as it is met.
+/// A page whose records serde all reads.
 #[derive(Deserialize)]
 struct WirePage<'a> {
     #[serde(rename = "Calls", borrow)]
-    calls: Vec<Element<'a>>,
+    calls: Vec<Record<'a>>,
     #[serde(rename = "Metadata", default, borrow)]
     metadata: Option<WireMetadata<'a>>,
 }
 
-/// The same page with each record kept as its JSON text, decoded afterwards one by one.
+/// The same page with each record kept as its JSON text, to be read on its own.
 #[derive(Deserialize)]
 struct WireRawPage<'a> {
     #[serde(rename = "Calls", borrow)]
@@ -404,35 +246,14 @@ fn next_page_uri(metadata: Option<WireMetadata<'_>>) -> Option<String> {
 }
 
 /// Reads a page's body; an error says why it is not a Bulk Call Details page.
-///
-/// A page as Exotel writes it is read by [`scan_page`], one pass over its bytes; any page
-/// that scan leaves (it stops at anything unusual) is read by [`parse_page`], which
-/// decides. Both give the same records for every page the scan reads.
 pub fn read_page(body: &[u8]) -> Result<PageRecords<'_>, serde_json::Error> {
-    // Checked as a whole once, so no string needs checking on its own.
+    // Checked as a whole once, so the records borrow from text known to be UTF-8.
     let text = std::str::from_utf8(body).map_err(|e| {
-        <serde_json::Error as serde::de::Error>::custom(format!(
-            "invalid UTF-8 at byte {}",
-            e.valid_up_to()
-        ))
+        serde_json::Error::custom(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
     })?;
-    match scan_page(text) {
-        Some(page) => Ok(page),
-        None => parse_page(text),
-    }
-}
-
-/// A page read by serde_json, whatever JSON it holds.
-///
-/// One pass reads every page Exotel writes. Reading a value as a number can fail where
-/// skipping it does not (`1e400` is valid JSON, out of `f64`'s range), so a page the one
-/// pass refuses is read again with each record first kept as text: that decides, one bad
-/// record never losing the page, and only a page that is not JSON (or has no `Calls`
-/// array) failing.
-pub fn parse_page(text: &str) -> Result<PageRecords<'_>, serde_json::Error> {
     if let Ok(page) = serde_json::from_str::<WirePage>(text) {
         return Ok(PageRecords {
-            calls: page.calls.into_iter().map(|e| e.0).collect(),
+            calls: page.calls.into_iter().map(|r| r.0.record()).collect(),
             next_page_uri: next_page_uri(page.metadata),
         });
     }
@@ -469,10 +290,6 @@ pub fn split_range(
     }
     pieces
 }
-
-#[path = "records_scan.rs"]
-mod scan;
-pub use scan::scan_page;
 
 #[cfg(test)]
 #[path = "records_test.rs"]

@@ -36,23 +36,15 @@ impl Default for AlertPolicy {
 
 /// One affected line: since when each direction has been failing. Empty fields are not
 /// written (a fleet's state lists every affected line, so each byte counts 20 000 times);
-/// rows that have them, `null` or `[]`, read the same. The instants are read and written by
-/// `time_text::utc` (the same text as chrono's, without its cost 40 000 times a fleet).
+/// rows that have them, `null` or `[]`, read the same. The instants are chrono's RFC 3339
+/// (`2026-11-01T10:00:00Z`), read with any offset.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<E164>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::time_text::utc::option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incoming_since: Option<DateTime<Utc>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::time_text::utc::option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outgoing_since: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternate_exophones: Vec<String>,

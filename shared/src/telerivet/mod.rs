@@ -4,7 +4,6 @@
 pub mod alerts;
 mod autoreply;
 mod decide;
-pub mod form;
 mod model;
 pub mod receiver;
 

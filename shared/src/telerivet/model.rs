@@ -1,4 +1,3 @@
-use super::form;
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -269,24 +268,13 @@ fn config() -> serde_qs::Config {
         .use_form_encoding(true)
 }
 
-/// One top-level field of a form body, decoded, without parsing the rest (the secret and
-/// the event name are needed before anything else). Only a key that may decode to `name`
-/// is decoded: the verifier looks for the secret in every request.
+/// One top-level field of a form body, decoded: the first pair whose key decodes to `name`
+/// (the secret and the event name are needed before anything else, and a body serde_qs
+/// refuses still has them).
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    body.split(|b| *b == b'&').find_map(|pair| {
-        let key = pair.split(|b| *b == b'=').next().unwrap_or_default();
-        // An escape, or bytes decoded lossily, could still come out as `name`.
-        let may_match = key == name.as_bytes()
-            || !key.is_ascii()
-            || key.iter().any(|b| matches!(b, b'%' | b'+'));
-        if !may_match {
-            return None;
-        }
-        form_urlencoded::parse(pair)
-            .next()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    })
+    form_urlencoded::parse(body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 /// The body with every `secret` field's value replaced by `[redacted]`: what may be kept of
@@ -319,44 +307,8 @@ pub fn redact_secret(body: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(kept)
 }
 
-/// The typed event from the fields already parsed into `raw`, without parsing the body
-/// a second time (that was a third of the handler's CPU). `serde_json` reads a few shapes
-/// differently from serde_qs (a value-less `content`, a repeated `id`, `vars[0]=x`): those
-/// fail here and are read by serde_qs from the body, exactly as before. The one shape
-/// `serde_json` would read *differently* without failing, a list where a struct is
-/// expected (`contact[0]=x`, `media[0][0]=x`: serde_json fills the struct's fields in
-/// order, serde_qs ignores the numbered keys), also goes to serde_qs.
-fn typed<T: serde::de::DeserializeOwned>(
-    raw: &serde_json::Value,
-    body: &[u8],
-    event: &str,
-) -> Result<T, ParseError> {
-    if no_list_in_place_of_a_struct(raw) {
-        if let Ok(typed) = T::deserialize(raw) {
-            return Ok(typed);
-        }
-    }
-    typed_from_body(body, event)
-}
-
-/// The struct-typed fields of every event type: `contact`, `state`, `phone`, and the
-/// elements of `media` and `recipients`.
-fn no_list_in_place_of_a_struct(raw: &serde_json::Value) -> bool {
-    let is_list = |field: &str| raw.get(field).is_some_and(serde_json::Value::is_array);
-    let holds_lists = |field: &str| {
-        raw.get(field)
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(|items| items.iter().any(serde_json::Value::is_array))
-    };
-    !["contact", "state", "phone"].into_iter().any(is_list)
-        && !["media", "recipients"].into_iter().any(holds_lists)
-}
-
-/// serde_qs's own reading of the body, with its leniencies: the reference [`typed`] keeps.
-fn typed_from_body<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-    event: &str,
-) -> Result<T, ParseError> {
+/// The typed event: serde_qs's reading of the body, with its leniencies.
+fn typed<T: serde::de::DeserializeOwned>(body: &[u8], event: &str) -> Result<T, ParseError> {
     config()
         .deserialize_bytes(body)
         .map_err(|e| ParseError::Fields {
@@ -380,17 +332,14 @@ impl std::io::Write for HashWriter {
     }
 }
 
-/// serde_qs's reading of the whole body: the reference for every shape.
+/// serde_qs's reading of the whole body as fields, nested as its brackets say.
 pub fn serde_qs_fields(body: &[u8]) -> Result<serde_json::Value, serde_qs::Error> {
     config().deserialize_bytes(body)
 }
 
 impl TelerivetEvent {
     pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
-        let mut raw = match form::read_fields(body, MAX_DEPTH) {
-            Some(fields) => serde_json::Value::Object(fields),
-            None => serde_qs_fields(body).map_err(|e| ParseError::Form(e.to_string()))?,
-        };
+        let mut raw = serde_qs_fields(body).map_err(|e| ParseError::Form(e.to_string()))?;
         let fields = raw
             .as_object_mut()
             .ok_or_else(|| ParseError::Form("not a set of fields".into()))?;
@@ -400,11 +349,11 @@ impl TelerivetEvent {
             _ => return Err(ParseError::NoEvent),
         };
         let kind = match event.as_str() {
-            "incoming_message" => EventKind::IncomingMessage(typed(&raw, body, &event)?),
-            "send_status" => EventKind::SendStatus(typed(&raw, body, &event)?),
-            "send_broadcast" => EventKind::SendBroadcast(typed(&raw, body, &event)?),
-            "contact_update" => EventKind::ContactUpdate(typed(&raw, body, &event)?),
-            "message_metadata" => EventKind::MessageMetadata(typed(&raw, body, &event)?),
+            "incoming_message" => EventKind::IncomingMessage(typed(body, &event)?),
+            "send_status" => EventKind::SendStatus(typed(body, &event)?),
+            "send_broadcast" => EventKind::SendBroadcast(typed(body, &event)?),
+            "contact_update" => EventKind::ContactUpdate(typed(body, &event)?),
+            "message_metadata" => EventKind::MessageMetadata(typed(body, &event)?),
             _ => EventKind::Unknown { event },
         };
         Ok(Self { kind, raw })
