@@ -32,8 +32,8 @@ use signin::Caller;
 use std::collections::BTreeMap;
 use std::future::Future;
 use view::{
-    callbacks_owed, day_figures, open_alerts, parse_range, sum_metrics, Dashboard, Health,
-    RangeError, RangeMetrics, TutorialMetrics, OPEN_ALERT_HORIZON_DAYS,
+    callbacks_owed, day_figures, open_alerts, parse_range, Dashboard, Health, RangeError,
+    RangeMetrics, TutorialMetrics, OPEN_ALERT_HORIZON_DAYS,
 };
 
 pub use signin::COOKIE_NAME;
@@ -448,9 +448,9 @@ async fn range<S: DashboardStore, T>(
     for day in start.iter_days().take_while(|d| *d <= end) {
         let counters = deps.store.day_counters(day).await?;
         let figures = day_figures(day, &counters, day, &BTreeMap::new());
-        sum_metrics(&mut all, &figures.all);
+        all += &figures.all;
         for (direction, metrics) in &figures.by_direction {
-            sum_metrics(by_direction.entry(direction.clone()).or_default(), metrics);
+            *by_direction.entry(direction.clone()).or_default() += metrics;
         }
     }
     Ok(RangeMetrics {

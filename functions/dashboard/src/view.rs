@@ -56,19 +56,6 @@ impl From<&Metrics> for TutorialMetrics {
     }
 }
 
-/// Adds one bucket to another (a range is the sum of its days).
-pub fn sum_metrics(into: &mut Metrics, day: &Metrics) {
-    into.total += day.total;
-    into.answered += day.answered;
-    into.missed += day.missed;
-    into.busy += day.busy;
-    into.failed += day.failed;
-    into.answered_seconds += day.answered_seconds;
-    for (slot, n) in into.hourly.iter_mut().zip(day.hourly) {
-        *slot += n;
-    }
-}
-
 /// One affected line as the dashboard shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -27,6 +27,21 @@ pub struct Metrics {
     pub hourly: [u64; 24],
 }
 
+/// A bucket added to another: a range's figures are the sum of its days'.
+impl std::ops::AddAssign<&Metrics> for Metrics {
+    fn add_assign(&mut self, other: &Metrics) {
+        self.total += other.total;
+        self.answered += other.answered;
+        self.missed += other.missed;
+        self.busy += other.busy;
+        self.failed += other.failed;
+        self.answered_seconds += other.answered_seconds;
+        for (slot, n) in self.hourly.iter_mut().zip(other.hourly) {
+            *slot += n;
+        }
+    }
+}
+
 impl Metrics {
     pub fn add(&mut self, call: &CallRecord<'_>) {
         self.total += 1;

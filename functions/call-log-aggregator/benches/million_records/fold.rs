@@ -176,16 +176,7 @@ fn pages_in_memory(dir: &Path) -> Result<()> {
 pub fn summarise(aggregate: &Aggregate) -> Report {
     let mut all = Metrics::default();
     for day in aggregate.days.values() {
-        let d = &day.all;
-        all.total += d.total;
-        all.answered += d.answered;
-        all.missed += d.missed;
-        all.busy += d.busy;
-        all.failed += d.failed;
-        all.answered_seconds += d.answered_seconds;
-        for (sum, n) in all.hourly.iter_mut().zip(d.hourly) {
-            *sum += n;
-        }
+        all += &day.all;
     }
     let unreadable = aggregate.unreadable.values().sum();
     let avg = all.average_answered_seconds().unwrap_or(0);
