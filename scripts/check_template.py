@@ -639,12 +639,14 @@ def receiver_providers(crate_of: dict[str, str]) -> dict[str, str]:
     """Webhook functions (their main.rs runs the shared pipeline's handler) and the provider
     name their metric lines carry: the `SOURCE` of the receiver their crate names."""
     sources = {}
+    in_file: dict[Path, set[str]] = {}
     for f in list(SHARED_SRC.rglob("*.rs")) + list((ROOT / "functions").rglob("src/*.rs")):
         if f.name.endswith("_test.rs"):
             continue
         # The raw text: code_of strips string literals, and SOURCE is one.
         for m in SOURCE_IN_IMPL.finditer(f.read_text()):
             sources[m.group(1)] = m.group(2)
+            in_file.setdefault(f, set()).add(m.group(2))
     out = {}
     for name, crate in crate_of.items():
         main = ROOT / crate / "src" / "main.rs"
@@ -652,6 +654,10 @@ def receiver_providers(crate_of: dict[str, str]) -> dict[str, str]:
             continue
         code = "\n".join(code_of(p) for p in crate_files(ROOT / crate))
         named = sorted({sources[t] for t in re.findall(r"\b(\w+)\b", code) if t in sources})
+        if not named:
+            # No receiver type named: the receiver module the crate uses (its `deps` and
+            # `Config`), when it holds one receiver.
+            named = sorted({s for f in referenced_modules(code, None) for s in in_file.get(f, ())})
         if len(named) != 1:
             fail(f"{name}: a webhook function whose receiver's SOURCE could not be told "
                  f"(found {named or 'none'})")

@@ -1,22 +1,22 @@
 //! What a person reads of an alert: its subject (an email's, a Slack message's header) and
-//! its plain text. The subject is the raising provider's to word: this asks it.
+//! its plain text. The subject is the raising provider's to word (its `wording`
+//! module): this asks it.
 
 use crate::alert::{Alert, LineChange, Source};
-use crate::{call_log, calls, heartbeat, pipeline, telerivet};
 use std::fmt::Write as _;
 
 /// A one-line summary, fit for an email subject (SNS allows 100 characters).
 pub fn subject(alert: &Alert) -> String {
     let label = alert.severity.as_str().to_uppercase();
     let worded = match alert.source {
-        Source::ExotelHeartbeat => heartbeat::alerts::subject(alert, &label),
-        Source::Telerivet => telerivet::alerts::subject(alert, &label),
-        Source::Calls => calls::subject(alert, &label),
-        Source::CallLog => call_log::alerts::subject(alert, &label),
+        Source::ExotelHeartbeat => crate::heartbeat::wording::subject(alert, &label),
+        Source::Telerivet => crate::telerivet::wording::subject(alert, &label),
+        Source::Calls => crate::calls::wording::subject(alert, &label),
+        Source::CallLog => crate::call_log::wording::subject(alert, &label),
     };
     // The pipeline's own alerts come from any provider's receiver.
     let text = worded
-        .or_else(|| pipeline::alerts::subject(alert, &label))
+        .or_else(|| crate::pipeline::wording::subject(alert, &label))
         .unwrap_or_else(|| format!("[{label}] {}", alert.status));
     text.chars().take(100).collect()
 }

@@ -1,5 +1,5 @@
 //! The call log's alerts: a day's answer rate below the threshold (with enough calls to
-//! judge), and its recovery; and their subjects.
+//! judge), and its recovery.
 
 use super::metrics::Metrics;
 use crate::alert::{Alert, AlertKind, DedupKey, Severity, Source};
@@ -44,17 +44,5 @@ pub fn answer_rate_alert(
             "{} missed, {} busy, {} failed",
             metrics.missed, metrics.busy, metrics.failed
         )],
-    }
-}
-
-/// The subject of a call-log alert; `None` for a kind the call log does not raise.
-pub fn subject(alert: &Alert, label: &str) -> Option<String> {
-    match alert.kind {
-        AlertKind::AnswerRateLow => Some(format!("[{label}] Answer rate low: {}", alert.status)),
-        AlertKind::AnswerRateRecovered => Some(format!(
-            "[RESOLVED] Answer rate recovered: {}",
-            alert.status
-        )),
-        _ => None,
     }
 }

@@ -5,3 +5,4 @@
 pub mod alerts;
 pub mod metrics;
 pub mod records;
+pub mod wording;

@@ -221,8 +221,3 @@ pub fn overdue(
     alerted.alerted_at = Some(now);
     Some((alerted, callback_overdue(callback, now, tz)))
 }
-/// The subject of the calls' alert (a callback overdue); `None` for any other kind.
-pub fn subject(alert: &crate::alert::Alert, label: &str) -> Option<String> {
-    (alert.kind == crate::alert::AlertKind::CallbackOverdue)
-        .then(|| format!("[{label}] Call back owed: {}", alert.status))
-}

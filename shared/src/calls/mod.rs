@@ -7,8 +7,7 @@ mod callback;
 mod decide;
 mod model;
 pub mod receiver;
-
-pub use callback::subject;
+pub mod wording;
 
 pub use booking::{Booking, CallCounterKey, CounterMove};
 pub use callback::{

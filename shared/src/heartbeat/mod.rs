@@ -1,11 +1,11 @@
 //! Exotel ExoPhone Heartbeat: the payload, its parser, and the monitor's decision.
 
-pub mod alerts;
 mod decide;
 mod model;
 pub mod receiver;
 mod row;
 pub mod watchdog;
+pub mod wording;
 
 pub use decide::{
     apply_details, decide, AlertPolicy, Decision, LineState, MonitorState, MAX_LINE_ALERTS,

@@ -64,15 +64,3 @@ fn about_an_event(
         notes,
     }
 }
-
-/// The subject of the pipeline's own alerts, whichever provider's receiver raised them;
-/// `None` for any other kind.
-pub fn subject(alert: &Alert, label: &str) -> Option<String> {
-    match alert.kind {
-        AlertKind::EventUnstorable => Some(format!("[{label}] {}", alert.status)),
-        AlertKind::EventUnrecognised => {
-            Some(format!("[{label}] Unrecognised event: {}", alert.status))
-        }
-        _ => None,
-    }
-}

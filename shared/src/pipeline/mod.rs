@@ -6,9 +6,10 @@
 //! the stored answer to a duplicate, counted refusals, status codes, the request's log span
 //! and its metric line) is written once, here.
 
-pub mod alerts;
+mod alerts;
 mod quarantine;
 mod thresholds;
+pub mod wording;
 
 use quarantine::{quarantine, unstorable};
 use thresholds::{check_thresholds, count};

@@ -88,18 +88,6 @@ pub fn webhook_misconfigured(counts: &BTreeMap<String, i64>, ctx: &ThresholdCont
     }
 }
 
-/// The subject of a Telerivet alert; `None` for a kind Telerivet traffic does not raise.
-pub fn subject(alert: &Alert, label: &str) -> Option<String> {
-    match alert.kind {
-        AlertKind::SmsFailures => Some(format!("[{label}] Telerivet: {}", alert.status)),
-        AlertKind::WebhookMisconfigured => Some(format!(
-            "[{label}] Telerivet webhook misconfigured: {}",
-            alert.status
-        )),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 #[path = "alerts_test.rs"]
 mod tests;

@@ -6,6 +6,7 @@ mod autoreply;
 mod decide;
 mod model;
 pub mod receiver;
+pub mod wording;
 
 pub use autoreply::{AutoReplies, AutoReplyRule};
 pub use decide::{

@@ -1,5 +1,5 @@
-//! What a person reads first of the heartbeat's alerts (the monitor's and the
-//! watchdog's): their subjects. `label` is the severity as the subject shows it.
+//! How the heartbeat's alerts (the monitor's and the watchdog's) are worded: their
+//! subjects. `label` is the severity as the subject shows it.
 
 use crate::alert::{human_duration, Alert, AlertKind};
 
