@@ -33,15 +33,57 @@ def layers():
     return order
 
 
+STRING = re.compile(r'r(#*)"(?:.|\n)*?"\1|"(?:\\.|[^"\\])*"' + r"|'(?:\\.|[^'\\])'")
+COMMENT = re.compile(r"//[^\n]*|/\*(?:.|\n)*?\*/")
+
+
+def code_of(path):
+    """The file's code with string and char literals emptied and comments removed."""
+    code = STRING.sub('""', path.read_text())
+    return re.sub(r"\s*::\s*", "::", COMMENT.sub("", code))
+
+
+def group_heads(code, start):
+    """The first name of each path in the `{...}` group opening at `start`."""
+    heads, depth, expect = [], 0, True
+    for m in re.finditer(r"[{},]|\w+", code[start:]):
+        token = m.group()
+        if token == "{":
+            depth += 1
+            expect = depth == 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif token == ",":
+            expect = depth == 1
+        elif expect:
+            heads.append(token)
+            expect = False
+    return heads
+
+
 def imports(path):
-    code = re.sub(r"//[^\n]*", "", path.read_text())
+    """The top-level modules of the shared crate a file names: `crate::` paths and groups,
+    and `super::` paths that climb to the crate root."""
+    code = code_of(path)
     names = set()
-    for m in re.finditer(r"crate::(\{[^;]*?\}|[a-z_]+)", code):
-        group = m.group(1)
-        if group.startswith("{"):
-            names.update(re.findall(r"(?:^|[{,\s])([a-z_]+)(?=::|[,}\s])", group))
+    for m in re.finditer(r"\bcrate::(\{|\w+)", code):
+        if m.group(1) == "{":
+            names.update(group_heads(code, m.start(1)))
         else:
-            names.add(group)
+            names.add(m.group(1))
+    here = list(path.relative_to(SHARED).with_suffix("").parts)
+    if here[-1] == "mod":
+        here = here[:-1]
+    for m in re.finditer(r"\b((?:super::)+)(\{|\w+)", code):
+        base = here[: len(here) - m.group(1).count("super::")]
+        if base:
+            continue  # still inside its own top-level module
+        if m.group(2) == "{":
+            names.update(group_heads(code, m.start(2)))
+        else:
+            names.add(m.group(2))
     return names
 
 

@@ -3,7 +3,7 @@
 //! own serde (RFC 3339, `2026-11-01T10:00:00Z`).
 
 use chrono::format::{Item, Parsed, StrftimeItems};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use std::sync::LazyLock;
 
 /// chrono's format of [`date_and_time`].
@@ -23,11 +23,6 @@ pub fn date_and_time(text: &str) -> Option<NaiveDateTime> {
     let mut parsed = Parsed::new();
     chrono::format::parse(&mut parsed, text, DATE_AND_TIME_ITEMS.iter()).ok()?;
     parsed.to_naive_datetime_with_offset(0).ok()
-}
-
-/// `YYYY-MM-DD`, chrono's `%Y-%m-%d` (a day's counter key).
-pub fn day(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
 }
 
 /// An instant written in an ISO 8601 form with a calendar or ordinal date and a time:

@@ -1,4 +1,5 @@
 use super::*;
+use chrono::NaiveDate;
 
 fn at(y: i32, m: u32, d: u32, h: u32, i: u32, s: u32) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(y, m, d).and_then(|date| date.and_hms_opt(h, i, s))
@@ -29,16 +30,6 @@ fn date_and_time_reads_the_exotel_form_only() {
     ] {
         assert_eq!(date_and_time(text), None, "{text:?}");
     }
-}
-
-#[test]
-fn a_day_is_written_as_its_counter_keys_are() {
-    let date = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
-    assert_eq!(day(date), "2026-03-07");
-    assert_eq!(
-        day(NaiveDate::from_ymd_opt(987, 1, 2).unwrap()),
-        "0987-01-02"
-    );
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! What the tests, benchmarks and fuzz targets share, kept out of the functions: a store
 //! without a network that runs the real pipeline ([`offline`]), a large fleet's heartbeat
-//! built rather than recorded ([`sample`]), and the timers the benchmarks report with
+//! built rather than recorded ([`sample`]), the tutorial's figures folded in memory
+//! ([`call_log`]), and the timers the benchmarks report with
 //! ([`bench`], [`cpu`]). A dev-dependency only: no function links it.
 
 pub mod bench;
+pub mod call_log;
 pub mod cpu;
 pub mod offline;
 pub mod sample;

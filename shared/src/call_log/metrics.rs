@@ -1,9 +1,9 @@
 //! Call metrics folded page by page: memory grows with days, directions and ExoPhones,
 //! never with the number of calls.
 
-use super::records::{CallRecord, RecordError};
+use super::records::CallRecord;
 use crate::store::{CallLogBucket, CounterKey};
-use chrono::{NaiveDate, Timelike};
+use chrono::Timelike;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -43,23 +43,6 @@ impl std::ops::AddAssign<&Metrics> for Metrics {
 }
 
 impl Metrics {
-    pub fn add(&mut self, call: &CallRecord<'_>) {
-        self.total += 1;
-        match &*call.status {
-            "completed" => {
-                self.answered += 1;
-                self.answered_seconds += call.duration_seconds.unwrap_or(0);
-            }
-            "no-answer" => self.missed += 1,
-            "busy" => self.busy += 1,
-            "failed" => self.failed += 1,
-            _ => {}
-        }
-        if let Some(slot) = self.hourly.get_mut(call.created.hour() as usize) {
-            *slot += 1;
-        }
-    }
-
     /// Answered over all calls, in percent; `None` with no calls.
     pub fn answer_rate(&self) -> Option<f64> {
         (self.total > 0).then(|| self.answered as f64 * 100.0 / self.total as f64)
@@ -132,50 +115,6 @@ pub fn counter_keys(call: &CallRecord<'_>) -> Vec<CounterKey> {
         .into_iter()
         .map(|bucket| CounterKey::CallLog { day, bucket })
         .collect()
-}
-
-/// One day's figures, overall and split by direction and by ExoPhone.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayMetrics {
-    pub all: Metrics,
-    pub by_direction: BTreeMap<String, Metrics>,
-    pub by_exophone: BTreeMap<String, Metrics>,
-}
-
-/// The running aggregate of a run.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Aggregate {
-    pub days: BTreeMap<NaiveDate, DayMetrics>,
-    /// Records that could not be read, by reason: counted and reported.
-    pub unreadable: BTreeMap<&'static str, u64>,
-}
-
-impl Aggregate {
-    pub fn add(&mut self, call: &CallRecord<'_>) {
-        let day = self.days.entry(call.created.date()).or_default();
-        day.all.add(call);
-        add_to(&mut day.by_direction, &call.direction, call);
-        if let Some(exophone) = &call.exophone {
-            add_to(&mut day.by_exophone, exophone, call);
-        }
-    }
-
-    pub fn add_unreadable(&mut self, error: &RecordError) {
-        *self.unreadable.entry(error.label()).or_default() += 1;
-    }
-}
-
-/// Adds the call to the bucket of `key`, made on first use: keys are few and calls many,
-/// so a key is copied once, not once a call.
-fn add_to(buckets: &mut BTreeMap<String, Metrics>, key: &str, call: &CallRecord<'_>) {
-    match buckets.get_mut(key) {
-        Some(bucket) => bucket.add(call),
-        None => {
-            let mut bucket = Metrics::default();
-            bucket.add(call);
-            buckets.insert(key.to_owned(), bucket);
-        }
-    }
 }
 
 #[cfg(test)]

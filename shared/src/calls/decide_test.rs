@@ -520,3 +520,18 @@ mod properties {
         }
     }
 }
+
+/// A call row's booking as stored before its day was typed: read, and written back the
+/// same, so the counts it holds still move from where they are.
+#[test]
+fn a_booking_stored_before_its_day_was_typed_reads_and_writes_back_the_same() {
+    let stored = serde_json::json!({
+        "line": "+918030752522",
+        "day": "2026-11-02",
+        "outcome": "answered",
+        "talk_seconds": 42,
+    });
+    let booking: crate::calls::Booking = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(booking.day.to_string(), "2026-11-02");
+    assert_eq!(serde_json::to_value(&booking).unwrap(), stored);
+}

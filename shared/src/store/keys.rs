@@ -125,14 +125,16 @@ impl FromStr for CounterKey {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let unknown = || UnknownCounterKey(text.to_owned());
-        let not_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned()).ok_or_else(unknown);
+        // Free text may be empty: the writers keep what the provider sent (a call record's
+        // `"Direction": ""`, a form's `project_id=`), and such a counter must still be read.
+        let free = |s: &str| s.to_owned();
         if let Some(rest) = text.strip_prefix("metrics:") {
             let (day, bucket) = rest.split_once(':').ok_or_else(unknown)?;
             let day = day.parse().map_err(|_| unknown())?;
             let bucket = match bucket.split_once(':') {
                 None if bucket == "all" => CallLogBucket::All,
-                Some(("direction", d)) => CallLogBucket::Direction(not_empty(d)?),
-                Some(("exophone", e)) => CallLogBucket::ExoPhone(not_empty(e)?),
+                Some(("direction", d)) => CallLogBucket::Direction(free(d)),
+                Some(("exophone", e)) => CallLogBucket::ExoPhone(free(e)),
                 _ => return Err(unknown()),
             };
             return Ok(Self::CallLog { day, bucket });
@@ -143,10 +145,10 @@ impl FromStr for CounterKey {
             let line = match line {
                 "all" => CounterLine::All,
                 "unknown-line" => CounterLine::Unknown,
-                line => CounterLine::Line(not_empty(line)?),
+                line => CounterLine::Line(free(line)),
             };
             return Ok(Self::Calls {
-                provider: not_empty(provider)?,
+                provider: free(provider),
                 line,
                 day,
             });
@@ -154,14 +156,14 @@ impl FromStr for CounterKey {
         if let Some(rest) = text.strip_prefix("telerivet:sms:") {
             let (project, day) = ending_in_day(rest).ok_or_else(unknown)?;
             return Ok(Self::Sms {
-                project: not_empty(project)?,
+                project: free(project),
                 day,
             });
         }
         if let Some(rest) = text.strip_prefix("telerivet:sms-failures:") {
             let (project, window) = ending_in_instant(rest).ok_or_else(unknown)?;
             return Ok(Self::SmsFailures {
-                project: not_empty(project)?,
+                project: free(project),
                 window,
             });
         }
@@ -246,7 +248,8 @@ impl FromStr for StateKey {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let unknown = || UnknownStateKey(text.to_owned());
-        let not_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned()).ok_or_else(unknown);
+        // Ids are kept as the provider sent them, empty or not: every key printed reads back.
+        let free = |s: &str| s.to_owned();
         match text {
             "exotel-heartbeat" => return Ok(Self::HeartbeatMonitor),
             "heartbeat-watchdog" => return Ok(Self::HeartbeatWatchdog),
@@ -257,13 +260,13 @@ impl FromStr for StateKey {
         if let Some(rest) = text.strip_prefix("call:") {
             let (provider, id) = rest.split_once(':').ok_or_else(unknown)?;
             return Ok(Self::Call {
-                provider: not_empty(provider)?,
-                id: not_empty(id)?,
+                provider: free(provider),
+                id: free(id),
             });
         }
         if let Some(customer) = text.strip_prefix("callback:") {
             return Ok(Self::Callback {
-                customer: not_empty(customer)?,
+                customer: free(customer),
             });
         }
         if let Some(rest) = text.strip_prefix("telerivet:") {
@@ -274,7 +277,7 @@ impl FromStr for StateKey {
                 .ok_or_else(unknown)?;
             return Ok(Self::Telerivet {
                 object,
-                id: not_empty(id)?,
+                id: free(id),
             });
         }
         Err(unknown())

@@ -14,7 +14,7 @@ pub use decide::{
     MessageState, MetadataState, TelerivetState, FAILED_STATUSES,
 };
 pub use model::{
-    form_field, redact_secret, serde_qs_fields, Contact, ContactUpdate, EventKind, IncomingMessage,
-    Media, MessageMetadata, ParseError, Phone, Recipient, SendBroadcast, SendStatus, State,
+    form_field, redact_secret, Contact, ContactUpdate, EventKind, IncomingMessage, Media,
+    MessageMetadata, ParseError, Phone, Recipient, SendBroadcast, SendStatus, State,
     TelerivetEvent, MAX_DEPTH,
 };

@@ -333,7 +333,7 @@ impl std::io::Write for HashWriter {
 }
 
 /// serde_qs's reading of the whole body as fields, nested as its brackets say.
-pub fn serde_qs_fields(body: &[u8]) -> Result<serde_json::Value, serde_qs::Error> {
+fn serde_qs_fields(body: &[u8]) -> Result<serde_json::Value, serde_qs::Error> {
     config().deserialize_bytes(body)
 }
 

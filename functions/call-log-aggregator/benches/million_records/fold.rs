@@ -3,8 +3,9 @@
 
 use super::generate::{next_page_file, page_file, FIRST_PAGE};
 use super::Result;
-use dialtone_shared::call_log::metrics::{Aggregate, Metrics};
+use dialtone_shared::call_log::metrics::Metrics;
 use dialtone_shared::call_log::records::{self, CallRecord, RecordError};
+use dialtone_testkit::call_log::Aggregate;
 use dialtone_testkit::cpu::thread_cpu;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};

@@ -27,7 +27,7 @@ mod fold;
 mod generate;
 
 use compare::compare;
-use dialtone_shared::call_log::metrics::Aggregate;
+use dialtone_testkit::call_log::Aggregate;
 use fold::{fold_dir, fold_page, phases, read_page, summarise};
 use generate::{ensure_data, Pages};
 use std::error::Error;
