@@ -16,7 +16,7 @@ impl CallbackStore for DynamoStore {
         partition: &str,
         cutoff: DateTime<Utc>,
     ) -> Result<Vec<StateKey>, StoreError> {
-        let items = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -25,14 +25,9 @@ impl CallbackStore for DynamoStore {
             .expression_attribute_values(":open", AttributeValue::S(partition.into()))
             .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
             // The key alone: the state is read afresh, consistently, before deciding.
-            .projection_expression("pk")
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(request_error)?;
-        Ok(items
+            .projection_expression("pk");
+        Ok(super::queries::every_item(query)
+            .await?
             .into_iter()
             .filter_map(|mut item| match item.remove("pk") {
                 // A row another writer indexed under this partition, with a key none of

@@ -554,20 +554,15 @@ impl EventStore for DynamoStore {
 
     async fn read_counter(&self, key: &CounterKey) -> Result<BTreeMap<String, i64>, StoreError> {
         // The unsharded item and every shard share the partition: one query sums them.
-        let items = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :sk)")
             .expression_attribute_values(":pk", AttributeValue::S(counter_pk(key)))
             .expression_attribute_values(":sk", AttributeValue::S(COUNTER_SK.into()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(request_error)?;
+            .consistent_read(true);
+        let items = super::queries::every_item(query).await?;
         let mut sum = BTreeMap::new();
         for item in items {
             add_fields(&mut sum, counter_fields(Some(item)));

@@ -2,6 +2,7 @@
 
 use super::callbacks::IndexedState;
 use super::*;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use chrono::NaiveDate;
 
 impl DynamoStore {
@@ -148,20 +149,16 @@ impl DynamoStore {
 
     /// The first `count` part items of a state, in order.
     pub(super) async fn parts(&self, pk: &str, count: usize) -> Result<Vec<Item>, StoreError> {
-        self.client
+        let query = self
+            .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
             .expression_attribute_values(":first", AttributeValue::S(part_sk(0)))
             .expression_attribute_values(":last", AttributeValue::S(part_sk(count - 1)))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(request_error)
+            .consistent_read(true);
+        every_item(query).await
     }
 }
 
@@ -184,14 +181,19 @@ impl DynamoStore {
                 .expression_attribute_values(":from", AttributeValue::S(from)),
             None => query.key_condition_expression("gsi1pk = :pk"),
         };
-        query
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(request_error)
+        every_item(query).await
     }
+}
+
+/// Every item a query finds, page after page.
+pub(super) async fn every_item(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    query
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(request_error)
 }
 
 impl DashboardStore for DynamoStore {
