@@ -247,6 +247,14 @@ impl DashboardStore for DynamoStore {
     }
 }
 
+/// The key of an alert's row.
+fn alert_key(alert_id: &str) -> Item {
+    Item::from([
+        ("pk".to_owned(), AttributeValue::S(alert_pk(alert_id))),
+        ("sk".to_owned(), AttributeValue::S("ALERT".into())),
+    ])
+}
+
 impl AlertLedger for DynamoStore {
     async fn claim(
         &self,
@@ -258,8 +266,7 @@ impl AlertLedger for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(alert_pk(alert_id)))
-            .key("sk", AttributeValue::S("ALERT".into()))
+            .set_key(Some(alert_key(alert_id)))
             .update_expression("SET claimed_until = :until")
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(published_at) \
@@ -286,8 +293,7 @@ impl AlertLedger for DynamoStore {
                     .client
                     .get_item()
                     .table_name(&self.table)
-                    .key("pk", AttributeValue::S(alert_pk(alert_id)))
-                    .key("sk", AttributeValue::S("ALERT".into()))
+                    .set_key(Some(alert_key(alert_id)))
                     .projection_expression("published_at")
                     .consistent_read(true)
                     .send()
@@ -310,8 +316,7 @@ impl AlertLedger for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(alert_pk(alert_id)))
-            .key("sk", AttributeValue::S("ALERT".into()))
+            .set_key(Some(alert_key(alert_id)))
             .update_expression("REMOVE claimed_until")
             .condition_expression("claimed_until = :mine")
             .expression_attribute_values(
@@ -337,8 +342,7 @@ impl AlertLedger for DynamoStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(alert_pk(alert_id)))
-            .key("sk", AttributeValue::S("ALERT".into()))
+            .set_key(Some(alert_key(alert_id)))
             .update_expression("SET published_at = :at REMOVE claimed_until")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
