@@ -14,6 +14,10 @@ pub mod secrets;
 pub mod stack;
 pub mod template;
 
+#[cfg(test)]
+#[path = "detection_test.rs"]
+mod detection_test;
+
 /// The template every local resource is made from.
 pub const TEMPLATE: &str = include_str!("../../template.yaml");
 

@@ -44,8 +44,8 @@ impl Config {
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             policy: WatchdogPolicy {
-                interval: duration("HEARTBEAT_INTERVAL_SECONDS", 300)?,
-                grace: duration("HEARTBEAT_GRACE_SECONDS", 120)?,
+                interval: duration("HEARTBEAT_INTERVAL_SECONDS", 60)?,
+                grace: duration("HEARTBEAT_GRACE_SECONDS", 60)?,
             },
             exotel: ExotelApi::load_if_configured(secrets, DETAILS_BUDGET).await?,
             details_refresh: duration("DETAILS_REFRESH_SECONDS", 300)?,
