@@ -292,9 +292,7 @@ fn the_answer_rate_is_judged_every_aggregator_run() {
 /// What a receiver decides in the request itself is raised at once.
 #[test]
 fn what_a_request_decides_is_raised_at_once() {
-    for kind in [AlertKind::EventUnstorable] {
-        assert_readme_says(kind, None, "at once");
-    }
+    assert_readme_says(AlertKind::EventUnstorable, None, "at once");
 }
 
 /// Counted alerts are raised by the event that reaches the count within one window.
