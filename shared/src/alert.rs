@@ -64,6 +64,10 @@ pub enum AlertKind {
     Reminder,
     /// Outgoing messages failed (or were not delivered) beyond the threshold in a window.
     SmsFailures,
+    /// A Telerivet phone's outgoing messages wait and none of them moves: it is not sending.
+    SmsGatewayNotSending,
+    /// That phone sends again.
+    SmsGatewaySending,
     /// Requests kept arriving with a wrong or empty secret: the webhook is set up wrong.
     WebhookMisconfigured,
     /// A missed caller has not been called back within the deadline.
@@ -92,6 +96,8 @@ impl AlertKind {
             Self::PayloadTooLarge => "payload_too_large",
             Self::Reminder => "reminder",
             Self::SmsFailures => "sms_failures",
+            Self::SmsGatewayNotSending => "sms_gateway_not_sending",
+            Self::SmsGatewaySending => "sms_gateway_sending",
             Self::WebhookMisconfigured => "webhook_misconfigured",
             Self::CallbackOverdue => "callback_overdue",
             Self::HeartbeatMissing => "heartbeat_missing",

@@ -64,6 +64,12 @@ fn each_kind_is_worded_by_the_provider_that_raises_it() {
         (Telerivet, SmsFailures, "[WARNING] Telerivet: S"),
         (
             Telerivet,
+            SmsGatewayNotSending,
+            "[WARNING] SMS gateway not sending: S",
+        ),
+        (Telerivet, SmsGatewaySending, "[RESOLVED] SMS gateway: S"),
+        (
+            Telerivet,
             WebhookMisconfigured,
             "[WARNING] Telerivet webhook misconfigured: S",
         ),

@@ -17,7 +17,7 @@ pub struct LocalSecret {
     pub default: fn() -> String,
 }
 
-pub const LOCAL_SECRETS: [LocalSecret; 6] = [
+pub const LOCAL_SECRETS: [LocalSecret; 7] = [
     LocalSecret {
         id_var: "EXOTEL_HEARTBEAT_TOKEN_SECRET_ID",
         name: "exotel-heartbeat-token",
@@ -41,6 +41,12 @@ pub const LOCAL_SECRETS: [LocalSecret; 6] = [
         name: "telerivet-webhook-secret",
         value_var: "TELERIVET_WEBHOOK_SECRET",
         default: || "local-telerivet-secret-0123456789".into(),
+    },
+    LocalSecret {
+        id_var: "TELERIVET_API_SECRET_ID",
+        name: "telerivet-api-key",
+        value_var: "TELERIVET_API_KEY",
+        default: || "local-telerivet-api-key-0123456789".into(),
     },
     LocalSecret {
         id_var: "DASHBOARD_TOKEN_SECRET_ID",

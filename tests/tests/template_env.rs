@@ -17,7 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// Parameters whose default is empty but which a deployer using every feature sets.
-const FEATURE_PARAMETERS: [(&str, &str); 1] = [("ExotelAccountSid", "dialtonelocal1")];
+const FEATURE_PARAMETERS: [(&str, &str); 2] = [
+    ("ExotelAccountSid", "dialtonelocal1"),
+    ("TelerivetProjectId", "PJdialtonelocal1"),
+];
 
 /// A function of the template: the binary it deploys and the environment it gets.
 struct Function {
@@ -93,6 +96,7 @@ async fn load(binary: &str, secrets: &SecretsManager) -> Result<(), String> {
         "heartbeat-watchdog" => started(heartbeat_watchdog::Config::load(secrets).await),
         "call-log-aggregator" => started(call_log_aggregator::Config::load(secrets).await),
         "callback-watchdog" => started(callback_watchdog::Config::from_env()),
+        "sms-watchdog" => started(sms_watchdog::Config::load(secrets).await),
         "alert-dispatcher" => started(alert_dispatcher::Config::from_env()),
         "slack-notifier" => started(slack_notifier::Config::load(secrets).await),
         other => Err(format!(
@@ -135,7 +139,7 @@ async fn every_function_starts_with_exactly_the_environment_the_template_gives_i
         .expect("Parameters")
         .clone();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 10, "the template deploys ten functions");
+    assert_eq!(functions.len(), 11, "the template deploys eleven functions");
     let secret_names = stored_secrets().await;
     let secrets = SecretsManager::new(&aws::from_env().await);
 

@@ -136,6 +136,7 @@ fn closes(kind: AlertKind) -> bool {
             | AlertKind::LineRecovered
             | AlertKind::HeartbeatRecovered
             | AlertKind::AnswerRateRecovered
+            | AlertKind::SmsGatewaySending
     )
 }
 

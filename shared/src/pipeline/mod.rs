@@ -13,7 +13,7 @@ pub mod wording;
 
 use quarantine::{quarantine, unstorable};
 use thresholds::{check_thresholds, count};
-pub use thresholds::{Threshold, ThresholdContext};
+pub use thresholds::{Ratio, Threshold, ThresholdContext};
 
 use crate::alert::{Alert, Source};
 use crate::http::{json_response, WebhookError};

@@ -2,15 +2,46 @@
 //! refused secrets), checked after each commit and on every duplicate.
 
 use super::*;
+use crate::store::CounterKey;
 
-/// A counter row and the alert it raises, once, when it reaches `at_least`.
+/// A counter row and the alert it raises, once, when it reaches `at_least`, or, with a
+/// ratio, when it is a large enough share of another counter.
 #[derive(Clone, Debug)]
 pub struct Threshold {
     pub bump: CounterBump,
     pub at_least: i64,
+    pub ratio: Option<Ratio>,
     /// The alert, given the counter's fields as they stand when the threshold is reached.
     pub alert: fn(&std::collections::BTreeMap<String, i64>, &ThresholdContext) -> Alert,
     pub context: ThresholdContext,
+}
+
+/// A share of another counter's total that raises the alert too (a small sender's
+/// failures are few, but a large part of its sends): at least `at_least`, and more than
+/// `above_percent` of `of`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ratio {
+    pub of: CounterKey,
+    pub at_least: i64,
+    pub above_percent: i64,
+}
+
+impl Threshold {
+    /// Whether `total` raises the alert: past the count, or (given the other counter's
+    /// total) past the share.
+    pub fn reached(&self, total: i64, of: Option<i64>) -> bool {
+        total >= self.at_least
+            || self.ratio.as_ref().zip(of).is_some_and(|(ratio, of)| {
+                total >= ratio.at_least && total * 100 > ratio.above_percent * of
+            })
+    }
+
+    /// Whether the ratio needs the other counter read: only when the count alone is not
+    /// reached and the ratio's minimum is.
+    fn needs_ratio(&self, total: i64) -> Option<&CounterKey> {
+        let ratio = self.ratio.as_ref()?;
+        (total < self.at_least && total >= ratio.at_least).then_some(&ratio.of)
+    }
 }
 
 /// What a threshold alert needs to know besides the counts.
@@ -19,6 +50,8 @@ pub struct ThresholdContext {
     pub scope: String,
     pub window_start: DateTime<Utc>,
     pub window_minutes: i64,
+    /// The ratio's other counter, when it was read: the window's sends.
+    pub of: Option<i64>,
 }
 
 /// Counts a refused or ignored request once: the count and a marker keyed by the
@@ -83,8 +116,21 @@ async fn raise_if_reached<S: EventStore>(
         .get(crate::store::COUNTER_TOTAL)
         .copied()
         .unwrap_or_default();
-    if total >= threshold.at_least {
-        let alert = (threshold.alert)(counts, &threshold.context);
+    let of = match threshold.needs_ratio(total) {
+        Some(key) => Some(
+            store
+                .read_counter(key)
+                .await?
+                .get(crate::store::COUNTER_TOTAL)
+                .copied()
+                .unwrap_or_default(),
+        ),
+        None => None,
+    };
+    if threshold.reached(total, of) {
+        let mut context = threshold.context.clone();
+        context.of = of;
+        let alert = (threshold.alert)(counts, &context);
         if store.put_alert_once(&alert).await? {
             tracing::warn!(alert = %crate::phone::mask_numbers(&alert.id()), total, "threshold reached; alert raised");
         }

@@ -30,6 +30,12 @@ pub enum CounterKey {
         project: String,
         window: DateTime<Utc>,
     },
+    /// `telerivet:sms-sends:<project>:<window start>`: outgoing messages first heard of in
+    /// one failure window, the denominator of the failure ratio.
+    SmsSends {
+        project: String,
+        window: DateTime<Utc>,
+    },
     /// `telerivet:auth-failures:<window start>`: requests refused for their secret.
     AuthFailures { window: DateTime<Utc> },
 }
@@ -59,7 +65,7 @@ impl CounterKey {
             Self::CallLog { day, .. } | Self::Calls { day, .. } | Self::Sms { day, .. } => {
                 Some(*day)
             }
-            Self::SmsFailures { .. } | Self::AuthFailures { .. } => None,
+            Self::SmsFailures { .. } | Self::SmsSends { .. } | Self::AuthFailures { .. } => None,
         }
     }
 }
@@ -91,6 +97,9 @@ impl fmt::Display for CounterKey {
                     "telerivet:sms-failures:{project}:{}",
                     window.to_rfc3339()
                 )
+            }
+            Self::SmsSends { project, window } => {
+                write!(f, "telerivet:sms-sends:{project}:{}", window.to_rfc3339())
             }
             Self::AuthFailures { window } => {
                 write!(f, "telerivet:auth-failures:{}", window.to_rfc3339())
@@ -167,6 +176,13 @@ impl FromStr for CounterKey {
                 window,
             });
         }
+        if let Some(rest) = text.strip_prefix("telerivet:sms-sends:") {
+            let (project, window) = ending_in_instant(rest).ok_or_else(unknown)?;
+            return Ok(Self::SmsSends {
+                project: free(project),
+                window,
+            });
+        }
         if let Some(window) = text.strip_prefix("telerivet:auth-failures:") {
             let window = DateTime::parse_from_rfc3339(window).map_err(|_| unknown())?;
             return Ok(Self::AuthFailures {
@@ -192,8 +208,8 @@ pub enum StateKey {
     Call { provider: String, id: String },
     /// `callback:<customer>`: the callback owed to one customer.
     Callback { customer: String },
-    /// `telerivet:<object>:<id>`: one Telerivet message, its metadata, a contact or a
-    /// broadcast.
+    /// `telerivet:<object>:<id>`: one Telerivet message, its metadata, a contact, a
+    /// broadcast, or a sending phone as the SMS watchdog judged it.
     Telerivet { object: TelerivetObject, id: String },
 }
 
@@ -204,14 +220,16 @@ pub enum TelerivetObject {
     MessageMetadata,
     Contact,
     Broadcast,
+    Phone,
 }
 
 impl TelerivetObject {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::Message,
         Self::MessageMetadata,
         Self::Contact,
         Self::Broadcast,
+        Self::Phone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -220,6 +238,7 @@ impl TelerivetObject {
             Self::MessageMetadata => "message-metadata",
             Self::Contact => "contact",
             Self::Broadcast => "broadcast",
+            Self::Phone => "phone",
         }
     }
 }

@@ -75,6 +75,13 @@ fn every_stored_form_is_read_and_printed_as_it_was() {
             },
         ),
         (
+            "telerivet:sms-sends:PJ2ad8:2026-11-22T10:00:00+00:00",
+            CounterKey::SmsSends {
+                project: "PJ2ad8".into(),
+                window: window(),
+            },
+        ),
+        (
             "telerivet:auth-failures:2026-11-22T10:00:00+00:00",
             CounterKey::AuthFailures { window: window() },
         ),
@@ -170,6 +177,7 @@ proptest! {
             CounterKey::Calls { provider: "voipstudio".into(), line: line.clone(), day },
             CounterKey::Sms { project: project.clone(), day },
             CounterKey::SmsFailures { project: project.clone(), window },
+            CounterKey::SmsSends { project: project.clone(), window },
             CounterKey::AuthFailures { window },
             CounterKey::CallLog { day, bucket: CallLogBucket::ExoPhone(project.clone()) },
         ] {
@@ -224,6 +232,13 @@ fn every_stored_state_key_is_read_and_printed_as_it_was() {
             StateKey::Telerivet {
                 object: TelerivetObject::Broadcast,
                 id: "BC1".into(),
+            },
+        ),
+        (
+            "telerivet:phone:PN1",
+            StateKey::Telerivet {
+                object: TelerivetObject::Phone,
+                id: "PN1".into(),
             },
         ),
     ];

@@ -51,6 +51,7 @@ mod queries;
 mod rows;
 mod size;
 mod units;
+mod watch;
 
 use buckets::*;
 pub use buckets::{BucketIndex, BucketRef, BUCKETS};
@@ -60,7 +61,9 @@ pub use keys::{
     UnknownStateKey,
 };
 use layout::*;
-pub use ports::{AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore};
+pub use ports::{
+    AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore, WatchStore,
+};
 use rows::*;
 use size::*;
 use units::*;

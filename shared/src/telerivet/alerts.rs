@@ -25,7 +25,8 @@ fn since(ctx: &ThresholdContext) -> String {
     )
 }
 
-/// `N SMS failed in project P since 10:00 UTC`, naming the most common errors.
+/// `N SMS failed in project P since 10:00 UTC` (or `N of M SMS failed (30%) …` when the
+/// failure ratio raised it), naming the most common errors.
 pub fn sms_failures(counts: &BTreeMap<String, i64>, ctx: &ThresholdContext) -> Alert {
     let mut errors: Vec<(&str, i64)> = counts
         .iter()
@@ -48,12 +49,22 @@ pub fn sms_failures(counts: &BTreeMap<String, i64>, ctx: &ThresholdContext) -> A
         source: Source::Telerivet,
         kind: AlertKind::SmsFailures,
         severity: Severity::Warning,
-        status: format!(
-            "{} SMS failed in project {} {}",
-            total(counts),
-            ctx.scope,
-            since(ctx)
-        ),
+        status: match ctx.of {
+            Some(sends) => format!(
+                "{} of {} SMS failed ({:.0}%) in project {} {}",
+                total(counts),
+                sends.max(total(counts)),
+                100.0 * total(counts) as f64 / sends.max(total(counts)).max(1) as f64,
+                ctx.scope,
+                since(ctx)
+            ),
+            None => format!(
+                "{} SMS failed in project {} {}",
+                total(counts),
+                ctx.scope,
+                since(ctx)
+            ),
+        },
         occurred_at: ctx.window_start,
         lines: Vec::new(),
         lines_omitted: 0,

@@ -10,6 +10,17 @@ use std::collections::BTreeMap;
 /// The outgoing statuses that count as a failure to reach the customer.
 pub const FAILED_STATUSES: [&str; 2] = ["failed", "not_delivered"];
 
+/// The statuses of a message its phone has not sent yet: queued, or failed and to be
+/// tried again.
+pub fn is_waiting(status: &str) -> bool {
+    matches!(status, "queued" | "failed_queued")
+}
+
+/// The statuses that show the phone handled the message (a cancellation is the user's).
+pub fn phone_moved(status: &str) -> bool {
+    matches!(status, "sent" | "delivered" | "not_delivered" | "failed")
+}
+
 /// How far along its life a status is: a status never replaces one of a higher rank, so
 /// a late `sent` does not overwrite `delivered`. Unknown statuses rank lowest.
 pub fn status_rank(status: &str) -> u8 {
@@ -38,6 +49,16 @@ pub struct MessageState {
     /// of its own, so every retry of that status judges this window, not its own arrival's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_at: Option<DateTime<Utc>>,
+    /// The phone (basic route) sending it: the SMS watchdog judges each phone apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_id: Option<String>,
+    /// When it was first queued: Telerivet's `time_created`, else the first status's
+    /// arrival. A message still waiting long after this is stuck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<DateTime<Utc>>,
+    /// When its phone first moved it on (sent, delivered, failed): proof the phone sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +157,8 @@ pub struct Decision {
     pub settled_status: Option<String>,
     /// Set when this event moved a message into a failed status.
     pub newly_failed: bool,
+    /// Set when this is the first status heard of an outgoing message: one send.
+    pub first_heard: bool,
 }
 
 pub fn decide(
@@ -148,6 +171,7 @@ pub fn decide(
         outcome: "accepted",
         settled_status: None,
         newly_failed: false,
+        first_heard: false,
     };
     match &event.kind {
         EventKind::SendStatus(s) => {
@@ -168,6 +192,7 @@ pub fn decide(
                     outcome: "superseded",
                     settled_status: None,
                     newly_failed: false,
+                    first_heard: false,
                 };
             }
             let was_failed = before.is_some_and(|m| FAILED_STATUSES.contains(&m.status.as_str()));
@@ -179,6 +204,19 @@ pub fn decide(
                     .and_then(|m| m.failed_at)
                     .unwrap_or(now)
             });
+            // Telerivet's own time, unless it is missing or from the future (a clock or a
+            // hand-written body): then the first arrival stands in.
+            let created = s
+                .time_created
+                .and_then(|t| DateTime::from_timestamp(t, 0))
+                .filter(|t| *t <= now);
+            let queued_at = before
+                .and_then(|m| m.queued_at)
+                .or(created)
+                .or(Some(now));
+            let moved_at = before
+                .and_then(|m| m.moved_at)
+                .or_else(|| phone_moved(&s.status).then_some(now));
             Decision {
                 state: Some(TelerivetState::Message(MessageState {
                     status: s.status.clone(),
@@ -187,10 +225,18 @@ pub fn decide(
                     project_id: s.project_id.clone(),
                     updated_at: now,
                     failed_at,
+                    phone_id: s
+                        .phone_id
+                        .clone()
+                        .filter(|p| !p.is_empty())
+                        .or_else(|| before.and_then(|m| m.phone_id.clone())),
+                    queued_at,
+                    moved_at,
                 })),
                 outcome: "accepted",
                 settled_status: Some(s.status.clone()),
                 newly_failed: failed && !was_failed,
+                first_heard: before.is_none(),
             }
         }
         EventKind::ContactUpdate(c) => accepted(TelerivetState::Contact(ContactState {
@@ -228,6 +274,7 @@ pub fn decide(
             outcome: "accepted",
             settled_status: None,
             newly_failed: false,
+            first_heard: false,
         },
     }
 }

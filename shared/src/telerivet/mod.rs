@@ -4,13 +4,15 @@
 pub mod alerts;
 mod autoreply;
 mod decide;
+pub mod gateway;
+pub mod rest;
 mod model;
 pub mod receiver;
 pub mod wording;
 
 pub use autoreply::{AutoReplies, AutoReplyRule};
 pub use decide::{
-    decide, failure_window_start, status_rank, BroadcastState, ContactState, Decision,
+    decide, failure_window_start, is_waiting, phone_moved, status_rank, BroadcastState, ContactState, Decision,
     MessageState, MetadataState, TelerivetState, FAILED_STATUSES,
 };
 pub use model::{

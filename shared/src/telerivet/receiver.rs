@@ -9,7 +9,7 @@ use crate::alert::Source;
 use crate::config::{self, ConfigError};
 use crate::http::WebhookError;
 use crate::pipeline::{
-    history_with_fields, Deps, Receiver, Rejection, Threshold, ThresholdContext, Verdict,
+    history_with_fields, Deps, Ratio, Receiver, Rejection, Threshold, ThresholdContext, Verdict,
     Verification,
 };
 use crate::secrets::{Cached, Rotating, SecretsManager};
@@ -31,6 +31,50 @@ pub struct Burst {
     pub window: Duration,
 }
 
+/// When failures are too large a share of a window's sends: at least `at_least` of them,
+/// and more than `above_percent` of the messages first heard of in the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureRatio {
+    pub at_least: i64,
+    pub above_percent: i64,
+}
+
+impl FailureRatio {
+    /// `SMS_FAILURE_RATIO_MIN` (default 5; 0 turns the ratio off) and
+    /// `SMS_FAILURE_RATIO_PERCENT` (default 20, 1 to 99).
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let at_least = whole("SMS_FAILURE_RATIO_MIN", 5, 0..=i64::MAX)?;
+        let above_percent = whole("SMS_FAILURE_RATIO_PERCENT", 20, 1..=99)?;
+        Ok((at_least > 0).then_some(Self {
+            at_least,
+            above_percent,
+        }))
+    }
+}
+
+fn whole(
+    name: &'static str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    match config::optional(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or(ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "expected a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+    }
+}
+
 /// Settings, read once at cold start.
 #[derive(Debug)]
 pub struct Config {
@@ -39,6 +83,7 @@ pub struct Config {
     pub secrets: Cached<Rotating>,
     pub auto_replies: AutoReplies,
     pub sms_failures: Burst,
+    pub sms_failure_ratio: Option<FailureRatio>,
     pub auth_failures: Burst,
 }
 
@@ -48,19 +93,7 @@ fn burst(
     window: &'static str,
     default_window: u64,
 ) -> Result<Burst, ConfigError> {
-    let at_least = match config::optional(count) {
-        None => default_count,
-        Some(raw) => {
-            raw.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or(ConfigError::Invalid {
-                    name: count,
-                    reason: "expected a whole number of at least 1".into(),
-                })?
-        }
-    };
+    let at_least = whole(count, default_count, 1..=i64::MAX)?;
     let seconds = config::seconds_or(window, std::time::Duration::from_secs(default_window))?;
     let window_duration = Duration::from_std(seconds)
         .ok()
@@ -104,6 +137,7 @@ impl Config {
                 "SMS_FAILURE_WINDOW_SECONDS",
                 900,
             )?,
+            sms_failure_ratio: FailureRatio::from_env()?,
             auth_failures: burst(
                 "AUTH_FAILURE_THRESHOLD",
                 5,
@@ -120,6 +154,7 @@ pub struct TelerivetReceiver {
     pub secrets: Cached<Rotating>,
     pub auto_replies: AutoReplies,
     pub sms_failures: Burst,
+    pub sms_failure_ratio: Option<FailureRatio>,
     pub auth_failures: Burst,
 }
 
@@ -135,11 +170,13 @@ impl TelerivetReceiver {
             )
             .add(field, 1),
             at_least: self.auth_failures.at_least,
+            ratio: None,
             alert: alerts::webhook_misconfigured,
             context: ThresholdContext {
                 scope: "webhook".into(),
                 window_start,
                 window_minutes: self.auth_failures.window.num_minutes(),
+                of: None,
             },
         }
     }
@@ -155,8 +192,19 @@ impl TelerivetReceiver {
                 scope: project.to_owned(),
                 window_start,
                 window_minutes: self.sms_failures.window.num_minutes(),
+                of: None,
             },
         )
+    }
+
+    /// The window's sends counter: every outgoing message is counted once, in the window
+    /// its first status arrived in. Sharded like every event counter, so a broadcast's
+    /// statuses do not all conflict on one item.
+    fn sends_window(&self, project: &str, now: DateTime<Utc>) -> CounterKey {
+        CounterKey::SmsSends {
+            project: project.to_owned(),
+            window: failure_window_start(now, self.sms_failures.window),
+        }
     }
 }
 
@@ -244,6 +292,12 @@ impl Receiver for TelerivetReceiver {
         event.dedup_key()
     }
 
+    /// Outgoing messages are indexed while they wait, and under their phone once it
+    /// moved them: what the SMS watchdog reads.
+    fn state_index(&self, state: &TelerivetState) -> Option<(String, String)> {
+        super::gateway::message_index(state)
+    }
+
     fn next_state_key(
         &self,
         event: &TelerivetEvent,
@@ -287,9 +341,18 @@ impl Receiver for TelerivetReceiver {
             verdict.reply = self.auto_replies.reply_for(message);
         }
         if let Some(status) = &decision.settled_status {
-            verdict
-                .counters
-                .push(CounterBump::new(day, DAILY_COUNTER_DAYS).add(status.as_str(), 1));
+            let mut bump = CounterBump::new(day, DAILY_COUNTER_DAYS).add(status.as_str(), 1);
+            if decision.first_heard {
+                // The day's outgoing messages, each once whatever statuses it goes through.
+                bump = bump.add("outgoing", 1);
+            }
+            verdict.counters.push(bump);
+        }
+        if decision.first_heard && self.sms_failure_ratio.is_some() {
+            verdict.counters.push(CounterBump::new(
+                self.sends_window(project(event), now),
+                WINDOW_COUNTER_DAYS,
+            ));
         }
         if let (true, EventKind::SendStatus(s)) = (decision.newly_failed, &event.kind) {
             let (key, _) = self.failure_window(project(event), failed_at(&verdict.states, now));
@@ -321,10 +384,16 @@ impl Receiver for TelerivetReceiver {
         if !FAILED_STATUSES.contains(&s.status.as_str()) {
             return Vec::new();
         }
-        let (key, context) = self.failure_window(project(event), failed_at(states, now));
+        let failed_at = failed_at(states, now);
+        let (key, context) = self.failure_window(project(event), failed_at);
         vec![Threshold {
             bump: CounterBump::new(key, WINDOW_COUNTER_DAYS),
             at_least: self.sms_failures.at_least,
+            ratio: self.sms_failure_ratio.map(|r| Ratio {
+                of: self.sends_window(project(event), failed_at),
+                at_least: r.at_least,
+                above_percent: r.above_percent,
+            }),
             alert: alerts::sms_failures,
             context,
         }]
@@ -348,6 +417,7 @@ pub fn deps(
             secrets: config.secrets,
             auto_replies: config.auto_replies,
             sms_failures: config.sms_failures,
+            sms_failure_ratio: config.sms_failure_ratio,
             auth_failures: config.auth_failures,
         },
         store: DynamoStore::new(dynamodb, config.table_name),

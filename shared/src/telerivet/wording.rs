@@ -7,6 +7,11 @@ use crate::alert::{Alert, AlertKind};
 pub fn subject(alert: &Alert, label: &str) -> Option<String> {
     match alert.kind {
         AlertKind::SmsFailures => Some(format!("[{label}] Telerivet: {}", alert.status)),
+        AlertKind::SmsGatewayNotSending => Some(format!(
+            "[{label}] SMS gateway not sending: {}",
+            alert.status
+        )),
+        AlertKind::SmsGatewaySending => Some(format!("[RESOLVED] SMS gateway: {}", alert.status)),
         AlertKind::WebhookMisconfigured => Some(format!(
             "[{label}] Telerivet webhook misconfigured: {}",
             alert.status

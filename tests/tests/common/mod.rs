@@ -189,6 +189,8 @@ pub fn telerivet_deps(
                 at_least: 10,
                 window: chrono::Duration::minutes(15),
             },
+            // The burst rule alone: a test of the failure ratio sets it.
+            sms_failure_ratio: None,
             auth_failures: Burst {
                 at_least: 5,
                 window: chrono::Duration::hours(1),

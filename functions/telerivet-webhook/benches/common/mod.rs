@@ -3,7 +3,7 @@
 
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
-use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
+use dialtone_shared::telerivet::receiver::{Burst, FailureRatio, TelerivetReceiver};
 use dialtone_shared::telerivet::AutoReplies;
 
 pub fn receiver() -> TelerivetReceiver {
@@ -23,6 +23,11 @@ pub fn receiver() -> TelerivetReceiver {
             at_least: 10,
             window: chrono::Duration::minutes(15),
         },
+        // The template's defaults: a first status counts a send.
+        sms_failure_ratio: Some(FailureRatio {
+            at_least: 5,
+            above_percent: 20,
+        }),
         auth_failures: Burst {
             at_least: 5,
             window: chrono::Duration::hours(1),

@@ -1,0 +1,51 @@
+//! The SMS watchdog's reads: the messages waiting in an index partition since before a
+//! time, with their keys, and whether a phone's partition holds a message moved since a
+//! time (one item is enough to say so).
+
+use super::callbacks::IndexedState;
+use super::*;
+
+impl WatchStore for DynamoStore {
+    async fn indexed_states_before<T: DeserializeOwned + Send>(
+        &self,
+        partition: &str,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<(StateKey, T)>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :cutoff")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.into()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()));
+        let mut states = Vec::new();
+        for mut item in super::queries::every_item(query).await? {
+            let key = match item.remove("pk") {
+                Some(AttributeValue::S(pk)) => state_key(&pk).and_then(|k| k.parse().ok()),
+                _ => None,
+            };
+            // A row another writer indexed here, with a key none of the states has.
+            let Some(key) = key else { continue };
+            states.push((key, dynamo::from_item::<IndexedState<T>>(item)?.state));
+        }
+        Ok(states)
+    }
+
+    async fn indexed_since(&self, partition: &str, since: DateTime<Utc>) -> Result<bool, StoreError> {
+        let found = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk >= :since")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.into()))
+            .expression_attribute_values(":since", AttributeValue::S(since.to_rfc3339()))
+            .projection_expression("pk")
+            .limit(1)
+            .send()
+            .await
+            .map_err(request_error)?;
+        Ok(found.count() > 0)
+    }
+}
