@@ -130,7 +130,8 @@ async fn every_event_type_is_stored_typed_and_whole() {
     let day = counter_json(&items, &format!("telerivet:sms:PJ2ad8f6c1:{today}"));
     assert_eq!(
         day,
-        json!({"total": 4, "incoming": 1, "sent": 1, "delivered": 1, "not_delivered": 1})
+        // Two outgoing messages: one sent then delivered, one not delivered.
+        json!({"total": 4, "incoming": 1, "sent": 1, "delivered": 1, "not_delivered": 1, "outgoing": 2})
     );
     assert_no_telerivet_secret(&stack).await;
 }

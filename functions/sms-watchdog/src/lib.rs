@@ -10,6 +10,7 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, Utc};
+use dialtone_shared::alert::Alert;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
@@ -21,7 +22,6 @@ use dialtone_shared::telerivet::gateway::{
 };
 use dialtone_shared::telerivet::rest::{self, RestError, TelerivetApi, TelerivetClient};
 use dialtone_shared::telerivet::TelerivetState;
-use dialtone_shared::alert::Alert;
 use lambda_runtime::LambdaEvent;
 use std::collections::BTreeMap;
 
@@ -170,15 +170,13 @@ pub async fn sweep<S: WatchStore>(
     now: DateTime<Utc>,
 ) -> Result<Summary, WatchdogError> {
     let (stuck, api_read) = stuck_phones(deps, now).await?;
-    let alerted: BTreeMap<String, PhoneState> = DashboardStore::indexed_states::<PhoneState>(
-        &deps.store,
-        PHONES_NOT_SENDING,
-    )
-    .await?
-    .into_iter()
-    .filter(|p| p.resolved_at.is_none())
-    .map(|p| (p.phone_id.clone(), p))
-    .collect();
+    let alerted: BTreeMap<String, PhoneState> =
+        DashboardStore::indexed_states::<PhoneState>(&deps.store, PHONES_NOT_SENDING)
+            .await?
+            .into_iter()
+            .filter(|p| p.resolved_at.is_none())
+            .map(|p| (p.phone_id.clone(), p))
+            .collect();
     let mut summary = Summary {
         stuck: stuck.len(),
         ..Summary::default()
@@ -190,7 +188,11 @@ pub async fn sweep<S: WatchStore>(
         }
         // Held back by its send limit, a phone keeps messages waiting while it sends.
         let since = now - deps.policy.after;
-        if deps.store.indexed_since(&moved_partition(phone), since).await? {
+        if deps
+            .store
+            .indexed_since(&moved_partition(phone), since)
+            .await?
+        {
             continue;
         }
         let (state, alert) = gateway::not_sending(seen, now, &deps.policy);

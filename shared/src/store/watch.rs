@@ -32,7 +32,11 @@ impl WatchStore for DynamoStore {
         Ok(states)
     }
 
-    async fn indexed_since(&self, partition: &str, since: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn indexed_since(
+        &self,
+        partition: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let found = self
             .client
             .query()

@@ -50,7 +50,13 @@ fn misconfiguration_alert_tells_wrong_from_empty_secrets() {
 #[test]
 fn a_ratio_alert_says_how_many_of_the_windows_sends_failed() {
     let counts = BTreeMap::from([("total".to_owned(), 6), ("err:Timeout".to_owned(), 6)]);
-    let alert = sms_failures(&counts, &ThresholdContext { of: Some(20), ..ctx() });
+    let alert = sms_failures(
+        &counts,
+        &ThresholdContext {
+            of: Some(20),
+            ..ctx()
+        },
+    );
     assert_eq!(
         alert.status,
         "6 of 20 SMS failed (30%) in project PJ1 since 10:00 UTC (15 min window)"
@@ -66,12 +72,18 @@ fn failures_raise_the_alert_past_the_count_or_past_the_share_of_sends() {
     let window = ctx().window_start;
     let threshold = Threshold {
         bump: CounterBump::new(
-            CounterKey::SmsFailures { project: "PJ1".into(), window },
+            CounterKey::SmsFailures {
+                project: "PJ1".into(),
+                window,
+            },
             2,
         ),
         at_least: 10,
         ratio: Some(Ratio {
-            of: CounterKey::SmsSends { project: "PJ1".into(), window },
+            of: CounterKey::SmsSends {
+                project: "PJ1".into(),
+                window,
+            },
             at_least: 5,
             above_percent: 20,
         }),
@@ -88,5 +100,8 @@ fn failures_raise_the_alert_past_the_count_or_past_the_share_of_sends() {
     assert!(!threshold.reached(4, Some(4)));
     // A failure whose send was counted in an earlier window: the share is over 100 %.
     assert!(threshold.reached(5, Some(0)));
-    assert!(!threshold.reached(9, None), "without the sends, only the count");
+    assert!(
+        !threshold.reached(9, None),
+        "without the sends, only the count"
+    );
 }

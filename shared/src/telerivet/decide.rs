@@ -210,10 +210,7 @@ pub fn decide(
                 .time_created
                 .and_then(|t| DateTime::from_timestamp(t, 0))
                 .filter(|t| *t <= now);
-            let queued_at = before
-                .and_then(|m| m.queued_at)
-                .or(created)
-                .or(Some(now));
+            let queued_at = before.and_then(|m| m.queued_at).or(created).or(Some(now));
             let moved_at = before
                 .and_then(|m| m.moved_at)
                 .or_else(|| phone_moved(&s.status).then_some(now));

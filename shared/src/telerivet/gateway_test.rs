@@ -46,7 +46,11 @@ fn a_waiting_message_is_indexed_by_its_queue_time_and_a_moved_one_under_its_phon
     );
     // Cancelled by a person, or with no phone to judge: in neither partition.
     assert_eq!(
-        message_index(&TelerivetState::Message(message("cancelled", Some("PN1"), 7))),
+        message_index(&TelerivetState::Message(message(
+            "cancelled",
+            Some("PN1"),
+            7
+        ))),
         None
     );
     assert_eq!(

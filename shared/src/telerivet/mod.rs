@@ -5,15 +5,15 @@ pub mod alerts;
 mod autoreply;
 mod decide;
 pub mod gateway;
-pub mod rest;
 mod model;
 pub mod receiver;
+pub mod rest;
 pub mod wording;
 
 pub use autoreply::{AutoReplies, AutoReplyRule};
 pub use decide::{
-    decide, failure_window_start, is_waiting, phone_moved, status_rank, BroadcastState, ContactState, Decision,
-    MessageState, MetadataState, TelerivetState, FAILED_STATUSES,
+    decide, failure_window_start, is_waiting, phone_moved, status_rank, BroadcastState,
+    ContactState, Decision, MessageState, MetadataState, TelerivetState, FAILED_STATUSES,
 };
 pub use model::{
     form_field, redact_secret, Contact, ContactUpdate, EventKind, IncomingMessage, Media,

@@ -9,7 +9,7 @@
 //! API key as the user name, no password); lists come as `{"data": [...], "truncated",
 //! "next_marker"}`, and `count=1` answers `{"count": N}`.
 
-use super::gateway::{StuckPolicy, Stuck};
+use super::gateway::{Stuck, StuckPolicy};
 use crate::config::{self, ConfigError};
 use crate::secret::Secret;
 use crate::secrets::{Cached, SecretsManager};
