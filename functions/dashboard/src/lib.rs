@@ -21,6 +21,7 @@ use dialtone_shared::http::json_response;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, SecretsManager};
 use dialtone_shared::store::{DashboardStore, DynamoStore, StateKey, StoreError};
+use dialtone_shared::telerivet::{gateway, TelerivetState};
 use lambda_http::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
@@ -71,6 +72,8 @@ pub struct Config {
     pub token: Cached<Secret>,
     pub tz: Tz,
     pub session_lifetime: Duration,
+    /// How long an outgoing SMS may wait before it counts as stuck (the SMS watchdog's).
+    pub sms_stuck_after: Duration,
 }
 
 impl Config {
@@ -89,6 +92,10 @@ impl Config {
             token,
             tz: config::account_timezone()?,
             session_lifetime: Duration::hours(hours),
+            sms_stuck_after: Duration::seconds(config::number_or(
+                "SMS_STUCK_SECONDS",
+                SMS_STUCK_SECONDS,
+            )?),
         })
     }
 }
@@ -98,7 +105,11 @@ pub struct Deps<S, T = Secret> {
     pub tokens: T,
     pub tz: Tz,
     pub session_lifetime: Duration,
+    pub sms_stuck_after: Duration,
 }
+
+/// The template's default of `SmsStuckSeconds`.
+const SMS_STUCK_SECONDS: i64 = 300;
 
 impl<S> Deps<S, Secret> {
     /// A fixed token and the default session lifetime.
@@ -108,6 +119,7 @@ impl<S> Deps<S, Secret> {
             tokens: token,
             tz,
             session_lifetime: Duration::hours(SESSION_HOURS),
+            sms_stuck_after: Duration::seconds(SMS_STUCK_SECONDS),
         }
     }
 }
@@ -119,6 +131,7 @@ impl Deps<DynamoStore, Cached<Secret>> {
             tokens: config.token,
             tz: config.tz,
             session_lifetime: config.session_lifetime,
+            sms_stuck_after: config.sms_stuck_after,
         }
     }
 }
@@ -424,14 +437,38 @@ async fn snapshot<S: DashboardStore, T>(
         .alerts_since(now - Duration::days(OPEN_ALERT_HORIZON_DAYS))
         .await?;
     let callbacks = open_callbacks(&deps.store).await?;
+    let mut figures = day_figures(today, &counters, sms_day, &sms_counters);
+    figures.sms.gateways = sms_gateways(deps, now).await?;
     Ok(Dashboard::new(
         health(deps, now).await?,
         today,
         deps.tz.name().to_owned(),
-        day_figures(today, &counters, sms_day, &sms_counters),
+        figures,
         callbacks_owed(&callbacks, now),
         open_alerts(&alerts, now),
         now,
+    ))
+}
+
+/// The outgoing SMS waiting past the stuck threshold now, and the phones whose "not
+/// sending" alert stands (both from the index the SMS watchdog reads).
+async fn sms_gateways<S: DashboardStore, T>(
+    deps: &Deps<S, T>,
+    now: DateTime<Utc>,
+) -> Result<view::SmsGateways, DashboardError> {
+    let waiting = deps
+        .store
+        .indexed_states::<TelerivetState>(gateway::SMS_WAITING)
+        .await?;
+    let phones = deps
+        .store
+        .indexed_states::<gateway::PhoneState>(gateway::PHONES_NOT_SENDING)
+        .await?;
+    Ok(view::sms_gateways(
+        &waiting,
+        &phones,
+        now,
+        deps.sms_stuck_after,
     ))
 }
 

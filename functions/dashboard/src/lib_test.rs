@@ -448,6 +448,7 @@ async fn a_new_token_ends_every_session_and_an_unreadable_one_is_a_503() {
         tokens,
         tz: chrono_tz::Asia::Kolkata,
         session_lifetime: Duration::hours(12),
+        sms_stuck_after: Duration::minutes(5),
     };
     let cookie = sign_in(&deps, noon()).await;
     let page = with_cookie(page_at(""), &cookie);

@@ -112,7 +112,6 @@ fn hours_select() -> Markup {
 pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
     let m = &view.metrics;
     let health = &view.health;
-    let sms = |name: &str| view.sms.totals.get(name).map(i64::to_string);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -147,8 +146,11 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                         (card("missed", "/metrics/missed", Some(m.missed.to_string())))
                         (card("busy", "/metrics/busy", Some(m.busy.to_string())))
                         (card("failed", "/metrics/failed", Some(m.failed.to_string())))
-                        (card("SMS failed", "/sms/totals/failed", sms("failed")))
-                        (card("SMS not delivered", "/sms/totals/not_delivered", sms("not_delivered")))
+                        (card("SMS sent", "/sms/sent", Some(view.sms.sent.to_string())))
+                        (card("SMS delivered", "/sms/delivered", Some(view.sms.delivered.to_string())))
+                        (card("SMS delivery rate %", "/sms/deliveryRate", view.sms.delivery_rate.clone()))
+                        (card("SMS failed", "/sms/failed", Some(view.sms.failed.to_string())))
+                        (card("SMS stuck", "/sms/gateways/stuck", Some(view.sms.gateways.stuck.to_string())))
                         div.card { span.n { (view.callbacks.len()) } span.l { "callbacks owed" } }
                     }
                     section {
@@ -185,6 +187,22 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                                         td class=(line.incoming) { (figure(&format!("/health/details/{i}/incoming"), Some(line.incoming.to_owned()))) }
                                         td class=(line.outgoing) { (figure(&format!("/health/details/{i}/outgoing"), Some(line.outgoing.to_owned()))) }
                                         td { (line.alternate_exophones.join(", ")) }
+                                    }
+                                }
+                            } }
+                        }
+                    }
+                    @if !view.sms.gateways.not_sending.is_empty() {
+                        section {
+                            h2 { "SMS gateways not sending" }
+                            div.scroll { table {
+                                tr { th { "phone" } th { "stuck since" } th { "messages waiting" } th { "oldest" } }
+                                @for (i, phone) in view.sms.gateways.not_sending.iter().enumerate() {
+                                    tr {
+                                        td { (figure(&format!("/sms/gateways/notSending/{i}/phoneId"), Some(phone.phone_id.clone()))) }
+                                        td { (phone.since.format("%Y-%m-%d %H:%M UTC")) }
+                                        td { (figure(&format!("/sms/gateways/notSending/{i}/messages"), Some(phone.messages.to_string()))) }
+                                        td { (figure(&format!("/sms/gateways/notSending/{i}/oldestMessage"), Some(phone.oldest_message.clone()))) }
                                     }
                                 }
                             } }

@@ -9,6 +9,8 @@ use dialtone_shared::calls::CallbackState;
 use dialtone_shared::heartbeat::watchdog::{Silence, WatchdogState};
 use dialtone_shared::heartbeat::{HeartbeatStatus, MonitorState};
 use dialtone_shared::store::{CallLogBucket, CounterKey, CounterLine};
+use dialtone_shared::telerivet::gateway::PhoneState;
+use dialtone_shared::telerivet::{is_waiting, TelerivetState};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -219,13 +221,87 @@ pub fn callbacks_owed(callbacks: &[CallbackState], now: DateTime<Utc>) -> Vec<Ca
     owed
 }
 
-/// SMS figures of a day, per Telerivet project and in all.
+/// SMS figures of a day, per Telerivet project and in all, with the day's summary and
+/// the gateways' state now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SmsFigures {
     pub day: String,
+    /// Outgoing messages first heard of today (each once, whatever its statuses).
+    pub sent: i64,
+    pub delivered: i64,
+    /// Failed to send, or not delivered.
+    pub failed: i64,
+    /// Delivered, in percent of the messages with a known outcome (delivered, failed, not
+    /// delivered), with one decimal as the tutorial writes its answer rate (`"97.5"`);
+    /// `None` until a delivery report came today (delivery reports are a Telerivet
+    /// setting).
+    pub delivery_rate: Option<String>,
+    pub gateways: SmsGateways,
     pub totals: BTreeMap<String, i64>,
     pub projects: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+impl SmsFigures {
+    fn summarise(&mut self) {
+        let field = |name: &str| self.totals.get(name).copied().unwrap_or_default();
+        let (delivered, not_delivered) = (field("delivered"), field("not_delivered"));
+        self.sent = field("outgoing");
+        self.delivered = delivered;
+        self.failed = field("failed") + not_delivered;
+        let known = delivered + self.failed;
+        self.delivery_rate = (delivered + not_delivered > 0 && known > 0)
+            .then(|| format!("{:.1}", 100.0 * delivered as f64 / known as f64));
+    }
+}
+
+/// Outgoing SMS stuck now, and the phones not sending.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsGateways {
+    /// Messages still queued past the threshold.
+    pub stuck: usize,
+    pub not_sending: Vec<PhoneNotSending>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneNotSending {
+    pub phone_id: String,
+    pub since: DateTime<Utc>,
+    pub oldest_message: String,
+    pub messages: usize,
+}
+
+/// The gateways' figures from the waiting messages and the phones alerted (both read
+/// from the index, eventually consistent).
+pub fn sms_gateways(
+    waiting: &[TelerivetState],
+    phones: &[PhoneState],
+    now: DateTime<Utc>,
+    stuck_after: Duration,
+) -> SmsGateways {
+    let cutoff = now - stuck_after;
+    let stuck = waiting
+        .iter()
+        .filter(|s| match s {
+            TelerivetState::Message(m) => {
+                is_waiting(&m.status) && m.queued_at.is_some_and(|t| t < cutoff)
+            }
+            _ => false,
+        })
+        .count();
+    let not_sending = phones
+        .iter()
+        .filter(|p| p.resolved_at.is_none())
+        .map(|p| PhoneNotSending {
+            phone_id: p.phone_id.clone(),
+            since: p.stuck_at,
+            oldest_message: p.oldest_message.clone(),
+            messages: p.messages,
+        })
+        .collect();
+    SmsGateways { stuck, not_sending }
 }
 
 /// A day's figures read from its daily counters (see `DashboardStore::day_counters`).
@@ -287,6 +363,7 @@ pub fn day_figures(
             figures.sms.projects.insert(project.clone(), fields);
         }
     }
+    figures.sms.summarise();
     figures
 }
 

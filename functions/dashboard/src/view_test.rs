@@ -228,3 +228,75 @@ fn health_before_any_heartbeat_is_unknown() {
         ("UNKNOWN", "HEARD", 0)
     );
 }
+
+#[test]
+fn the_days_sms_are_summed_with_their_delivery_rate() {
+    let fields = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let mut sms = SmsFigures::default();
+    sms.totals = fields(&[
+        ("outgoing", 40),
+        ("queued", 38),
+        ("sent", 37),
+        ("delivered", 33),
+        ("not_delivered", 2),
+        ("failed", 1),
+    ]);
+    sms.summarise();
+    assert_eq!((sms.sent, sms.delivered, sms.failed), (40, 33, 3));
+    // 33 of the 36 with a known outcome.
+    assert_eq!(sms.delivery_rate.as_deref(), Some("91.7"));
+
+    // Without delivery reports, failures alone say nothing of delivery.
+    let mut no_reports = SmsFigures::default();
+    no_reports.totals = fields(&[("outgoing", 10), ("sent", 9), ("failed", 1)]);
+    no_reports.summarise();
+    assert_eq!(no_reports.delivery_rate, None);
+}
+
+#[test]
+fn stuck_messages_and_phones_not_sending_are_read_from_the_index() {
+    use dialtone_shared::telerivet::gateway::PhoneState;
+    use dialtone_shared::telerivet::MessageState;
+    let now = at("2026-11-22T10:00:00Z");
+    let message = |status: &str, queued: &str| {
+        TelerivetState::Message(MessageState {
+            status: status.into(),
+            error_message: None,
+            statuses_seen: vec![status.into()],
+            project_id: None,
+            updated_at: now,
+            failed_at: None,
+            phone_id: Some("PN1".into()),
+            queued_at: Some(at(queued)),
+            moved_at: None,
+        })
+    };
+    let waiting = [
+        message("queued", "2026-11-22T09:50:00Z"),
+        message("failed_queued", "2026-11-22T09:54:59Z"),
+        // Within the threshold: waiting, not stuck.
+        message("queued", "2026-11-22T09:58:00Z"),
+        // Sent since the index was read.
+        message("sent", "2026-11-22T09:00:00Z"),
+    ];
+    let phone = |resolved: Option<DateTime<Utc>>| PhoneState {
+        phone_id: "PN1".into(),
+        project_id: None,
+        stuck_at: at("2026-11-22T09:55:00Z"),
+        alerted_at: at("2026-11-22T09:55:10Z"),
+        oldest_message: "SM1".into(),
+        messages: 2,
+        resolved_at: resolved,
+    };
+    let gateways = sms_gateways(
+        &waiting,
+        &[phone(None), phone(Some(now))],
+        now,
+        Duration::minutes(5),
+    );
+    assert_eq!(gateways.stuck, 2);
+    assert_eq!(gateways.not_sending.len(), 1);
+    assert_eq!(gateways.not_sending[0].oldest_message, "SM1");
+}
