@@ -311,6 +311,133 @@ fn counted_alerts_name_their_count_and_window() {
     );
 }
 
+/// SMS failures: the count that raises the alert in one window, or the share of the
+/// window's sends with its minimum, found by asking the threshold's own rule.
+#[test]
+fn sms_failures_are_raised_by_a_burst_or_by_their_share_of_the_sends() {
+    use dialtone_shared::pipeline::{Ratio, Threshold, ThresholdContext};
+    use dialtone_shared::store::{CounterBump, CounterKey};
+    let window = seconds("SmsFailureWindowSeconds");
+    let key = |sends: bool| {
+        let (project, window) = ("PJ1".to_owned(), t0());
+        if sends {
+            CounterKey::SmsSends { project, window }
+        } else {
+            CounterKey::SmsFailures { project, window }
+        }
+    };
+    let threshold = Threshold {
+        bump: CounterBump::new(key(false), 2),
+        at_least: default("SmsFailureThreshold"),
+        ratio: Some(Ratio {
+            of: key(true),
+            at_least: default("SmsFailureRatioMinFailures"),
+            above_percent: default("SmsFailureRatioPercent"),
+        }),
+        alert: dialtone_shared::telerivet::alerts::sms_failures,
+        context: ThresholdContext {
+            scope: "PJ1".into(),
+            window_start: t0(),
+            window_minutes: window.num_minutes(),
+            of: None,
+        },
+    };
+    // A large sender: only the burst raises it.
+    let burst = (1..)
+        .find(|n| threshold.reached(*n, Some(1_000_000)))
+        .unwrap_or(0);
+    // A small one (its failures are all its sends): the ratio's minimum.
+    let share = (1..).find(|n| threshold.reached(*n, Some(*n))).unwrap_or(0);
+    assert_readme_says(
+        AlertKind::SmsFailures,
+        None,
+        &format!(
+            "at the {} failure within one {} window, or the {} when over {} % of the window's sends",
+            ordinal(burst),
+            figure(window),
+            ordinal(share),
+            default("SmsFailureRatioPercent")
+        ),
+    );
+}
+
+/// A phone not sending: its first stuck message's threshold, plus the watchdog's period.
+#[test]
+fn a_phone_not_sending_is_raised_within_the_watchdogs_period() {
+    use dialtone_shared::telerivet::gateway::{stuck_phones, StuckPolicy};
+    use dialtone_shared::telerivet::MessageState;
+    let policy = StuckPolicy {
+        after: seconds("SmsStuckSeconds"),
+        at_least: usize::try_from(default("SmsStuckMinMessages")).unwrap_or(1),
+    };
+    let period = schedule("SmsWatchdogFunction");
+    let queued = (0..policy.at_least)
+        .map(|i| {
+            let message = MessageState {
+                status: "queued".into(),
+                error_message: None,
+                statuses_seen: vec!["queued".into()],
+                project_id: None,
+                updated_at: t0(),
+                failed_at: None,
+                phone_id: Some("PN1".into()),
+                queued_at: Some(t0()),
+                moved_at: None,
+            };
+            (format!("SM{i}"), message)
+        })
+        .collect::<Vec<_>>();
+    let stuck = first_second(t0(), |now| !stuck_phones(&queued, now, &policy).is_empty());
+    // Strictly past the threshold: a second after it, on this clock.
+    assert_eq!(stuck, policy.after + Duration::seconds(1));
+    assert_readme_says(
+        AlertKind::SmsGatewayNotSending,
+        None,
+        &figure(policy.after + period),
+    );
+}
+
+/// Every kind has its row, and the row a worst case.
+#[test]
+fn every_alert_kind_has_a_row_with_its_worst_case() {
+    use AlertKind::*;
+    let kinds = [
+        FleetStatus,
+        LineAffected,
+        LineRecovered,
+        Resolved,
+        PayloadTooLarge,
+        Reminder,
+        SmsFailures,
+        SmsGatewayNotSending,
+        SmsGatewaySending,
+        WebhookMisconfigured,
+        CallbackOverdue,
+        HeartbeatMissing,
+        HeartbeatRecovered,
+        AnswerRateLow,
+        AnswerRateRecovered,
+        EventUnstorable,
+        EventUnrecognised,
+    ];
+    for kind in kinds {
+        // Exhaustive: a new kind does not compile here until it is listed above.
+        let qualifier = match kind {
+            HeartbeatMissing => Some("LATE"),
+            FleetStatus | LineAffected | LineRecovered | Resolved | PayloadTooLarge | Reminder
+            | SmsFailures | SmsGatewayNotSending | SmsGatewaySending | WebhookMisconfigured
+            | CallbackOverdue | HeartbeatRecovered | AnswerRateLow | AnswerRateRecovered
+            | EventUnstorable | EventUnrecognised => None,
+        };
+        let row = readme_row(kind, qualifier);
+        assert!(
+            row.get(3).is_some_and(|w| !w.is_empty()),
+            "{}: a worst case",
+            kind.as_str()
+        );
+    }
+}
+
 fn ordinal(n: i64) -> String {
     let suffix = match (n % 10, n % 100) {
         (_, 11..=13) => "th",
