@@ -264,14 +264,15 @@ async fn demo() -> Result<(), LocalError> {
 
 /// One Telerivet incoming message (the auto-reply comes back in the response) and the
 /// failed delivery of a reply, through the Telerivet function.
-/// The functions that call Exotel, against the local Exotel: the heartbeat watchdog learns
-/// the PAYLOAD_TOO_LARGE fleet's lines, the aggregator reads the last day's calls.
+/// The scheduled functions: the heartbeat watchdog learns the PAYLOAD_TOO_LARGE fleet's
+/// lines from the local Exotel, the aggregator reads the last day's calls from it, the SMS
+/// watchdog finds the demo's phone not sending.
 async fn exotel_demo() -> Result<(), LocalError> {
     let schedule: serde_json::Value =
         serde_json::from_str(include_str!("../../../events/eventbridge-schedule.json"))
             .map_err(|e| LocalError::Invoke(e.to_string()))?;
-    say("\nScheduled functions, against the local Exotel (a 429 and a 503 on the way):");
-    for function in ["heartbeat-watchdog", "call-log-aggregator"] {
+    say("\nScheduled functions (the local Exotel answers a 429 and a 503 on the way):");
+    for function in ["heartbeat-watchdog", "call-log-aggregator", "sms-watchdog"] {
         let answer: serde_json::Value = EmulatorInvoke::new(&emulator(), function)
             .invoke(&schedule)
             .await?;
@@ -373,20 +374,55 @@ async fn telerivet_demo(http: &reqwest::Client) -> Result<(), LocalError> {
     ] {
         let request = lambda_http::request::from_str(envelope)
             .map_err(|e| LocalError::Invoke(e.to_string()))?;
-        let response = http
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(request.body().to_vec())
-            .send()
-            .await
-            .map_err(|e| LocalError::Invoke(e.to_string()))?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| LocalError::Invoke(e.to_string()))?;
-        say(format!("  {label:<32} -> {status} {text}"));
+        post_form(http, &url, label, request.body().to_vec()).await?;
     }
+    // A message queued ten minutes ago on a phone that has sent nothing since: the SMS
+    // watchdog's next run finds that phone not sending.
+    let queued = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("event", "send_status"),
+            ("id", "SMdemoqueued01"),
+            ("status", "queued"),
+            ("message_type", "sms"),
+            ("phone_id", "PNdemo01"),
+            ("project_id", "PJ2ad8f6c1"),
+            (
+                "time_created",
+                &(chrono::Utc::now() - chrono::Duration::minutes(10))
+                    .timestamp()
+                    .to_string(),
+            ),
+            ("secret", &secrets::local_value("TELERIVET_WEBHOOK_SECRET")),
+        ])
+        .finish();
+    post_form(
+        http,
+        &url,
+        "send_status queued 10 min ago",
+        queued.into_bytes(),
+    )
+    .await
+}
+
+async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    label: &str,
+    body: Vec<u8>,
+) -> Result<(), LocalError> {
+    let response = http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| LocalError::Invoke(e.to_string()))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| LocalError::Invoke(e.to_string()))?;
+    say(format!("  {label:<32} -> {status} {text}"));
     Ok(())
 }
 
