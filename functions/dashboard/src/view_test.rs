@@ -234,23 +234,27 @@ fn the_days_sms_are_summed_with_their_delivery_rate() {
     let fields = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
     };
-    let mut sms = SmsFigures::default();
-    sms.totals = fields(&[
-        ("outgoing", 40),
-        ("queued", 38),
-        ("sent", 37),
-        ("delivered", 33),
-        ("not_delivered", 2),
-        ("failed", 1),
-    ]);
+    let mut sms = SmsFigures {
+        totals: fields(&[
+            ("outgoing", 40),
+            ("queued", 38),
+            ("sent", 37),
+            ("delivered", 33),
+            ("not_delivered", 2),
+            ("failed", 1),
+        ]),
+        ..SmsFigures::default()
+    };
     sms.summarise();
     assert_eq!((sms.sent, sms.delivered, sms.failed), (40, 33, 3));
     // 33 of the 36 with a known outcome.
     assert_eq!(sms.delivery_rate.as_deref(), Some("91.7"));
 
     // Without delivery reports, failures alone say nothing of delivery.
-    let mut no_reports = SmsFigures::default();
-    no_reports.totals = fields(&[("outgoing", 10), ("sent", 9), ("failed", 1)]);
+    let mut no_reports = SmsFigures {
+        totals: fields(&[("outgoing", 10), ("sent", 9), ("failed", 1)]),
+        ..SmsFigures::default()
+    };
     no_reports.summarise();
     assert_eq!(no_reports.delivery_rate, None);
 }
