@@ -303,25 +303,34 @@ async fn telerivets_rest_api_finds_a_silent_phone_the_webhooks_never_told_of() {
     );
 }
 
-/// Waits out the last seconds of a 15-minute failure window, so that a test's sends and
+/// The Telerivet receiver with the template's failure ratio (5 failures, over 20 %), and
+/// the time, clear of a 15-minute window's last seconds so that a test's sends and
 /// failures share one window.
-async fn clear_of_a_window_edge() {
+async fn with_the_ratio(
+    stack: &dialtone_local::stack::Stack,
+) -> (
+    dialtone_shared::pipeline::Deps<
+        dialtone_shared::telerivet::receiver::TelerivetReceiver,
+        DynamoStore,
+    >,
+    DateTime<Utc>,
+) {
     let into = Utc::now().timestamp().rem_euclid(900);
     if into > 900 - 20 {
         tokio::time::sleep(std::time::Duration::from_secs((900 - into + 1) as u64)).await;
     }
+    let mut deps = telerivet_deps(stack, None);
+    deps.receiver.sms_failure_ratio = Some(FailureRatio {
+        at_least: 5,
+        above_percent: 20,
+    });
+    (deps, Utc::now())
 }
 
 #[tokio::test]
 async fn six_failures_out_of_twenty_sends_raise_the_ratio_alert() {
     let stack = stack("sms-ratio").await;
-    clear_of_a_window_edge().await;
-    let mut deps = telerivet_deps(&stack, None);
-    deps.receiver.sms_failure_ratio = Some(FailureRatio {
-        at_least: 5,
-        above_percent: 20,
-    });
-    let now = Utc::now();
+    let (deps, now) = with_the_ratio(&stack).await;
     for i in 0..20 {
         let request = status(&format!("SMr{i:02}"), "PNr", "queued", now);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);
@@ -349,13 +358,7 @@ async fn six_failures_out_of_twenty_sends_raise_the_ratio_alert() {
 #[tokio::test]
 async fn a_large_senders_few_failures_raise_nothing() {
     let stack = stack("sms-ratio-large").await;
-    clear_of_a_window_edge().await;
-    let mut deps = telerivet_deps(&stack, None);
-    deps.receiver.sms_failure_ratio = Some(FailureRatio {
-        at_least: 5,
-        above_percent: 20,
-    });
-    let now = Utc::now();
+    let (deps, now) = with_the_ratio(&stack).await;
     for i in 0..40 {
         let request = status(&format!("SMl{i:02}"), "PNl", "queued", now);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);

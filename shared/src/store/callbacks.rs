@@ -17,13 +17,7 @@ impl CallbackStore for DynamoStore {
         cutoff: DateTime<Utc>,
     ) -> Result<Vec<StateKey>, StoreError> {
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(ALERTS_INDEX)
-            .key_condition_expression("gsi1pk = :open AND gsi1sk < :cutoff")
-            .expression_attribute_values(":open", AttributeValue::S(partition.into()))
-            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
+            .index_before(partition, cutoff)
             // The key alone: the state is read afresh, consistently, before deciding.
             .projection_expression("pk");
         Ok(super::queries::every_item(query)

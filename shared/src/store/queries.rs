@@ -163,6 +163,22 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// The rows of one `gsi1` partition whose sort key (a time) is before `cutoff`: the
+    /// callbacks due, the messages waiting too long.
+    pub(super) fn index_before(
+        &self,
+        partition: &str,
+        cutoff: DateTime<Utc>,
+    ) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(ALERTS_INDEX)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :cutoff")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.into()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()))
+    }
+
     /// Every item of one `gsi1` partition whose sort key is at least `from`.
     pub(super) async fn index_partition(
         &self,

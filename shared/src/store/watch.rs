@@ -11,14 +11,7 @@ impl WatchStore for DynamoStore {
         partition: &str,
         cutoff: DateTime<Utc>,
     ) -> Result<Vec<(StateKey, T)>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(ALERTS_INDEX)
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk < :cutoff")
-            .expression_attribute_values(":pk", AttributeValue::S(partition.into()))
-            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_rfc3339()));
+        let query = self.index_before(partition, cutoff);
         let mut states = Vec::new();
         for mut item in super::queries::every_item(query).await? {
             let key = match item.remove("pk") {
