@@ -60,7 +60,9 @@ pub use keys::{
     UnknownStateKey,
 };
 use layout::*;
-pub use ports::{AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore};
+pub use ports::{
+    AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, DayCounterStore, EventStore,
+};
 use rows::*;
 use size::*;
 use units::*;
