@@ -14,6 +14,7 @@ mod view;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use dialtone_shared::call_log::metrics::Metrics;
+use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::open_callbacks;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::HeartbeatRow;
@@ -424,6 +425,10 @@ async fn snapshot<S: DashboardStore, T>(
         .alerts_since(now - Duration::days(OPEN_ALERT_HORIZON_DAYS))
         .await?;
     let callbacks = open_callbacks(&deps.store).await?;
+    let compared = deps
+        .store
+        .load_state::<DayComparison>(&StateKey::MissingWebhooks)
+        .await?;
     Ok(Dashboard::new(
         health(deps, now).await?,
         today,
@@ -432,7 +437,8 @@ async fn snapshot<S: DashboardStore, T>(
         callbacks_owed(&callbacks, now),
         open_alerts(&alerts, now),
         now,
-    ))
+    )
+    .with_missing_webhooks(compared.as_ref().map(|c| &c.value)))
 }
 
 async fn range<S: DashboardStore, T>(
