@@ -243,6 +243,27 @@ async fn a_day_with_a_tenth_of_its_notifications_missing_is_reported_once() {
         })
     );
 
+    // The page shows the same figures, marked for the browser check.
+    let page = handler(
+        &dashboard,
+        request(&DASHBOARD_API.replace("/api/dashboard", "/")),
+    )
+    .await
+    .unwrap();
+    let lambda_http::Body::Text(page) = page.body() else {
+        panic!("an HTML page")
+    };
+    for (pointer, shown) in [
+        ("/missingWebhooks/day", "2026-11-20"),
+        ("/missingWebhooks/missing", "4"),
+        ("/missingWebhooks/listed", "40"),
+        ("/missingWebhooks/lines/+918030752522/notified", "36"),
+        ("/missingWebhooks/lines/+918030752522/missing", "4"),
+    ] {
+        let figure = format!("<span data-figure=\"{pointer}\">{shown}</span>");
+        assert!(page.contains(&figure), "{figure} not on the page");
+    }
+
     // Later runs raise nothing new.
     run(&deps, at("2026-11-21T01:00:00Z")).await.unwrap();
     run(&deps, at("2026-11-21T01:15:00Z")).await.unwrap();
