@@ -80,6 +80,9 @@ pub enum AlertKind {
     AnswerRateLow,
     /// Today's answer rate is back above the threshold.
     AnswerRateRecovered,
+    /// On a past day, Exotel's call log lists calls on an ExoPhone that no call
+    /// notification reported, beyond the threshold: the webhook stopped arriving.
+    WebhooksMissing,
     /// A provider's event that no retry could store: answered 200, quarantined.
     EventUnstorable,
     /// A provider sent an event of a kind dialtone does not know yet.
@@ -104,6 +107,7 @@ impl AlertKind {
             Self::HeartbeatRecovered => "heartbeat_recovered",
             Self::AnswerRateLow => "answer_rate_low",
             Self::AnswerRateRecovered => "answer_rate_recovered",
+            Self::WebhooksMissing => "webhooks_missing",
             Self::EventUnstorable => "event_unstorable",
             Self::EventUnrecognised => "event_unrecognised",
         }

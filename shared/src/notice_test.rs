@@ -80,6 +80,11 @@ fn each_kind_is_worded_by_the_provider_that_raises_it() {
             AnswerRateRecovered,
             "[RESOLVED] Answer rate recovered: S",
         ),
+        (
+            CallLog,
+            WebhooksMissing,
+            "[WARNING] Exotel call notifications missing: S",
+        ),
         (Telerivet, EventUnstorable, "[WARNING] S"),
         (Calls, EventUnrecognised, "[WARNING] Unrecognised event: S"),
         (

@@ -32,6 +32,65 @@ impl E164 {
     }
 }
 
+/// A country calling code (1 to 3 digits, the first not zero): what the trunk `0` of a
+/// national number stands for, e.g. `91` for India, where Exotel's Bulk Call Details write
+/// an ExoPhone as `08030752522` and its call notifications as `+918030752522`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// `91` or `+91`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidPhone> {
+        let digits = raw.trim();
+        let digits = digits.strip_prefix('+').unwrap_or(digits);
+        let ok = (1..=3).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if ok {
+            Ok(Self(digits.to_owned()))
+        } else {
+            Err(InvalidPhone)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// India's, `91`: where most Exotel accounts and their ExoPhones are.
+impl Default for CountryCode {
+    fn default() -> Self {
+        Self("91".into())
+    }
+}
+
+impl E164 {
+    /// A number in any of the forms Exotel writes one: E.164 (`+918030752522`, the call
+    /// notifications' `exophone`), national with its trunk `0` (`08030752522`, Bulk Call
+    /// Details' `PhoneNumberSid`), international with `00`, or digits that start with the
+    /// country code but lack the `+` (`918030752522`). Spaces and dashes are ignored. A
+    /// 10-digit national number written without its `0` is not told apart from the last
+    /// form, so it is not accepted as one: it reads as an E.164 number or not at all.
+    pub fn from_exotel(raw: &str, country: &CountryCode) -> Result<Self, InvalidPhone> {
+        let text: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
+        if text.starts_with('+') {
+            return Self::parse(&text);
+        }
+        if let Some(rest) = text.strip_prefix("00") {
+            return Self::parse(&format!("+{rest}"));
+        }
+        if let Some(national) = text.strip_prefix('0') {
+            return Self::parse(&format!("+{}{national}", country.0));
+        }
+        Self::parse(&format!("+{text}"))
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("not an E.164 phone number")]
 pub struct InvalidPhone;

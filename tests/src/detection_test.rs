@@ -289,6 +289,25 @@ fn the_answer_rate_is_judged_every_aggregator_run() {
     assert_readme_says(AlertKind::AnswerRateLow, None, &figure(period));
 }
 
+/// Calls without a notification: a day is compared once a finished read reaches its end
+/// plus the lag, so at worst one aggregator period after that.
+#[test]
+fn missing_webhooks_are_reported_a_lag_after_the_day() {
+    use dialtone_shared::call_log::missing_webhooks::days_to_compare;
+    let lag = seconds("MissingWebhookLagSeconds");
+    let period = schedule("CallLogAggregatorFunction");
+    let day = t0().date_naive();
+    let day_end = (day + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    let since = (day - Duration::days(1)).and_hms_opt(0, 0, 0);
+    let compared = first_second(day_end.and_utc(), |read_through| {
+        days_to_compare(None, since, Some(read_through.naive_utc()), lag).contains(&day)
+    });
+    assert_eq!(compared, lag);
+    assert_readme_says(AlertKind::WebhooksMissing, None, &figure(lag + period));
+}
+
 /// What a receiver decides in the request itself is raised at once.
 #[test]
 fn what_a_request_decides_is_raised_at_once() {
@@ -417,6 +436,7 @@ fn every_alert_kind_has_a_row_with_its_worst_case() {
         HeartbeatRecovered,
         AnswerRateLow,
         AnswerRateRecovered,
+        WebhooksMissing,
         EventUnstorable,
         EventUnrecognised,
     ];
@@ -427,7 +447,7 @@ fn every_alert_kind_has_a_row_with_its_worst_case() {
             FleetStatus | LineAffected | LineRecovered | Resolved | PayloadTooLarge | Reminder
             | SmsFailures | SmsGatewayNotSending | SmsGatewaySending | WebhookMisconfigured
             | CallbackOverdue | HeartbeatRecovered | AnswerRateLow | AnswerRateRecovered
-            | EventUnstorable | EventUnrecognised => None,
+            | WebhooksMissing | EventUnstorable | EventUnrecognised => None,
         };
         let row = readme_row(kind, qualifier);
         assert!(

@@ -8,6 +8,7 @@ mod common;
 use call_log_aggregator::{run, Deps};
 use common::*;
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
+use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
@@ -144,6 +145,7 @@ fn deps(
             below_percent: 60.0,
             min_calls: 20,
         },
+        missing_webhooks: MissingWebhookPolicy::default(),
     }
 }
 

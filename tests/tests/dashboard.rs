@@ -10,6 +10,7 @@ use common::*;
 use dashboard::{handler, Deps as DashboardDeps, COOKIE_NAME};
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
+use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
 use dialtone_shared::calls::receiver::Voipstudio;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::secret::Secret;
@@ -154,6 +155,7 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
             below_percent: 10.0,
             min_calls: 100_000,
         },
+        missing_webhooks: MissingWebhookPolicy::default(),
     };
     let now = Utc::now();
     run(&aggregator, now).await.unwrap();

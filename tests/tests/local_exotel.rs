@@ -11,6 +11,7 @@ use common::*;
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
 use dialtone_local::stack::Stack;
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
+use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
@@ -87,6 +88,7 @@ fn aggregator_deps(
             below_percent: 10.0,
             min_calls: 1000,
         },
+        missing_webhooks: MissingWebhookPolicy::default(),
     }
 }
 

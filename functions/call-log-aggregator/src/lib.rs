@@ -1,7 +1,12 @@
 //! The call-log aggregator (EventBridge schedule): pulls Exotel's Bulk Call Details since
 //! its watermark (less an overlap, since calls appear only once they end), counts each call
 //! Sid once into per-day, per-direction and per-ExoPhone counters, checkpoints after every
-//! page so a run cut short resumes where it stopped, and alerts on a low answer rate.
+//! page so a run cut short resumes where it stopped, and alerts on a low answer rate. Once a
+//! day is read whole and its end plus a lag has passed, it compares the calls listed per
+//! ExoPhone with the call notifications received, and alerts on missing webhooks
+//! (`webhooks.rs`).
+
+mod webhooks;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -9,14 +14,15 @@ use chrono_tz::Tz;
 use dialtone_shared::alert::AlertKind;
 use dialtone_shared::call_log::alerts::{answer_rate_alert, AnswerRatePolicy};
 use dialtone_shared::call_log::metrics::{counter_keys, Metrics};
+use dialtone_shared::call_log::missing_webhooks::{start_of, MissingWebhookPolicy};
 use dialtone_shared::call_log::records::split_range;
 use dialtone_shared::call_log::records::CallRecord;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{
-    CallLogBucket, CounterBump, CounterKey, DynamoStore, EventStore, Revision, StateJson, StateKey,
-    StateWrite, StoreError,
+    CallLogBucket, CounterBump, CounterKey, DayCounterStore, DynamoStore, EventStore, Revision,
+    StateJson, StateKey, StateWrite, StoreError,
 };
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -37,6 +43,7 @@ pub struct Config {
     /// How far back the very first run starts.
     pub first_lookback: Duration,
     pub answer_rate: AnswerRatePolicy,
+    pub missing_webhooks: MissingWebhookPolicy,
 }
 
 impl Config {
@@ -51,6 +58,7 @@ impl Config {
                 below_percent: config::number_or("ANSWER_RATE_ALERT_BELOW", 60.0)?,
                 min_calls: config::number_or("ANSWER_RATE_MIN_CALLS", 20)?,
             },
+            missing_webhooks: MissingWebhookPolicy::load()?,
         })
     }
 }
@@ -62,6 +70,7 @@ pub struct Deps<S> {
     pub overlap: Duration,
     pub first_lookback: Duration,
     pub answer_rate: AnswerRatePolicy,
+    pub missing_webhooks: MissingWebhookPolicy,
 }
 
 impl Deps<DynamoStore> {
@@ -73,6 +82,7 @@ impl Deps<DynamoStore> {
             overlap: config.overlap,
             first_lookback: config.first_lookback,
             answer_rate: config.answer_rate,
+            missing_webhooks: config.missing_webhooks,
         })
     }
 }
@@ -90,6 +100,17 @@ pub struct Cursor {
     /// The days a backfill cursor is reading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<BackfillRange>,
+    /// Where the schedule's reads began (local time): days before it were not read whole,
+    /// so they are never compared with the notifications. Set by the first run that
+    /// starts new ranges (for a cursor stored before it was kept, the next one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_since: Option<NaiveDateTime>,
+    /// The end (local time) of the newest ranges read to their last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_through: Option<NaiveDateTime>,
+    /// The newest day whose listed calls were compared with the notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks_compared_through: Option<NaiveDate>,
 }
 
 /// Days to read again, in the account's zone, first and last included.
@@ -209,8 +230,9 @@ async fn count_page<S: EventStore>(
     Ok((counted, seen))
 }
 
-/// One run as of `now`: resumes the pending ranges, or starts new ones from the watermark.
-pub async fn run<S: EventStore>(
+/// One run as of `now`: resumes the pending ranges, or starts new ones from the watermark;
+/// then compares the days now due with the notifications, and checks today's answer rate.
+pub async fn run<S: EventStore + DayCounterStore>(
     deps: &Deps<S>,
     now: DateTime<Utc>,
 ) -> Result<RunReport, AggregatorError> {
@@ -225,8 +247,19 @@ pub async fn run<S: EventStore>(
             .unwrap_or(now_local - deps.first_lookback);
         checkpoint.cursor.pending = split_range(start, now_local, now_local);
         checkpoint.cursor.next_page = None;
+        checkpoint.cursor.read_since.get_or_insert(start);
     }
+    let reading_through = checkpoint.cursor.pending.last().map(|&(_, to)| to);
     let report = read_pending(deps, &mut checkpoint, now).await?;
+    if let Some(through) = reading_through {
+        let newest = checkpoint
+            .cursor
+            .read_through
+            .map_or(through, |t| t.max(through));
+        checkpoint.cursor.read_through = Some(newest);
+        checkpoint.save(&deps.store).await?;
+    }
+    webhooks::compare_due_days(deps, &mut checkpoint).await?;
     check_answer_rate(deps, &mut checkpoint, now_local.date(), now).await?;
     Ok(report)
 }
@@ -327,14 +360,6 @@ async fn read_pending<S: EventStore>(
     Ok(report)
 }
 
-/// Midnight of `day` in the account's zone, as an instant.
-fn start_of(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(tz).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
 async fn check_answer_rate<S: EventStore>(
     deps: &Deps<S>,
     checkpoint: &mut Checkpoint,
@@ -395,7 +420,7 @@ async fn check_answer_rate<S: EventStore>(
     Ok(())
 }
 
-pub async fn handler<S: EventStore>(
+pub async fn handler<S: EventStore + DayCounterStore>(
     deps: &Deps<S>,
     event: LambdaEvent<AggregatorEvent>,
 ) -> Result<RunReport, AggregatorError> {

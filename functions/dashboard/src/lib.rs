@@ -14,6 +14,7 @@ mod view;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use dialtone_shared::call_log::metrics::Metrics;
+use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::open_callbacks;
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::HeartbeatRow;
@@ -439,6 +440,10 @@ async fn snapshot<S: DashboardStore, T>(
     let callbacks = open_callbacks(&deps.store).await?;
     let mut figures = day_figures(today, &counters, sms_day, &sms_counters);
     figures.sms.gateways = sms_gateways(deps, now).await?;
+    let compared = deps
+        .store
+        .load_state::<DayComparison>(&StateKey::MissingWebhooks)
+        .await?;
     Ok(Dashboard::new(
         health(deps, now).await?,
         today,
@@ -447,7 +452,8 @@ async fn snapshot<S: DashboardStore, T>(
         callbacks_owed(&callbacks, now),
         open_alerts(&alerts, now),
         now,
-    ))
+    )
+    .with_missing_webhooks(compared.as_ref().map(|c| &c.value)))
 }
 
 /// The outgoing SMS waiting past the stuck threshold now, and the phones whose "not

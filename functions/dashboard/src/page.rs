@@ -208,6 +208,7 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                             } }
                         }
                     }
+                    (missing_webhooks(view))
                     section {
                         h2 { "Callbacks owed" }
                         @if view.callbacks.is_empty() {
@@ -241,6 +242,54 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                         } }
                     }
                     p.muted { "Generated " (view.generated_at.format("%Y-%m-%d %H:%M:%S UTC")) "; refreshes every minute." }
+                }
+            }
+        }
+    }
+}
+
+/// Calls Exotel listed that no call notification reported, per ExoPhone, on the newest day
+/// compared.
+fn missing_webhooks(view: &Dashboard) -> Markup {
+    let Some(compared) = &view.missing_webhooks else {
+        return html! {
+            section {
+                h2 { "Calls without a notification" }
+                p.muted { "No day compared with the Exotel call notifications yet." }
+            }
+        };
+    };
+    html! {
+        section {
+            h2 {
+                "Calls without a notification on "
+                (figure("/missingWebhooks/day", Some(compared.day.to_string())))
+            }
+            p {
+                (figure("/missingWebhooks/missing", Some(compared.missing.to_string())))
+                " of "
+                (figure("/missingWebhooks/listed", Some(compared.listed.to_string())))
+                " calls in Exotel's call log produced no call notification."
+            }
+            @if !compared.lines.is_empty() {
+                div.scroll { table {
+                    tr { th { "ExoPhone" } th { "listed" } th { "notified" } th { "missing" } }
+                    @for (line, figures) in &compared.lines {
+                        @let base = format!("/missingWebhooks/lines/{}", pointer_escape(line));
+                        tr {
+                            td { (line) }
+                            td { (figure(&format!("{base}/listed"), Some(figures.listed.to_string()))) }
+                            td { (figure(&format!("{base}/notified"), Some(figures.notified.to_string()))) }
+                            td class=[(figures.missing > 0).then_some("affected")] { (figure(&format!("{base}/missing"), Some(figures.missing.to_string()))) }
+                        }
+                    }
+                } }
+            }
+            @if !compared.silent_lines.is_empty() || !compared.left_out_lines.is_empty() {
+                p.muted {
+                    "Not compared: "
+                    (compared.silent_lines.len() + compared.left_out_lines.len())
+                    " ExoPhones (no notification in 7 days, or left out by configuration)."
                 }
             }
         }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dialtone_shared::alert::{Alert, AlertKind, Severity, Source};
 use dialtone_shared::call_log::metrics::{Metrics, METRICS_HORIZON_DAYS};
+use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::CallbackState;
 use dialtone_shared::heartbeat::watchdog::{Silence, WatchdogState};
 use dialtone_shared::heartbeat::{HeartbeatStatus, MonitorState};
@@ -149,6 +150,7 @@ fn is_event(kind: AlertKind) -> bool {
             | AlertKind::WebhookMisconfigured
             | AlertKind::CallbackOverdue
             | AlertKind::AnswerRateLow
+            | AlertKind::WebhooksMissing
             | AlertKind::EventUnstorable
             | AlertKind::EventUnrecognised
     )
@@ -393,6 +395,8 @@ pub struct Dashboard {
     pub sms: SmsFigures,
     pub callbacks: Vec<CallbackOwed>,
     pub open_alerts: Vec<OpenAlert>,
+    /// The newest day compared with the call notifications; `null` before the first.
+    pub missing_webhooks: Option<MissingWebhooks>,
 }
 
 impl Dashboard {
@@ -423,6 +427,66 @@ impl Dashboard {
             sms: figures.sms,
             callbacks,
             open_alerts,
+            missing_webhooks: None,
+        }
+    }
+
+    /// With the newest day compared with the call notifications, when there is one.
+    pub fn with_missing_webhooks(mut self, compared: Option<&DayComparison>) -> Self {
+        self.missing_webhooks = compared.map(MissingWebhooks::from);
+        self
+    }
+}
+
+/// Calls Exotel's call log lists that no Exotel call notification reported, per ExoPhone,
+/// on the newest day compared (a day is compared once it has ended and the lag passed, so
+/// never today).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingWebhooks {
+    pub day: NaiveDate,
+    /// Over the ExoPhones compared.
+    pub listed: u64,
+    pub missing: u64,
+    /// The ExoPhones compared, by number.
+    pub lines: BTreeMap<String, LineNotifications>,
+    /// Listed but not compared: no notification in 7 days (their flow sends none).
+    pub silent_lines: Vec<String>,
+    /// Listed but not compared: left out by `MissingWebhookLeftOutExoPhones`.
+    pub left_out_lines: Vec<String>,
+    /// Notified calls whose notifications never named their ExoPhone.
+    pub notified_without_line: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineNotifications {
+    pub listed: u64,
+    pub notified: u64,
+    pub missing: u64,
+}
+
+impl From<&DayComparison> for MissingWebhooks {
+    fn from(c: &DayComparison) -> Self {
+        Self {
+            day: c.day,
+            listed: c.listed(),
+            missing: c.missing(),
+            lines: c
+                .lines
+                .iter()
+                .map(|(line, l)| {
+                    let figures = LineNotifications {
+                        listed: l.listed,
+                        notified: l.notified,
+                        missing: l.missing,
+                    };
+                    (line.clone(), figures)
+                })
+                .collect(),
+            silent_lines: c.silent_lines.clone(),
+            left_out_lines: c.left_out_lines.clone(),
+            notified_without_line: c.notified_without_line,
         }
     }
 }

@@ -304,3 +304,44 @@ fn stuck_messages_and_phones_not_sending_are_read_from_the_index() {
     assert_eq!(gateways.not_sending.len(), 1);
     assert_eq!(gateways.not_sending[0].oldest_message, "SM1");
 }
+
+#[test]
+fn the_newest_day_compared_with_the_notifications_is_shown_per_exophone() {
+    use dialtone_shared::call_log::missing_webhooks::{DayComparison, LineComparison};
+    let compared = DayComparison {
+        day: day("2026-11-20"),
+        lines: BTreeMap::from([
+            (
+                "+918030752522".to_owned(),
+                LineComparison {
+                    listed: 40,
+                    notified: 36,
+                    missing: 4,
+                },
+            ),
+            (
+                "+912248906300".to_owned(),
+                LineComparison {
+                    listed: 10,
+                    notified: 12,
+                    missing: 0,
+                },
+            ),
+        ]),
+        silent_lines: vec!["+917930061010".into()],
+        left_out_lines: Vec::new(),
+        notified_without_line: 1,
+    };
+    let shown = serde_json::to_value(MissingWebhooks::from(&compared)).unwrap();
+    assert_eq!(
+        shown,
+        serde_json::json!({
+            "day": "2026-11-20", "listed": 50, "missing": 4,
+            "lines": {
+                "+912248906300": {"listed": 10, "notified": 12, "missing": 0},
+                "+918030752522": {"listed": 40, "notified": 36, "missing": 4},
+            },
+            "silentLines": ["+917930061010"], "leftOutLines": [], "notifiedWithoutLine": 1,
+        })
+    );
+}

@@ -1,8 +1,10 @@
 //! Exotel's call log (Bulk Call Details): its records as the API pages them, and the call
 //! metrics folded from them page by page (answer rate, durations, peak hour, per line and
-//! direction). The client that reads the pages is `exotel::client`.
+//! direction), and the comparison of the calls it lists with the call notifications
+//! received (`missing_webhooks`). The client that reads the pages is `exotel::client`.
 
 pub mod alerts;
 pub mod metrics;
+pub mod missing_webhooks;
 pub mod records;
 pub mod wording;

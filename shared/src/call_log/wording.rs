@@ -11,6 +11,10 @@ pub fn subject(alert: &Alert, label: &str) -> Option<String> {
             "[RESOLVED] Answer rate recovered: {}",
             alert.status
         )),
+        AlertKind::WebhooksMissing => Some(format!(
+            "[{label}] Exotel call notifications missing: {}",
+            alert.status
+        )),
         _ => None,
     }
 }

@@ -204,6 +204,9 @@ pub enum StateKey {
     CallLogCursor,
     /// `call-log-aggregator:backfill`: a backfill's own cursor.
     CallLogBackfill,
+    /// `call-log-aggregator:missing-webhooks`: the newest day whose listed calls were
+    /// compared with the call notifications received, per ExoPhone.
+    MissingWebhooks,
     /// `call:<provider>:<call id>`: one call as its notifications told it.
     Call { provider: String, id: String },
     /// `callback:<customer>`: the callback owed to one customer.
@@ -250,6 +253,7 @@ impl fmt::Display for StateKey {
             Self::HeartbeatWatchdog => f.write_str("heartbeat-watchdog"),
             Self::CallLogCursor => f.write_str("call-log-aggregator"),
             Self::CallLogBackfill => f.write_str("call-log-aggregator:backfill"),
+            Self::MissingWebhooks => f.write_str("call-log-aggregator:missing-webhooks"),
             Self::Call { provider, id } => write!(f, "call:{provider}:{id}"),
             Self::Callback { customer } => write!(f, "callback:{customer}"),
             Self::Telerivet { object, id } => write!(f, "telerivet:{}:{id}", object.as_str()),
@@ -274,6 +278,7 @@ impl FromStr for StateKey {
             "heartbeat-watchdog" => return Ok(Self::HeartbeatWatchdog),
             "call-log-aggregator" => return Ok(Self::CallLogCursor),
             "call-log-aggregator:backfill" => return Ok(Self::CallLogBackfill),
+            "call-log-aggregator:missing-webhooks" => return Ok(Self::MissingWebhooks),
             _ => {}
         }
         if let Some(rest) = text.strip_prefix("call:") {

@@ -194,6 +194,10 @@ fn every_stored_state_key_is_read_and_printed_as_it_was() {
         ("call-log-aggregator", StateKey::CallLogCursor),
         ("call-log-aggregator:backfill", StateKey::CallLogBackfill),
         (
+            "call-log-aggregator:missing-webhooks",
+            StateKey::MissingWebhooks,
+        ),
+        (
             "call:voipstudio:a1b2:c3",
             StateKey::Call {
                 provider: "voipstudio".into(),

@@ -62,7 +62,8 @@ pub use keys::{
 };
 use layout::*;
 pub use ports::{
-    AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, EventStore, WatchStore,
+    AlertLedger, AlertSaved, CallbackStore, Claim, DashboardStore, DayCounterStore, EventStore,
+    WatchStore,
 };
 use rows::*;
 use size::*;

@@ -54,6 +54,17 @@ pub trait EventStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// A day's counters, all kinds at once: what the call-log aggregator reads to compare the
+/// calls Exotel lists with the call notifications received (and the dashboard its figures).
+pub trait DayCounterStore: Send + Sync {
+    /// Every daily counter of `day`, by key (a stored key none of the kinds reads is left
+    /// out, and logged).
+    fn day_counters(
+        &self,
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<BTreeMap<CounterKey, BTreeMap<String, i64>>, StoreError>> + Send;
+}
+
 /// What the callback watchdog needs from storage: only the callbacks it still has to
 /// decide about, however many are owed.
 pub trait CallbackStore: Send + Sync {

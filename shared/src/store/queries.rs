@@ -263,6 +263,15 @@ impl DashboardStore for DynamoStore {
     }
 }
 
+impl DayCounterStore for DynamoStore {
+    async fn day_counters(
+        &self,
+        day: NaiveDate,
+    ) -> Result<BTreeMap<CounterKey, BTreeMap<String, i64>>, StoreError> {
+        DashboardStore::day_counters(self, day).await
+    }
+}
+
 /// The key of an alert's row.
 fn alert_key(alert_id: &str) -> Item {
     Item::from([
