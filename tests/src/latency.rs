@@ -177,7 +177,7 @@ impl Pump {
             {
                 return Ok(h);
             }
-            self.check()?;
+            self.check().await?;
             if tokio::time::Instant::now() > deadline {
                 return Err(LocalError::Invoke(format!(
                     "latency: the pump never reported handing over {alert_id}"
@@ -193,14 +193,19 @@ impl Pump {
         }
     }
 
-    /// An error if the pump has stopped (it only stops on an error).
-    fn check(&mut self) -> Result<(), LocalError> {
-        if self.task.is_finished() {
-            return Err(LocalError::Invoke(
-                "latency: the stream pump stopped (a DynamoDB Streams or dispatcher error)".into(),
-            ));
+    /// An error if the pump has stopped (it only stops on an error), saying why.
+    async fn check(&mut self) -> Result<(), LocalError> {
+        if !self.task.is_finished() {
+            return Ok(());
         }
-        Ok(())
+        let why = match (&mut self.task).await {
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(())) => "it returned".into(),
+            Err(join) => join.to_string(),
+        };
+        Err(LocalError::Invoke(format!(
+            "latency: the stream pump stopped: {why}"
+        )))
     }
 }
 
@@ -235,7 +240,7 @@ async fn await_alert(
         if let Some(received) = found {
             return Ok((arrived, received));
         }
-        pump.check()?;
+        pump.check().await?;
         if tokio::time::Instant::now() > deadline {
             return Err(LocalError::Invoke(format!(
                 "latency: no alert for {tag} within {} s",
