@@ -8,6 +8,7 @@ pub mod exotel;
 pub mod faults;
 pub mod fleet;
 pub mod inbox;
+pub mod latency;
 pub mod load;
 pub mod pump;
 pub mod secrets;

@@ -7,9 +7,15 @@ use crate::LocalError;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
+
+/// How long `dialtone-local pump --follow` (the local run's pump) sleeps between two drains
+/// of the stream. Lambda's event source mapping polls a shard about 4 times a second; the
+/// local pump polls less often, and the latency bench reports the wait this costs.
+pub const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where batches go: the dispatcher in-process (tests) or through the runtime emulator.
 pub trait Dispatch {
@@ -77,6 +83,22 @@ pub struct PumpReport {
     pub invocations: usize,
     /// Sequence numbers given up on after the last attempt.
     pub dead_lettered: Vec<String>,
+    /// When each record handed over was read and dispatched (wall clock, as the
+    /// latency bench compares them with instants taken in another task).
+    pub handovers: Vec<Handover>,
+}
+
+/// The pump's part of one record's journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// The alert row's `alert_id` (empty if the row has none).
+    pub alert_id: String,
+    /// When the drain that read the record started.
+    pub poll_started: DateTime<Utc>,
+    /// When the `GetRecords` answer that held the record arrived.
+    pub read_at: DateTime<Utc>,
+    /// When the dispatcher's invocation with the record returned (retries included).
+    pub dispatched_at: DateTime<Utc>,
 }
 
 pub struct StreamPump {
@@ -113,6 +135,7 @@ impl StreamPump {
     /// Delivers every record now in the stream, then returns.
     pub async fn drain<D: Dispatch>(&mut self, dispatch: &D) -> Result<PumpReport, LocalError> {
         let mut report = PumpReport::default();
+        let poll_started = Utc::now();
         let shards = self
             .streams
             .describe_stream()
@@ -149,6 +172,7 @@ impl StreamPump {
                     .send()
                     .await
                     .map_err(LocalError::aws)?;
+                let read_at = Utc::now();
                 let records: Vec<EventRecord> = out
                     .records
                     .unwrap_or_default()
@@ -161,6 +185,13 @@ impl StreamPump {
                     .insert(shard_id.clone(), out.next_shard_iterator);
                 for batch in records.chunks(self.batch_size) {
                     self.deliver(dispatch, batch, &mut report).await?;
+                    let dispatched_at = Utc::now();
+                    report.handovers.extend(batch.iter().map(|record| Handover {
+                        alert_id: alert_id(record),
+                        poll_started,
+                        read_at,
+                        dispatched_at,
+                    }));
                 }
                 if done {
                     break;
@@ -217,6 +248,13 @@ impl StreamPump {
             }
         }
         Ok(())
+    }
+}
+
+fn alert_id(record: &EventRecord) -> String {
+    match record.change.new_image.get("alert_id") {
+        Some(serde_dynamo::AttributeValue::S(id)) => id.clone(),
+        _ => String::new(),
     }
 }
 

@@ -18,6 +18,11 @@
 //! - `write-units`: the write units each heartbeat is billed, for fleets of 10, 1 000 and
 //!   20 000 affected lines (first, steady, changing), on stacks of their own; exits
 //!   non-zero when a steady heartbeat costs more than 10.
+//! - `latency`: detection latency through `cargo lambda watch`: heartbeats and Telerivet
+//!   failure bursts, each timed until its alert is on the inbox queue, with the stream pump
+//!   run in-process at the local run's interval (no other pump may run). Prints a summary
+//!   and `perf-result` lines for `scripts/perf_table.py`, one `latency-sample` line per
+//!   event; `PERF_LATENCY_EVENTS` heartbeats (300) and `PERF_LATENCY_BURSTS` bursts (100).
 //! - `exotel [PORT]`: serves the recorded Exotel pages (`events/exotel/`) on loopback until
 //!   stopped: Bulk Call Details and ExoPhone details, with a 429 and a 503 on the way.
 //!
@@ -76,8 +81,9 @@ async fn main() -> ExitCode {
         Some("load") => load(args.get(1), args.get(2)).await,
         Some("fleet") => fleet(&args[1..]).await,
         Some("write-units") => write_units().await,
+        Some("latency") => latency().await,
         _ => Err(LocalError::Invoke(
-            "usage: dialtone-local up | pump [--follow] | demo | inbox | load [REQUESTS] [CONCURRENCY] | fleet [LINES ...] | write-units | exotel [PORT]".into(),
+            "usage: dialtone-local up | pump [--follow] | demo | inbox | load [REQUESTS] [CONCURRENCY] | fleet [LINES ...] | write-units | latency | exotel [PORT]".into(),
         )),
     };
     match result {
@@ -168,6 +174,70 @@ async fn write_units() -> Result<(), LocalError> {
     Ok(())
 }
 
+async fn latency() -> Result<(), LocalError> {
+    let count = |name: &str, default: usize| match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(n) => n
+            .parse::<usize>()
+            .map_err(|_| LocalError::Invoke(format!("latency: {name}={n:?} is not a number"))),
+    };
+    let settings = dialtone_local::latency::Settings {
+        emulator: emulator(),
+        heartbeats: count("PERF_LATENCY_EVENTS", 300)?,
+        bursts: count("PERF_LATENCY_BURSTS", 100)?,
+        heartbeat_token: secrets::local_value("EXOTEL_HEARTBEAT_TOKEN"),
+        telerivet_secret: secrets::local_value("TELERIVET_WEBHOOK_SECRET"),
+    };
+    let summaries = dialtone_local::latency::run(&stack().await?, &settings).await?;
+    say(format!(
+        "detection latency, POST to the alert read from SQS (ms; the stream pump polls every {} ms):",
+        dialtone_local::pump::FOLLOW_INTERVAL.as_millis()
+    ));
+    say("| events | n | total p50 / p99 / max | answer p50 / p99 | poll wait p50 / p99 | stream read p50 / p99 | dispatch → SQS p50 / p99 |");
+    say("|---|---:|---|---|---|---|---|");
+    for s in &summaries {
+        let p = |f: fn(&dialtone_local::latency::Sample) -> f64, q: f64| {
+            let values: Vec<f64> = s.samples.iter().map(f).collect();
+            dialtone_local::latency::percentile(&values, q)
+        };
+        say(format!(
+            "| {} | {} | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} |",
+            s.measure,
+            s.samples.len(),
+            p(|x| x.total, 50.0),
+            p(|x| x.total, 99.0),
+            p(|x| x.total, 100.0),
+            p(|x| x.answer, 50.0),
+            p(|x| x.answer, 99.0),
+            p(|x| x.poll_wait, 50.0),
+            p(|x| x.poll_wait, 99.0),
+            p(|x| x.stream_read, 50.0),
+            p(|x| x.stream_read, 99.0),
+            p(|x| x.dispatch, 50.0),
+            p(|x| x.dispatch, 99.0),
+        ));
+    }
+    for s in &summaries {
+        say(s.perf_result());
+    }
+    for s in &summaries {
+        for x in &s.samples {
+            say(format!(
+                "latency-sample {}",
+                serde_json::json!({
+                    "events": s.measure,
+                    "total_ms": x.total,
+                    "answer_ms": x.answer,
+                    "poll_wait_ms": x.poll_wait,
+                    "stream_read_ms": x.stream_read,
+                    "dispatch_ms": x.dispatch,
+                })
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn say(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
@@ -210,7 +280,7 @@ async fn pump_until_error(dispatcher: &EmulatorInvoke, follow: bool) -> Result<(
         if !follow {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(dialtone_local::pump::FOLLOW_INTERVAL).await;
     }
 }
 
