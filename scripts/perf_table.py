@@ -60,7 +60,7 @@ def latency_rows(directory, row):
     target = "≤ 1 s p50, ≤ 2 s p99"
     labels = {
         "heartbeat": "heartbeat → SQS (each one line more affected: one `line_affected`)",
-        "telerivet burst": "Telerivet failure burst → SQS (the 10th failed `send_status` of a "
+        "telerivet burst": "Telerivet failure burst → SQS (the 5th failed `send_status` of a "
         "project: one `sms_failures`)",
     }
     for measure, label in labels.items():

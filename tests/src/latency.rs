@@ -28,9 +28,11 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// `SmsFailureThreshold` and `SmsFailureWindowSeconds` at the template's defaults, which
-/// the local run leaves in place.
-const SMS_FAILURE_THRESHOLD: usize = 10;
+/// The failure that raises a burst's alert at the template's defaults, which the local
+/// run leaves in place: every failed message of a burst is also one of the window's sends,
+/// so the failure ratio (`SmsFailureRatioMinFailures` 5, over `SmsFailureRatioPercent` 20 %)
+/// is crossed at the 5th, before `SmsFailureThreshold` (10). `SmsFailureWindowSeconds`:
+const SMS_FAILURE_THRESHOLD: usize = 5;
 const SMS_FAILURE_WINDOW_SECONDS: i64 = 900;
 /// A burst is not started this close to the end of a failure-counting window: its
 /// failures would be counted in two windows and reach the threshold in neither.
