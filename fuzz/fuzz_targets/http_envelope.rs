@@ -12,7 +12,7 @@ use dialtone_shared::heartbeat::AlertPolicy;
 use dialtone_shared::pipeline::Receiver;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, Rotating};
-use dialtone_shared::telerivet::receiver::{Burst, TelerivetReceiver};
+use dialtone_shared::telerivet::receiver::{Burst, FailureRatio, TelerivetReceiver};
 use dialtone_shared::telerivet::AutoReplies;
 use dialtone_testkit::offline::{ingest, OfflineStore};
 use libfuzzer_sys::fuzz_target;
@@ -55,6 +55,10 @@ fn receivers() -> &'static Receivers {
                 )
                 .unwrap(),
                 sms_failures: burst,
+                sms_failure_ratio: Some(FailureRatio {
+                    at_least: 5,
+                    above_percent: 20,
+                }),
                 auth_failures: burst,
             },
             voipstudio: CallReceiver::new(
