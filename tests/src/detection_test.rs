@@ -350,6 +350,8 @@ fn sms_failures_are_raised_by_a_burst_or_by_their_share_of_the_sends() {
         at_least: default("SmsFailureThreshold"),
         ratio: Some(Ratio {
             of: key(true),
+            part: "failed",
+            window_start: t0(),
             at_least: default("SmsFailureRatioMinFailures"),
             above_percent: default("SmsFailureRatioPercent"),
         }),
@@ -362,16 +364,15 @@ fn sms_failures_are_raised_by_a_burst_or_by_their_share_of_the_sends() {
         },
     };
     // A large sender: only the burst raises it.
-    let burst = (1..)
-        .find(|n| threshold.reached(*n, Some(1_000_000)))
-        .unwrap_or(0);
-    // A small one (its failures are all its sends): the ratio's minimum.
-    let share = (1..).find(|n| threshold.reached(*n, Some(*n))).unwrap_or(0);
+    let burst = (1..).find(|n| threshold.reached(*n)).unwrap_or(0);
+    // A small one (every message it sent failed): the ratio's minimum.
+    let ratio = threshold.ratio.as_ref().expect("a ratio");
+    let share = (1..).find(|n| ratio.reached(*n, *n)).unwrap_or(0);
     assert_readme_says(
         AlertKind::SmsFailures,
         None,
         &format!(
-            "at the {} failure within one {} window, or the {} when over {} % of the window's sends",
+            "at the {} failure within one {} window, or the {} failure among one window's sends when over {} % of them",
             ordinal(burst),
             figure(window),
             ordinal(share),

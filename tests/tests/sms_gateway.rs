@@ -303,40 +303,39 @@ async fn telerivets_rest_api_finds_a_silent_phone_the_webhooks_never_told_of() {
     );
 }
 
-/// The Telerivet receiver with the template's failure ratio (5 failures, over 20 %), and
-/// the time, clear of a 15-minute window's last seconds so that a test's sends and
-/// failures share one window.
-async fn with_the_ratio(
+/// The Telerivet receiver with the template's failure ratio (5 failures, over 20 % of the
+/// sends of the window their messages were queued in).
+fn with_the_ratio(
     stack: &dialtone_local::stack::Stack,
-) -> (
-    dialtone_shared::pipeline::Deps<
-        dialtone_shared::telerivet::receiver::TelerivetReceiver,
-        DynamoStore,
-    >,
-    DateTime<Utc>,
-) {
-    let into = Utc::now().timestamp().rem_euclid(900);
-    if into > 900 - 20 {
-        tokio::time::sleep(std::time::Duration::from_secs((900 - into + 1) as u64)).await;
-    }
+) -> dialtone_shared::pipeline::Deps<
+    dialtone_shared::telerivet::receiver::TelerivetReceiver,
+    DynamoStore,
+> {
     let mut deps = telerivet_deps(stack, None);
     deps.receiver.sms_failure_ratio = Some(FailureRatio {
         at_least: 5,
         above_percent: 20,
     });
-    (deps, Utc::now())
+    deps
+}
+
+/// The start of the 15-minute window `at` falls in: messages queued in it share a sends row.
+fn window_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp() - at.timestamp().rem_euclid(900), 0).expect("a time")
 }
 
 #[tokio::test]
 async fn six_failures_out_of_twenty_sends_raise_the_ratio_alert() {
     let stack = stack("sms-ratio").await;
-    let (deps, now) = with_the_ratio(&stack).await;
+    let deps = with_the_ratio(&stack);
+    // Queued in one window (Telerivet's `time_created`), whenever their statuses arrive.
+    let queued = window_of(Utc::now()) + Duration::seconds(60);
     for i in 0..20 {
-        let request = status(&format!("SMr{i:02}"), "PNr", "queued", now);
+        let request = status(&format!("SMr{i:02}"), "PNr", "queued", queued);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);
     }
     for i in 0..6 {
-        let request = status(&format!("SMr{i:02}"), "PNr", "failed", now);
+        let request = status(&format!("SMr{i:02}"), "PNr", "failed", queued);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);
         let alerts = of_entity(&scan(&stack).await, "alert").len();
         // 5 of 20 is 25 %: the fifth failure already crosses 20 %.
@@ -345,28 +344,61 @@ async fn six_failures_out_of_twenty_sends_raise_the_ratio_alert() {
     let published = publish_pending(&stack).await;
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!(published[0].attributes["kind"], "sms_failures");
+    let status = &published[0].alert.status;
     assert!(
-        published[0]
-            .alert
-            .status
-            .starts_with("5 of 20 SMS failed (25%) in project PJgw"),
-        "{}",
-        published[0].alert.status
+        status.starts_with("5 of the 20 SMS sent in project PJgw since ")
+            && status.ends_with("failed (25%)"),
+        "{status}"
     );
 }
 
 #[tokio::test]
 async fn a_large_senders_few_failures_raise_nothing() {
     let stack = stack("sms-ratio-large").await;
-    let (deps, now) = with_the_ratio(&stack).await;
+    let deps = with_the_ratio(&stack);
+    let queued = window_of(Utc::now()) + Duration::seconds(60);
     for i in 0..40 {
-        let request = status(&format!("SMl{i:02}"), "PNl", "queued", now);
+        let request = status(&format!("SMl{i:02}"), "PNl", "queued", queued);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);
     }
     // 8 of 40 is exactly 20 %: not more than it, and under the burst's 10.
     for i in 0..8 {
-        let request = status(&format!("SMl{i:02}"), "PNl", "failed", now);
+        let request = status(&format!("SMl{i:02}"), "PNl", "failed", queued);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);
     }
     assert!(of_entity(&scan(&stack).await, "alert").is_empty());
+}
+
+#[tokio::test]
+async fn late_delivery_reports_are_judged_against_the_window_their_messages_were_sent_in() {
+    let stack = stack("sms-ratio-late").await;
+    let deps = with_the_ratio(&stack);
+    // 40 messages sent half an hour ago, in an earlier window than their reports.
+    let queued = window_of(Utc::now()) - Duration::minutes(30);
+    for i in 0..40 {
+        let request = status(&format!("SMd{i:02}"), "PNd", "queued", queued);
+        assert_eq!(send_telerivet(&deps, request).await.0, 200);
+    }
+    // Now, in this window, 6 of them come back not delivered: 15 % of their window's
+    // sends. Judged against this window's sends (none), it would be 100 %.
+    for i in 0..6 {
+        let request = status(&format!("SMd{i:02}"), "PNd", "not_delivered", queued);
+        assert_eq!(send_telerivet(&deps, request).await.0, 200);
+    }
+    assert!(of_entity(&scan(&stack).await, "alert").is_empty());
+    // Three more (9 of 40, 22.5 %) raise it, naming the window they were sent in.
+    for i in 6..9 {
+        let request = status(&format!("SMd{i:02}"), "PNd", "not_delivered", queued);
+        assert_eq!(send_telerivet(&deps, request).await.0, 200);
+    }
+    let published = publish_pending(&stack).await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    let sent_in = window_of(queued).format("%H:%M UTC").to_string();
+    let status = &published[0].alert.status;
+    assert!(
+        status.starts_with(&format!(
+            "9 of the 40 SMS sent in project PJgw since {sent_in}"
+        )),
+        "{status}"
+    );
 }

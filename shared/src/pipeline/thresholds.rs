@@ -16,31 +16,31 @@ pub struct Threshold {
     pub context: ThresholdContext,
 }
 
-/// A share of another counter's total that raises the alert too (a small sender's
-/// failures are few, but a large part of its sends): at least `at_least`, and more than
-/// `above_percent` of `of`.
+/// A share that raises the alert too (a small sender's failures are few, but a large part
+/// of its sends): on the counter `of`, its field `part` at least `at_least` and more than
+/// `above_percent` of its total. Both are counted on one row, so the share is of the very
+/// sends the failures are among (the failures of messages sent in one window).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ratio {
     pub of: CounterKey,
+    pub part: &'static str,
+    /// The window `of` counts, which names the alert the ratio raises.
+    pub window_start: DateTime<Utc>,
     pub at_least: i64,
     pub above_percent: i64,
 }
 
 impl Threshold {
-    /// Whether `total` raises the alert: past the count, or (given the other counter's
-    /// total) past the share.
-    pub fn reached(&self, total: i64, of: Option<i64>) -> bool {
+    /// Whether the count alone raises the alert.
+    pub fn reached(&self, total: i64) -> bool {
         total >= self.at_least
-            || self.ratio.as_ref().zip(of).is_some_and(|(ratio, of)| {
-                total >= ratio.at_least && total * 100 > ratio.above_percent * of
-            })
     }
+}
 
-    /// Whether the ratio needs the other counter read: only when the count alone is not
-    /// reached and the ratio's minimum is.
-    fn needs_ratio(&self, total: i64) -> Option<&CounterKey> {
-        let ratio = self.ratio.as_ref()?;
-        (total < self.at_least && total >= ratio.at_least).then_some(&ratio.of)
+impl Ratio {
+    /// Whether `part` of `total` raises the alert.
+    pub fn reached(&self, part: i64, total: i64) -> bool {
+        part >= self.at_least && part * 100 > self.above_percent * total
     }
 }
 
@@ -50,8 +50,9 @@ pub struct ThresholdContext {
     pub scope: String,
     pub window_start: DateTime<Utc>,
     pub window_minutes: i64,
-    /// The ratio's other counter, when it was read: the window's sends.
-    pub of: Option<i64>,
+    /// When the ratio raised the alert: the part and the total it judged (the failures
+    /// among the window's sends, and the sends).
+    pub of: Option<(i64, i64)>,
 }
 
 /// Counts a refused or ignored request once: the count and a marker keyed by the
@@ -116,20 +117,21 @@ async fn raise_if_reached<S: EventStore>(
         .get(crate::store::COUNTER_TOTAL)
         .copied()
         .unwrap_or_default();
-    let of = match threshold.needs_ratio(total) {
-        Some(key) => Some(
-            store
-                .read_counter(key)
-                .await?
-                .get(crate::store::COUNTER_TOTAL)
-                .copied()
-                .unwrap_or_default(),
-        ),
-        None => None,
+    let mut context = threshold.context.clone();
+    let reached = match &threshold.ratio {
+        _ if threshold.reached(total) => true,
+        // Read only while the count alone is short of its threshold.
+        Some(ratio) => {
+            let of = store.read_counter(&ratio.of).await?;
+            let field = |name: &str| of.get(name).copied().unwrap_or_default();
+            let (part, sends) = (field(ratio.part), field(crate::store::COUNTER_TOTAL));
+            context.window_start = ratio.window_start;
+            context.of = Some((part, sends));
+            ratio.reached(part, sends)
+        }
+        None => false,
     };
-    if threshold.reached(total, of) {
-        let mut context = threshold.context.clone();
-        context.of = of;
+    if reached {
         let alert = (threshold.alert)(counts, &context);
         if store.put_alert_once(&alert).await? {
             tracing::warn!(alert = %crate::phone::mask_numbers(&alert.id()), total, "threshold reached; alert raised");

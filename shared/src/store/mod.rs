@@ -370,6 +370,13 @@ impl CounterBump {
         }
     }
 
+    /// Moves only the fields added afterwards, not [`COUNTER_TOTAL`]: a second figure kept
+    /// on another count's row (the failures among a window's sends). Add at least one.
+    pub fn without_total(mut self) -> Self {
+        self.adds.remove(COUNTER_TOTAL);
+        self
+    }
+
     pub fn add(mut self, field: impl Into<String>, n: i64) -> Self {
         *self.adds.entry(field.into()).or_default() += n;
         self

@@ -25,8 +25,9 @@ fn since(ctx: &ThresholdContext) -> String {
     )
 }
 
-/// `N SMS failed in project P since 10:00 UTC` (or `N of M SMS failed (30%) …` when the
-/// failure ratio raised it), naming the most common errors.
+/// `N SMS failed in project P since 10:00 UTC` (or `N of the M SMS sent in project P since
+/// 10:00 UTC … failed (30%)` when the failure ratio raised it), naming the most common
+/// errors.
 pub fn sms_failures(counts: &BTreeMap<String, i64>, ctx: &ThresholdContext) -> Alert {
     let mut errors: Vec<(&str, i64)> = counts
         .iter()
@@ -50,13 +51,11 @@ pub fn sms_failures(counts: &BTreeMap<String, i64>, ctx: &ThresholdContext) -> A
         kind: AlertKind::SmsFailures,
         severity: Severity::Warning,
         status: match ctx.of {
-            Some(sends) => format!(
-                "{} of {} SMS failed ({:.0}%) in project {} {}",
-                total(counts),
-                sends.max(total(counts)),
-                100.0 * total(counts) as f64 / sends.max(total(counts)).max(1) as f64,
+            Some((failed, sends)) => format!(
+                "{failed} of the {sends} SMS sent in project {} {} failed ({:.0}%)",
                 ctx.scope,
-                since(ctx)
+                since(ctx),
+                100.0 * failed as f64 / sends.max(1) as f64,
             ),
             None => format!(
                 "{} SMS failed in project {} {}",

@@ -53,55 +53,39 @@ fn a_ratio_alert_says_how_many_of_the_windows_sends_failed() {
     let alert = sms_failures(
         &counts,
         &ThresholdContext {
-            of: Some(20),
+            of: Some((6, 20)),
             ..ctx()
         },
     );
     assert_eq!(
         alert.status,
-        "6 of 20 SMS failed (30%) in project PJ1 since 10:00 UTC (15 min window)"
+        "6 of the 20 SMS sent in project PJ1 since 10:00 UTC (15 min window) failed (30%)"
     );
-    // The same window's alert, whichever rule raised it.
-    assert_eq!(alert.id(), sms_failures(&counts, &ctx()).id());
+    assert_eq!(alert.kind, AlertKind::SmsFailures);
+    assert_eq!(alert.notes, ["6 × Timeout"]);
 }
 
 #[test]
-fn failures_raise_the_alert_past_the_count_or_past_the_share_of_sends() {
-    use crate::pipeline::{Ratio, Threshold};
-    use crate::store::{CounterBump, CounterKey};
+fn a_ratio_is_past_its_minimum_and_strictly_over_its_share() {
+    use crate::pipeline::Ratio;
+    use crate::store::CounterKey;
     let window = ctx().window_start;
-    let threshold = Threshold {
-        bump: CounterBump::new(
-            CounterKey::SmsFailures {
-                project: "PJ1".into(),
-                window,
-            },
-            2,
-        ),
-        at_least: 10,
-        ratio: Some(Ratio {
-            of: CounterKey::SmsSends {
-                project: "PJ1".into(),
-                window,
-            },
-            at_least: 5,
-            above_percent: 20,
-        }),
-        alert: sms_failures,
-        context: ctx(),
+    let ratio = Ratio {
+        of: CounterKey::SmsSends {
+            project: "PJ1".into(),
+            window,
+        },
+        part: "failed",
+        window_start: window,
+        at_least: 5,
+        above_percent: 20,
     };
-    // The burst alone, whatever the sends.
-    assert!(threshold.reached(10, None));
-    assert!(threshold.reached(10, Some(1_000)));
-    // 6 of 20 is 30 %: raised; 5 of 25 is exactly 20 %: not; 4 of 4 is under the minimum.
-    assert!(threshold.reached(6, Some(20)));
-    assert!(!threshold.reached(5, Some(25)));
-    assert!(threshold.reached(5, Some(24)));
-    assert!(!threshold.reached(4, Some(4)));
-    // A failure whose send was counted in an earlier window: the share is over 100 %.
-    assert!(threshold.reached(5, Some(0)));
-    assert!(
-        !threshold.reached(9, None),
-        "without the sends, only the count"
-    );
+    // 6 of 20 is 30 %: raised; 5 of 25 is exactly 20 %: not; 5 of 24 is: raised.
+    assert!(ratio.reached(6, 20));
+    assert!(!ratio.reached(5, 25));
+    assert!(ratio.reached(5, 24));
+    // Under the minimum, whatever the share.
+    assert!(!ratio.reached(4, 4));
+    // A large sender's few failures.
+    assert!(!ratio.reached(9, 1_000));
 }

@@ -21,8 +21,11 @@ use serde_json::json;
 
 /// Daily SMS figures are kept this long (the dashboard's horizon).
 const DAILY_COUNTER_DAYS: i64 = 400;
-/// Window counters only matter while their window is open.
+/// Window counters only matter while their window is open (a sends row, while its
+/// messages may still fail: delivery reports come within a day or two).
 const WINDOW_COUNTER_DAYS: i64 = 2;
+/// The field of a sends row counting its messages that failed.
+const SENDS_FAILED: &str = "failed";
 
 /// When a burst of failures or of bad secrets becomes one alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,13 +200,14 @@ impl TelerivetReceiver {
         )
     }
 
-    /// The window's sends counter: every outgoing message is counted once, in the window
-    /// its first status arrived in. Sharded like every event counter, so a broadcast's
-    /// statuses do not all conflict on one item.
-    fn sends_window(&self, project: &str, now: DateTime<Utc>) -> CounterKey {
+    /// The sends counter of the window a message was queued in: every outgoing message is
+    /// counted once in its total, and again in its `failed` field when it fails, however
+    /// late, so a ratio judges failures against the very sends they are among. Sharded
+    /// like every event counter, so a broadcast's statuses do not all conflict on one item.
+    fn sends_window(&self, project: &str, queued_at: DateTime<Utc>) -> CounterKey {
         CounterKey::SmsSends {
             project: project.to_owned(),
-            window: failure_window_start(now, self.sms_failures.window),
+            window: failure_window_start(queued_at, self.sms_failures.window),
         }
     }
 }
@@ -217,6 +221,14 @@ fn project(event: &TelerivetEvent) -> &str {
 fn failed_at(states: &[Option<TelerivetState>], now: DateTime<Utc>) -> DateTime<Utc> {
     match states.first() {
         Some(Some(TelerivetState::Message(m))) => m.failed_at.unwrap_or(now),
+        _ => now,
+    }
+}
+
+/// When the message was queued (its state keeps it), or `now` for one stored before.
+fn queued_at(states: &[Option<TelerivetState>], now: DateTime<Utc>) -> DateTime<Utc> {
+    match states.first() {
+        Some(Some(TelerivetState::Message(m))) => m.queued_at.unwrap_or(now),
         _ => now,
     }
 }
@@ -348,11 +360,17 @@ impl Receiver for TelerivetReceiver {
             }
             verdict.counters.push(bump);
         }
-        if decision.first_heard && self.sms_failure_ratio.is_some() {
-            verdict.counters.push(CounterBump::new(
-                self.sends_window(project(event), now),
-                WINDOW_COUNTER_DAYS,
-            ));
+        if self.sms_failure_ratio.is_some() && (decision.first_heard || decision.newly_failed) {
+            // One bump of the sends row: a transaction may move an item once.
+            let key = self.sends_window(project(event), queued_at(&verdict.states, now));
+            let mut bump = CounterBump::new(key, WINDOW_COUNTER_DAYS);
+            if !decision.first_heard {
+                bump = bump.without_total();
+            }
+            if decision.newly_failed {
+                bump = bump.add(SENDS_FAILED, 1);
+            }
+            verdict.counters.push(bump);
         }
         if let (true, EventKind::SendStatus(s)) = (decision.newly_failed, &event.kind) {
             let (key, _) = self.failure_window(project(event), failed_at(&verdict.states, now));
@@ -389,10 +407,15 @@ impl Receiver for TelerivetReceiver {
         vec![Threshold {
             bump: CounterBump::new(key, WINDOW_COUNTER_DAYS),
             at_least: self.sms_failures.at_least,
-            ratio: self.sms_failure_ratio.map(|r| Ratio {
-                of: self.sends_window(project(event), failed_at),
-                at_least: r.at_least,
-                above_percent: r.above_percent,
+            ratio: self.sms_failure_ratio.map(|r| {
+                let queued_at = queued_at(states, now);
+                Ratio {
+                    of: self.sends_window(project(event), queued_at),
+                    part: SENDS_FAILED,
+                    window_start: failure_window_start(queued_at, self.sms_failures.window),
+                    at_least: r.at_least,
+                    above_percent: r.above_percent,
+                }
             }),
             alert: alerts::sms_failures,
             context,
