@@ -384,7 +384,7 @@ fn sms_failures_are_raised_by_a_burst_or_by_their_share_of_the_sends() {
 /// A phone not sending: its first stuck message's threshold, plus the watchdog's period.
 #[test]
 fn a_phone_not_sending_is_raised_within_the_watchdogs_period() {
-    use dialtone_shared::telerivet::gateway::{stuck_phones, StuckPolicy};
+    use dialtone_shared::telerivet::gateway::{is_not_sending, stuck_phones, StuckPolicy};
     use dialtone_shared::telerivet::MessageState;
     let policy = StuckPolicy {
         after: seconds("SmsStuckSeconds"),
@@ -407,7 +407,11 @@ fn a_phone_not_sending_is_raised_within_the_watchdogs_period() {
             (format!("SM{i}"), message)
         })
         .collect::<Vec<_>>();
-    let stuck = first_second(t0(), |now| !stuck_phones(&queued, now, &policy).is_empty());
+    let stuck = first_second(t0(), |now| {
+        stuck_phones(&queued, now, &policy)
+            .values()
+            .any(|phone| is_not_sending(phone, None, now, &policy))
+    });
     // Strictly past the threshold: a second after it, on this clock.
     assert_eq!(stuck, policy.after + Duration::seconds(1));
     assert_readme_says(

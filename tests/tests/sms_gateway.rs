@@ -134,6 +134,20 @@ async fn a_phones_stuck_messages_raise_one_alert_and_its_next_sent_message_resol
     // the phone is sending again.
     let later = sweep(&dog, Utc::now()).await.expect("sweep");
     assert_eq!((later.raised, later.resolved), (0, 0));
+    // Ten idle minutes on, the old messages still waiting: a new episode, a new alert (a
+    // "sending again" is never published without its "not sending").
+    let idle = sweep(&dog, Utc::now() + Duration::minutes(10))
+        .await
+        .expect("sweep");
+    assert_eq!((idle.raised, idle.resolved), (1, 0));
+    let published = publish_pending(&stack).await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0].attributes["kind"], "sms_gateway_not_sending");
+    assert!(
+        published[0].alert.notes[1].starts_with("its last message sent 10m"),
+        "{:?}",
+        published[0].alert.notes
+    );
 }
 
 #[tokio::test]

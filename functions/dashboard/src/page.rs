@@ -146,7 +146,7 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                         (card("missed", "/metrics/missed", Some(m.missed.to_string())))
                         (card("busy", "/metrics/busy", Some(m.busy.to_string())))
                         (card("failed", "/metrics/failed", Some(m.failed.to_string())))
-                        (card("SMS sent", "/sms/sent", Some(view.sms.sent.to_string())))
+                        (card("outgoing SMS", "/sms/sent", Some(view.sms.sent.to_string())))
                         (card("SMS delivered", "/sms/delivered", Some(view.sms.delivered.to_string())))
                         (card("SMS delivery rate %", "/sms/deliveryRate", view.sms.delivery_rate.clone()))
                         (card("SMS failed", "/sms/failed", Some(view.sms.failed.to_string())))

@@ -24,6 +24,11 @@ use dialtone_shared::telerivet::rest::{self, RestError, TelerivetApi, TelerivetC
 use dialtone_shared::telerivet::TelerivetState;
 use lambda_runtime::LambdaEvent;
 use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+/// How long a run waits for Telerivet's REST API: a hanging API must not keep the run
+/// from judging what the webhooks show (the function's timeout is 60 s).
+const REST_DEADLINE: StdDuration = StdDuration::from_secs(20);
 
 #[derive(Debug)]
 pub struct Config {
@@ -127,8 +132,16 @@ async fn stuck_phones<S: WatchStore>(
     let Some(api) = &deps.api else {
         return Ok((stuck, true));
     };
-    match rest::stuck_phones(api, now, &deps.policy).await {
-        Ok(seen) => {
+    let read = tokio::time::timeout(REST_DEADLINE, rest::stuck_phones(api, now, &deps.policy));
+    match read.await {
+        Err(_) => {
+            tracing::warn!(
+                seconds = REST_DEADLINE.as_secs(),
+                "Telerivet's REST API not read in time"
+            );
+            Ok((stuck, false))
+        }
+        Ok(Ok(seen)) => {
             for phone in seen {
                 match stuck.get_mut(&phone.phone_id) {
                     Some(known) => known.merge(phone),
@@ -139,7 +152,7 @@ async fn stuck_phones<S: WatchStore>(
             }
             Ok((stuck, true))
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             // The webhooks' view still stands; the next run asks again.
             tracing::warn!(error = %e, "Telerivet's REST API not read");
             Ok((stuck, false))
@@ -147,21 +160,39 @@ async fn stuck_phones<S: WatchStore>(
     }
 }
 
-/// Writes a phone's state with its alert, conditioned on the revision read.
+/// When the phone last moved a message on (its newest `SMS_MOVED#` entry).
+async fn last_move<S: WatchStore>(
+    store: &S,
+    phone: &str,
+) -> Result<Option<DateTime<Utc>>, WatchdogError> {
+    Ok(store
+        .newest_indexed(&moved_partition(phone))
+        .await?
+        .and_then(|sk| DateTime::parse_from_rfc3339(&sk).ok())
+        .map(|t| t.with_timezone(&Utc)))
+}
+
+/// Writes a phone's state with its alert, on the revision of the state read afresh, if
+/// `still` holds of that state: the index the decision was made on is read eventually
+/// consistently, and two runs may overlap.
 async fn save<S: WatchStore>(
     store: &S,
     state: &PhoneState,
     alert: &Alert,
-) -> Result<AlertSaved, WatchdogError> {
+    still: impl Fn(Option<&PhoneState>) -> bool,
+) -> Result<bool, WatchdogError> {
     let key = phone_key(&state.phone_id);
     let stored = CallbackStore::load_state::<PhoneState>(store, &key).await?;
+    if !still(stored.as_ref().map(|s| &s.value)) {
+        return Ok(false);
+    }
     let write = StateWrite {
         key,
         index: state.index(),
         replaces: stored.map(|s| s.revision),
         state: StateJson::of(state)?,
     };
-    Ok(store.save_with_alert(write, alert).await?)
+    Ok(store.save_with_alert(write, alert).await? == AlertSaved::Raised)
 }
 
 /// Raises and resolves as of `now`.
@@ -178,43 +209,43 @@ pub async fn sweep<S: WatchStore>(
             .map(|p| (p.phone_id.clone(), p))
             .collect();
     let mut summary = Summary {
-        stuck: stuck.len(),
+        stuck: stuck
+            .values()
+            .filter(|s| s.messages >= deps.policy.at_least)
+            .count(),
         ..Summary::default()
     };
 
     for (phone, seen) in &stuck {
-        if alerted.contains_key(phone) {
+        if alerted.contains_key(phone) || seen.messages < deps.policy.at_least {
             continue;
         }
         // Held back by its send limit, a phone keeps messages waiting while it sends.
-        let since = now - deps.policy.after;
-        if deps
-            .store
-            .indexed_since(&moved_partition(phone), since)
-            .await?
-        {
+        let moved = last_move(&deps.store, phone).await?;
+        if !gateway::is_not_sending(seen, moved, now, &deps.policy) {
             continue;
         }
-        let (state, alert) = gateway::not_sending(seen, now, &deps.policy);
-        if save(&deps.store, &state, &alert).await? == AlertSaved::Raised {
+        let (state, alert) = gateway::not_sending(seen, moved, now, &deps.policy);
+        // Not when a run just raised it (the index has not caught up).
+        let new = |stored: Option<&PhoneState>| stored.is_none_or(|s| s.resolved_at.is_some());
+        if save(&deps.store, &state, &alert, new).await? {
             summary.raised += 1;
         }
     }
 
     for (phone, state) in &alerted {
-        let moved = deps
-            .store
-            .indexed_since(&moved_partition(phone), state.alerted_at)
-            .await?;
-        let why = if moved {
-            "a message of this phone was sent since the alert"
-        } else if !stuck.contains_key(phone) && api_read {
-            "none of this phone's messages is waiting any more"
-        } else {
+        let moved = last_move(&deps.store, phone).await?;
+        // A phone only the REST API showed is not known to be clear when it was not read.
+        let waiting = (api_read || stuck.contains_key(phone)).then(|| stuck.contains_key(phone));
+        let Some((at, why)) = gateway::back(state, moved, waiting, now) else {
             continue;
         };
-        let (resolved, alert) = gateway::sending_again(state, now, why);
-        if save(&deps.store, &resolved, &alert).await? == AlertSaved::Raised {
+        let (resolved, alert) = gateway::sending_again(state, at, why);
+        // The very episode the decision was made on, not resolved by another run.
+        let same = |stored: Option<&PhoneState>| {
+            stored.is_some_and(|s| s.resolved_at.is_none() && s.alerted_at == state.alerted_at)
+        };
+        if save(&deps.store, &resolved, &alert, same).await? {
             summary.resolved += 1;
         }
     }

@@ -173,16 +173,15 @@ pub enum Claim {
 
 /// What the SMS watchdog reads besides a watchdog's state and alert writes: the states an
 /// index partition holds from before a time, with their keys (the messages waiting), and
-/// whether a partition holds any row from a time on (a phone that moved a message since).
+/// a partition's newest sort key (when a phone last moved a message).
 pub trait WatchStore: CallbackStore + DashboardStore {
     fn indexed_states_before<T: DeserializeOwned + Send>(
         &self,
         partition: &str,
         cutoff: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(StateKey, T)>, StoreError>> + Send;
-    fn indexed_since(
+    fn newest_indexed(
         &self,
         partition: &str,
-        since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }

@@ -1,6 +1,6 @@
 //! The SMS watchdog's reads: the messages waiting in an index partition since before a
-//! time, with their keys, and whether a phone's partition holds a message moved since a
-//! time (one item is enough to say so).
+//! time, with their keys, and the newest sort key of a phone's partition (when it last
+//! moved a message: one item, read newest first).
 
 use super::callbacks::IndexedState;
 use super::*;
@@ -25,24 +25,26 @@ impl WatchStore for DynamoStore {
         Ok(states)
     }
 
-    async fn indexed_since(
-        &self,
-        partition: &str,
-        since: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    async fn newest_indexed(&self, partition: &str) -> Result<Option<String>, StoreError> {
         let found = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(ALERTS_INDEX)
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk >= :since")
+            .key_condition_expression("gsi1pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(partition.into()))
-            .expression_attribute_values(":since", AttributeValue::S(since.to_rfc3339()))
-            .projection_expression("pk")
+            .scan_index_forward(false)
+            .projection_expression("gsi1sk")
             .limit(1)
             .send()
             .await
             .map_err(request_error)?;
-        Ok(found.count() > 0)
+        Ok(found
+            .items()
+            .first()
+            .and_then(|item| match item.get("gsi1sk") {
+                Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                _ => None,
+            }))
     }
 }

@@ -181,3 +181,76 @@ fn a_failure_keeps_the_time_it_was_first_received_through_every_retry() {
     };
     assert_eq!(m.failed_at, Some(first));
 }
+
+fn with(body: &str) -> TelerivetEvent {
+    TelerivetEvent::parse(format!("event=send_status&project_id=PJ1&{body}").as_bytes()).unwrap()
+}
+
+fn message(state: &Option<TelerivetState>) -> &MessageState {
+    match state {
+        Some(TelerivetState::Message(m)) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_message_keeps_its_phone_its_queue_time_and_its_first_move() {
+    let created = now() - Duration::minutes(9);
+    let queued = with(&format!(
+        "id=SM1&status=queued&phone_id=PN1&time_created={}",
+        created.timestamp()
+    ));
+    let first = decide(None, &queued, now());
+    assert!(first.first_heard, "its first status is one send");
+    let state = first.state;
+    assert_eq!(
+        message(&state).queued_at,
+        Some(created),
+        "Telerivet's own time"
+    );
+    assert_eq!(message(&state).moved_at, None);
+
+    // A later status without a phone keeps the one known; its move is when it arrived.
+    let later = now() + Duration::minutes(1);
+    let sent = decide(state.as_ref(), &with("id=SM1&status=sent"), later);
+    assert!(!sent.first_heard);
+    let m = message(&sent.state);
+    assert_eq!(m.phone_id.as_deref(), Some("PN1"));
+    assert_eq!((m.queued_at, m.moved_at), (Some(created), Some(later)));
+
+    // The first move stays: a delivery report does not move it again.
+    let delivered = decide(
+        sent.state.as_ref(),
+        &with("id=SM1&status=delivered"),
+        later + Duration::minutes(5),
+    );
+    assert_eq!(message(&delivered.state).moved_at, Some(later));
+}
+
+#[test]
+fn a_sent_before_its_queued_is_a_moved_message_and_a_future_time_is_not_believed() {
+    // Telerivet's time from the future (a skewed clock, a hand-written body): the arrival.
+    let future = now() + Duration::hours(2);
+    let sent = decide(
+        None,
+        &with(&format!(
+            "id=SM2&status=sent&phone_id=PN1&time_created={}",
+            future.timestamp()
+        )),
+        now(),
+    );
+    assert!(sent.first_heard);
+    let m = message(&sent.state);
+    assert_eq!((m.queued_at, m.moved_at), (Some(now()), Some(now())));
+    // The late `queued` changes nothing: the message is not waiting.
+    let queued = decide(
+        sent.state.as_ref(),
+        &with("id=SM2&status=queued&phone_id=PN1"),
+        now(),
+    );
+    assert_eq!(queued.outcome, "superseded");
+    assert_eq!(message(&queued.state).status, "sent");
+    // A cancellation is a person's, not a move of the phone.
+    let cancelled = decide(None, &with("id=SM3&status=cancelled&phone_id=PN1"), now());
+    assert_eq!(message(&cancelled.state).moved_at, None);
+}

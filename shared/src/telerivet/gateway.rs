@@ -79,8 +79,9 @@ impl Stuck {
     }
 }
 
-/// The phones with at least `policy.at_least` messages waiting since before
-/// `now - policy.after`, from the waiting rows (message id, state).
+/// The phones with messages waiting since before `now - policy.after`, from the waiting
+/// rows (message id, state): every such phone, however few (a phone is alerted from
+/// `policy.at_least` of them, and resolved only once none is left).
 pub fn stuck_phones(
     waiting: &[(String, MessageState)],
     now: DateTime<Utc>,
@@ -115,8 +116,18 @@ pub fn stuck_phones(
             }
         }
     }
-    phones.retain(|_, s| s.messages >= policy.at_least);
     phones
+}
+
+/// Whether a phone with these stuck messages, which last moved a message at `last_move`,
+/// is not sending: enough of them, and nothing moved for the threshold.
+pub fn is_not_sending(
+    stuck: &Stuck,
+    last_move: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    policy: &StuckPolicy,
+) -> bool {
+    stuck.messages >= policy.at_least && last_move.is_none_or(|t| t < now - policy.after)
 }
 
 /// What the watchdog keeps of a phone it alerted: indexed under [`PHONES_NOT_SENDING`]
@@ -126,8 +137,9 @@ pub struct PhoneState {
     pub phone_id: String,
     #[serde(default)]
     pub project_id: Option<String>,
-    /// When the phone crossed the threshold: its oldest stuck message's queue time plus
-    /// the threshold (the same whichever run sees it).
+    /// When the phone crossed the threshold: the later of its oldest stuck message's
+    /// queue time and its last move, plus the threshold. The same whichever run sees it,
+    /// and another for each episode (a phone that moved and stopped again).
     pub stuck_at: DateTime<Utc>,
     pub alerted_at: DateTime<Utc>,
     pub oldest_message: String,
@@ -148,10 +160,18 @@ fn dedup_key(phone_id: &str) -> DedupKey {
     DedupKey::scoped(Source::Telerivet, &format!("sms-gateway:{phone_id}"))
 }
 
-/// A stuck phone that moved nothing for the threshold: its state and its alert, naming
-/// the phone and its oldest stuck message.
-pub fn not_sending(stuck: &Stuck, now: DateTime<Utc>, policy: &StuckPolicy) -> (PhoneState, Alert) {
-    let stuck_at = stuck.oldest_queued_at + policy.after;
+/// A stuck phone that moved nothing since `last_move` (or ever): its state and its alert,
+/// naming the phone and its oldest stuck message.
+pub fn not_sending(
+    stuck: &Stuck,
+    last_move: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    policy: &StuckPolicy,
+) -> (PhoneState, Alert) {
+    let stuck_at = stuck
+        .oldest_queued_at
+        .max(last_move.unwrap_or(DateTime::<Utc>::MIN_UTC))
+        + policy.after;
     let waited = (now - stuck.oldest_queued_at).num_seconds();
     let mut notes = vec![
         format!(
@@ -160,10 +180,13 @@ pub fn not_sending(stuck: &Stuck, now: DateTime<Utc>, policy: &StuckPolicy) -> (
             human_duration(waited),
             stuck.oldest_queued_at.to_rfc3339()
         ),
-        format!(
-            "no message of this phone sent in the last {}",
-            human_duration(policy.after.num_seconds())
-        ),
+        match last_move {
+            Some(t) => format!(
+                "its last message sent {} ago",
+                human_duration((now - t).num_seconds())
+            ),
+            None => "no message of this phone seen sent".to_owned(),
+        },
     ];
     if let Some(active) = stuck.last_active {
         notes.push(format!(
@@ -202,19 +225,39 @@ pub fn not_sending(stuck: &Stuck, now: DateTime<Utc>, policy: &StuckPolicy) -> (
     (state, alert)
 }
 
-/// The phone sends again (`why` says how it showed it): its state, resolved, and the
-/// alert saying so, with how long it was stuck.
-pub fn sending_again(state: &PhoneState, now: DateTime<Utc>, why: &str) -> (PhoneState, Alert) {
-    let stuck_for = (now - state.stuck_at).num_seconds().max(0);
+/// Whether an alerted phone is back, and since when: it moved a message after the alert
+/// (at that move), or none of its messages waits past the threshold any more (at `now`;
+/// `None` for `waiting` when the run could not tell).
+pub fn back(
+    state: &PhoneState,
+    last_move: Option<DateTime<Utc>>,
+    waiting: Option<bool>,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, &'static str)> {
+    match last_move {
+        Some(t) if t > state.alerted_at => {
+            Some((t, "a message of this phone was sent since the alert"))
+        }
+        _ if waiting == Some(false) => {
+            Some((now, "none of this phone's messages is waiting any more"))
+        }
+        _ => None,
+    }
+}
+
+/// The phone sends again since `at` (`why` says how it showed it): its state, resolved,
+/// and the alert saying so, with how long it was stuck.
+pub fn sending_again(state: &PhoneState, at: DateTime<Utc>, why: &str) -> (PhoneState, Alert) {
+    let stuck_for = (at - state.stuck_at).num_seconds().max(0);
     let mut resolved = state.clone();
-    resolved.resolved_at = Some(now);
+    resolved.resolved_at = Some(at);
     let alert = Alert {
         dedup_key: dedup_key(&state.phone_id),
         source: Source::Telerivet,
         kind: AlertKind::SmsGatewaySending,
         severity: Severity::Info,
         status: format!("phone {} is sending again", state.phone_id),
-        occurred_at: now,
+        occurred_at: at,
         lines: Vec::new(),
         lines_omitted: 0,
         lines_affected: 0,

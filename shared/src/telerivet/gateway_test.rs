@@ -66,17 +66,29 @@ fn a_phone_is_stuck_with_enough_messages_waiting_past_the_threshold() {
         ("SM2".to_owned(), message("failed_queued", Some("PN1"), 12)),
         // Not yet past the threshold: not counted.
         ("SM3".to_owned(), message("queued", Some("PN1"), 4)),
-        // Another phone with one stuck message: under the minimum.
+        // Another phone with one stuck message: under the minimum of 2.
         ("SM4".to_owned(), message("queued", Some("PN2"), 30)),
         // Moved since the index was read.
-        ("SM5".to_owned(), message("sent", Some("PN2"), 30)),
+        ("SM5".to_owned(), message("sent", Some("PN3"), 30)),
     ];
     let stuck = stuck_phones(&rows, now(), &policy());
-    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(stuck.len(), 2, "{stuck:?}");
     let pn1 = &stuck["PN1"];
     assert_eq!(pn1.messages, 2);
     assert_eq!(pn1.oldest_message, "SM2");
     assert_eq!(pn1.oldest_queued_at, now() - Duration::minutes(12));
+    // Both are still waiting (neither is resolved), but only PN1 has enough to alert.
+    assert!(is_not_sending(pn1, None, now(), &policy()));
+    assert!(!is_not_sending(&stuck["PN2"], None, now(), &policy()));
+    // A phone that moved a message within the threshold is sending (a send limit).
+    let recently = Some(now() - Duration::minutes(2));
+    assert!(!is_not_sending(pn1, recently, now(), &policy()));
+    assert!(is_not_sending(
+        pn1,
+        Some(now() - Duration::minutes(6)),
+        now(),
+        &policy()
+    ));
 }
 
 #[test]
@@ -89,9 +101,15 @@ fn the_alert_names_the_phone_and_its_oldest_message_and_is_the_same_from_any_run
         oldest_queued_at: now() - Duration::minutes(12),
         last_active: Some(now() - Duration::minutes(40)),
     };
-    let (state, alert) = not_sending(&stuck, now(), &policy());
-    let (_, later) = not_sending(&stuck, now() + Duration::minutes(1), &policy());
+    let (state, alert) = not_sending(&stuck, None, now(), &policy());
+    let (_, later) = not_sending(&stuck, None, now() + Duration::minutes(1), &policy());
     assert_eq!(alert.id(), later.id(), "one alert, whichever run raises it");
+    // Another episode (the phone moved a message after this one was queued, then stopped)
+    // is another alert.
+    let moved = Some(now() - Duration::minutes(7));
+    let (_, again) = not_sending(&stuck, moved, now(), &policy());
+    assert_ne!(again.id(), alert.id());
+    assert_eq!(again.occurred_at, now() - Duration::minutes(2));
     assert_eq!(alert.kind, AlertKind::SmsGatewayNotSending);
     assert!(alert.status.contains("PN1"), "{}", alert.status);
     assert!(alert.notes[0].contains("SM2"), "{:?}", alert.notes);
@@ -106,6 +124,35 @@ fn the_alert_names_the_phone_and_its_oldest_message_and_is_the_same_from_any_run
     assert_eq!(back.kind, AlertKind::SmsGatewaySending);
     assert_eq!(back.dedup_key, alert.dedup_key);
     assert_eq!(resolved.index(), None, "a resolved phone leaves the index");
+}
+
+#[test]
+fn an_alerted_phone_is_back_when_it_moves_a_message_or_nothing_waits() {
+    let stuck = Stuck {
+        phone_id: "PN1".into(),
+        project_id: None,
+        messages: 1,
+        oldest_message: "SM1".into(),
+        oldest_queued_at: now() - Duration::minutes(12),
+        last_active: None,
+    };
+    let (state, _) = not_sending(&stuck, None, now(), &policy());
+    let later = now() + Duration::minutes(3);
+    // A move after the alert resolves it at that move: the same id from any run.
+    let moved = Some(now() + Duration::minutes(1));
+    assert_eq!(
+        back(&state, moved, Some(true), later).map(|(at, _)| at),
+        moved
+    );
+    // A move from before the alert does not.
+    let before = Some(now() - Duration::minutes(20));
+    assert_eq!(back(&state, before, Some(true), later), None);
+    // Nothing waiting any more resolves it; not knowing does not.
+    assert_eq!(
+        back(&state, before, Some(false), later).map(|(at, _)| at),
+        Some(later)
+    );
+    assert_eq!(back(&state, before, None, later), None);
 }
 
 #[test]
