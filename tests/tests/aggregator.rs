@@ -9,11 +9,9 @@ use call_log_aggregator::{run, Deps};
 use common::*;
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
-use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
-use dialtone_shared::secret::Secret;
+use dialtone_shared::exotel::client::ExotelError;
 use dialtone_shared::store::DynamoStore;
 use serde_json::{json, Value};
-use std::time::Duration;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -122,21 +120,13 @@ fn deps(
     budget: u32,
 ) -> Deps<DynamoStore> {
     Deps {
-        client: ExotelClient::new(ExotelApi {
-            base: server.uri(),
-            account_sid: "acme1".into(),
-            credentials: dialtone_shared::secrets::Cached::fixed(
-                dialtone_shared::exotel::client::ApiCredentials {
-                    api_key: "key".into(),
-                    api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
-                },
-            ),
-            spacing: Duration::from_millis(1),
+        client: exotel_client(
+            server.uri(),
+            "acme1",
+            ("key", "token-0123456789abcdef"),
             budget,
-            retry_base: Duration::from_millis(5),
-            max_attempts: 2,
-        })
-        .unwrap(),
+            2,
+        ),
         store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
         tz: chrono_tz::Asia::Kolkata,
         overlap: chrono::Duration::hours(4),

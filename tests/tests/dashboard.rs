@@ -12,7 +12,6 @@ use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
 use dialtone_shared::calls::receiver::Voipstudio;
-use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
 use serde_json::{json, Value};
@@ -132,21 +131,7 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
     let exotel = LocalExotel::start(recordings.clone(), None).await;
     let tz = chrono_tz::Asia::Kolkata;
     let aggregator = AggregatorDeps {
-        client: ExotelClient::new(ExotelApi {
-            base: exotel.uri(),
-            account_sid: ACCOUNT_SID.into(),
-            credentials: dialtone_shared::secrets::Cached::fixed(
-                dialtone_shared::exotel::client::ApiCredentials {
-                    api_key: API_KEY.into(),
-                    api_token: Secret::new(API_TOKEN.into()).unwrap(),
-                },
-            ),
-            spacing: std::time::Duration::from_millis(1),
-            budget: 50,
-            retry_base: std::time::Duration::from_millis(5),
-            max_attempts: 2,
-        })
-        .unwrap(),
+        client: exotel_client(exotel.uri(), ACCOUNT_SID, (API_KEY, API_TOKEN), 50, 2),
         store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
         tz,
         overlap: Duration::hours(4),

@@ -12,31 +12,15 @@ use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_
 use dialtone_local::stack::Stack;
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
-use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
-use dialtone_shared::secret::Secret;
+use dialtone_shared::exotel::client::ExotelClient;
 use dialtone_shared::store::DynamoStore;
 use heartbeat_watchdog::{sweep_details, Deps as WatchdogDeps, DetailsSweep};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const PAYLOAD_TOO_LARGE: &str = include_str!("../../events/heartbeat-payload-too-large.json");
 
 fn client(exotel: &LocalExotel) -> ExotelClient {
-    ExotelClient::new(ExotelApi {
-        base: exotel.uri(),
-        account_sid: ACCOUNT_SID.into(),
-        credentials: dialtone_shared::secrets::Cached::fixed(
-            dialtone_shared::exotel::client::ApiCredentials {
-                api_key: API_KEY.into(),
-                api_token: Secret::new(API_TOKEN.into()).unwrap(),
-            },
-        ),
-        spacing: Duration::from_millis(1),
-        budget: 20,
-        retry_base: Duration::from_millis(5),
-        max_attempts: 3,
-    })
-    .unwrap()
+    exotel_client(exotel.uri(), ACCOUNT_SID, (API_KEY, API_TOKEN), 20, 3)
 }
 
 fn local(s: &str) -> NaiveDateTime {

@@ -16,7 +16,6 @@ use dialtone_local::stack::Stack;
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::call_log::missing_webhooks::{left_out_lines, MissingWebhookPolicy};
 use dialtone_shared::calls::receiver::ExotelCalls;
-use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
 use serde_json::{json, Value};
@@ -117,21 +116,7 @@ fn aggregator(stack: &Stack, exotel: &LocalExotel) -> AggregatorDeps<DynamoStore
     let mut missing_webhooks = MissingWebhookPolicy::default();
     missing_webhooks.left_out = left_out_lines(LEFT_OUT, &missing_webhooks.country).unwrap();
     AggregatorDeps {
-        client: ExotelClient::new(ExotelApi {
-            base: exotel.uri(),
-            account_sid: ACCOUNT_SID.into(),
-            credentials: dialtone_shared::secrets::Cached::fixed(
-                dialtone_shared::exotel::client::ApiCredentials {
-                    api_key: API_KEY.into(),
-                    api_token: Secret::new(API_TOKEN.into()).unwrap(),
-                },
-            ),
-            spacing: std::time::Duration::from_millis(1),
-            budget: 50,
-            retry_base: std::time::Duration::from_millis(5),
-            max_attempts: 2,
-        })
-        .unwrap(),
+        client: exotel_client(exotel.uri(), ACCOUNT_SID, (API_KEY, API_TOKEN), 50, 2),
         store: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
         tz: TZ,
         overlap: Duration::hours(4),

@@ -67,6 +67,28 @@ fn status(id: &str, phone: &str, status: &str, created: DateTime<Utc>) -> lambda
     )
 }
 
+/// Posts `status` for the messages `<prefix>00`… of `range`, from `phone`, queued at `at`.
+async fn post_each(
+    deps: &dialtone_shared::pipeline::Deps<
+        dialtone_shared::telerivet::receiver::TelerivetReceiver,
+        DynamoStore,
+    >,
+    prefix: &str,
+    range: std::ops::Range<usize>,
+    phone: &str,
+    state: &str,
+    at: DateTime<Utc>,
+) {
+    for i in range {
+        let request = status(&format!("{prefix}{i:02}"), phone, state, at);
+        assert_eq!(
+            send_telerivet(deps, request).await.0,
+            200,
+            "{prefix}{i:02} {state}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_phones_stuck_messages_raise_one_alert_and_its_next_sent_message_resolves_it() {
     let stack = stack("sms-stuck").await;
@@ -344,10 +366,7 @@ async fn six_failures_out_of_twenty_sends_raise_the_ratio_alert() {
     let deps = with_the_ratio(&stack);
     // Queued in one window (Telerivet's `time_created`), whenever their statuses arrive.
     let queued = window_of(Utc::now()) + Duration::seconds(60);
-    for i in 0..20 {
-        let request = status(&format!("SMr{i:02}"), "PNr", "queued", queued);
-        assert_eq!(send_telerivet(&deps, request).await.0, 200);
-    }
+    post_each(&deps, "SMr", 0..20, "PNr", "queued", queued).await;
     for i in 0..6 {
         let request = status(&format!("SMr{i:02}"), "PNr", "failed", queued);
         assert_eq!(send_telerivet(&deps, request).await.0, 200);
@@ -371,15 +390,9 @@ async fn a_large_senders_few_failures_raise_nothing() {
     let stack = stack("sms-ratio-large").await;
     let deps = with_the_ratio(&stack);
     let queued = window_of(Utc::now()) + Duration::seconds(60);
-    for i in 0..40 {
-        let request = status(&format!("SMl{i:02}"), "PNl", "queued", queued);
-        assert_eq!(send_telerivet(&deps, request).await.0, 200);
-    }
+    post_each(&deps, "SMl", 0..40, "PNl", "queued", queued).await;
     // 8 of 40 is exactly 20 %: not more than it, and under the burst's 10.
-    for i in 0..8 {
-        let request = status(&format!("SMl{i:02}"), "PNl", "failed", queued);
-        assert_eq!(send_telerivet(&deps, request).await.0, 200);
-    }
+    post_each(&deps, "SMl", 0..8, "PNl", "failed", queued).await;
     assert!(of_entity(&scan(&stack).await, "alert").is_empty());
 }
 
@@ -389,22 +402,13 @@ async fn late_delivery_reports_are_judged_against_the_window_their_messages_were
     let deps = with_the_ratio(&stack);
     // 40 messages sent half an hour ago, in an earlier window than their reports.
     let queued = window_of(Utc::now()) - Duration::minutes(30);
-    for i in 0..40 {
-        let request = status(&format!("SMd{i:02}"), "PNd", "queued", queued);
-        assert_eq!(send_telerivet(&deps, request).await.0, 200);
-    }
+    post_each(&deps, "SMd", 0..40, "PNd", "queued", queued).await;
     // Now, in this window, 6 of them come back not delivered: 15 % of their window's
     // sends. Judged against this window's sends (none), it would be 100 %.
-    for i in 0..6 {
-        let request = status(&format!("SMd{i:02}"), "PNd", "not_delivered", queued);
-        assert_eq!(send_telerivet(&deps, request).await.0, 200);
-    }
+    post_each(&deps, "SMd", 0..6, "PNd", "not_delivered", queued).await;
     assert!(of_entity(&scan(&stack).await, "alert").is_empty());
     // Three more (9 of 40, 22.5 %) raise it, naming the window they were sent in.
-    for i in 6..9 {
-        let request = status(&format!("SMd{i:02}"), "PNd", "not_delivered", queued);
-        assert_eq!(send_telerivet(&deps, request).await.0, 200);
-    }
+    post_each(&deps, "SMd", 6..9, "PNd", "not_delivered", queued).await;
     let published = publish_pending(&stack).await;
     assert_eq!(published.len(), 1, "{published:?}");
     let sent_in = window_of(queued).format("%H:%M UTC").to_string();

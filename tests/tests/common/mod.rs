@@ -366,3 +366,28 @@ pub async fn assert_no_telerivet_secret(stack: &Stack) {
         );
     }
 }
+
+/// An Exotel client for a local stand-in at `base`: requests a millisecond apart, short
+/// back-offs, `budget` requests and `max_attempts` tries each.
+pub fn exotel_client(
+    base: String,
+    account_sid: &str,
+    (api_key, api_token): (&str, &str),
+    budget: u32,
+    max_attempts: usize,
+) -> dialtone_shared::exotel::client::ExotelClient {
+    use dialtone_shared::exotel::client::{ApiCredentials, ExotelApi, ExotelClient};
+    ExotelClient::new(ExotelApi {
+        base,
+        account_sid: account_sid.into(),
+        credentials: Cached::fixed(ApiCredentials {
+            api_key: api_key.into(),
+            api_token: Secret::new(api_token.into()).expect("a token"),
+        }),
+        spacing: std::time::Duration::from_millis(1),
+        budget,
+        retry_base: std::time::Duration::from_millis(5),
+        max_attempts,
+    })
+    .expect("an Exotel client")
+}
