@@ -283,13 +283,15 @@ async fn telerivets_rest_api_finds_a_silent_phone_the_webhooks_never_told_of() {
     let stack = stack("sms-rest").await;
     let now = Utc::now();
     let key = "rest-api-key-for-the-stand-in";
-    let client = TelerivetClient::new(TelerivetApi {
-        base: telerivet_stand_in(key, now).await,
-        project_id: "PJrest".into(),
-        api_key: Cached::fixed(Secret::new(key.into()).expect("key")),
-    })
-    .expect("client");
-    let summary = sweep(&watchdog(&stack, Some(client)), now)
+    let client = |sent: &'static str| async move {
+        TelerivetClient::new(TelerivetApi {
+            base: telerivet_stand_in(key, now).await,
+            project_id: "PJrest".into(),
+            api_key: Cached::fixed(Secret::new(sent.into()).expect("key")),
+        })
+        .expect("client")
+    };
+    let summary = sweep(&watchdog(&stack, Some(client(key).await)), now)
         .await
         .expect("sweep");
     assert_eq!(
@@ -319,12 +321,7 @@ async fn telerivets_rest_api_finds_a_silent_phone_the_webhooks_never_told_of() {
     );
 
     // A wrong key is refused by the stand-in: the run goes on with the webhooks' view.
-    let wrong = TelerivetClient::new(TelerivetApi {
-        base: telerivet_stand_in(key, now).await,
-        project_id: "PJrest".into(),
-        api_key: Cached::fixed(Secret::new("another-key-entirely".into()).expect("key")),
-    })
-    .expect("client");
+    let wrong = client("another-key-entirely").await;
     let summary = sweep(&watchdog(&stack, Some(wrong)), now)
         .await
         .expect("sweep");
