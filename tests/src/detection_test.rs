@@ -403,6 +403,7 @@ fn a_phone_not_sending_is_raised_within_the_watchdogs_period() {
                 phone_id: Some("PN1".into()),
                 queued_at: Some(t0()),
                 moved_at: None,
+                clicked_at: None,
             };
             (format!("SM{i}"), message)
         })

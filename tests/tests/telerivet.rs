@@ -505,3 +505,52 @@ async fn a_retried_failure_judges_the_window_its_first_delivery_was_counted_in()
     );
     assert_no_telerivet_secret(&stack).await;
 }
+
+#[tokio::test]
+async fn the_first_click_on_a_short_link_is_stored_and_counted_once() {
+    let stack = stack("tr-click").await;
+    let deps = telerivet_deps(&stack, None);
+    // As Telerivet posts it: the message's status as it stands, plus `time_clicked`.
+    let fields = |status: &str, clicked: Option<&str>| {
+        let mut f = vec![
+            ("event", "send_status"),
+            ("id", "SMclick0001"),
+            ("status", status),
+            ("message_type", "sms"),
+            ("phone_id", "PN4d2a1b7c"),
+            ("project_id", "PJclick"),
+            ("time_created", "1793527170"),
+            ("time_sent", "1793527190"),
+            ("secret", TELERIVET_SECRET),
+        ];
+        if let Some(t) = clicked {
+            f.push(("time_clicked", t));
+        }
+        with_form(SENT, &f)
+    };
+    assert_eq!(send_telerivet(&deps, fields("sent", None)).await.0, 200);
+    let (status, body) = send_telerivet(&deps, fields("sent", Some("1793527400"))).await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("clicked")),
+        "{body}"
+    );
+    // Telerivet's retry of the click, and a later status that carries the click too.
+    let (_, retry) = send_telerivet(&deps, fields("sent", Some("1793527400"))).await;
+    assert_eq!(retry["result"], "duplicate", "{retry}");
+    let (_, delivered) = send_telerivet(&deps, fields("delivered", Some("1793527400"))).await;
+    assert_eq!(delivered["result"], "accepted", "{delivered}");
+
+    let items = scan(&stack).await;
+    let Some(TelerivetState::Message(m)) =
+        Some(state_of(&items, "STATE#telerivet:message:SMclick0001"))
+    else {
+        panic!()
+    };
+    assert_eq!(m.status, "delivered");
+    assert_eq!(m.clicked_at.map(|t| t.timestamp()), Some(1793527400));
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    let day = counter_json(&items, &format!("telerivet:sms:PJclick:{today}"));
+    assert_eq!(day["clicked"], 1, "{day}");
+    assert_eq!(day["outgoing"], 1, "{day}");
+}

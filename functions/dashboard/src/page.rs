@@ -151,6 +151,7 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                         (card("SMS delivery rate %", "/sms/deliveryRate", view.sms.delivery_rate.clone()))
                         (card("SMS failed", "/sms/failed", Some(view.sms.failed.to_string())))
                         (card("SMS stuck", "/sms/gateways/stuck", Some(view.sms.gateways.stuck.to_string())))
+                        (card("SMS links clicked", "/sms/clicked", Some(view.sms.clicked.to_string())))
                         div.card { span.n { (view.callbacks.len()) } span.l { "callbacks owed" } }
                     }
                     section {

@@ -239,6 +239,8 @@ pub struct SmsFigures {
     /// `None` until a delivery report came today (delivery reports are a Telerivet
     /// setting).
     pub delivery_rate: Option<String>,
+    /// Messages whose short links were first clicked today.
+    pub clicked: i64,
     pub gateways: SmsGateways,
     pub totals: BTreeMap<String, i64>,
     pub projects: BTreeMap<String, BTreeMap<String, i64>>,
@@ -251,6 +253,7 @@ impl SmsFigures {
         self.sent = field("outgoing");
         self.delivered = delivered;
         self.failed = field("failed") + not_delivered;
+        self.clicked = field("clicked");
         let known = delivered + self.failed;
         self.delivery_rate = (delivered + not_delivered > 0 && known > 0)
             .then(|| format!("{:.1}", 100.0 * delivered as f64 / known as f64));

@@ -242,11 +242,13 @@ fn the_days_sms_are_summed_with_their_delivery_rate() {
             ("delivered", 33),
             ("not_delivered", 2),
             ("failed", 1),
+            ("clicked", 4),
         ]),
         ..SmsFigures::default()
     };
     sms.summarise();
     assert_eq!((sms.sent, sms.delivered, sms.failed), (40, 33, 3));
+    assert_eq!(sms.clicked, 4);
     // 33 of the 36 with a known outcome.
     assert_eq!(sms.delivery_rate.as_deref(), Some("91.7"));
 
@@ -275,6 +277,7 @@ fn stuck_messages_and_phones_not_sending_are_read_from_the_index() {
             phone_id: Some("PN1".into()),
             queued_at: Some(at(queued)),
             moved_at: None,
+            clicked_at: None,
         })
     };
     let waiting = [

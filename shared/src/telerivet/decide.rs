@@ -59,6 +59,9 @@ pub struct MessageState {
     /// When its phone first moved it on (sent, delivered, failed): proof the phone sends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_at: Option<DateTime<Utc>>,
+    /// When the contact first clicked a short link in it (Telerivet's `time_clicked`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +139,13 @@ impl TelerivetEvent {
     pub fn dedup_key(&self) -> String {
         match &self.kind {
             EventKind::IncomingMessage(m) => format!("incoming:{}", m.id),
-            EventKind::SendStatus(s) => format!("status:{}:{}", s.id, s.status),
+            // Telerivet tells of the first click on a short link with a `send_status` of the
+            // status the message already has, plus `time_clicked` (which later statuses
+            // carry too): a change of its own, not a redelivery of that status.
+            EventKind::SendStatus(s) => match s.time_clicked {
+                Some(clicked) => format!("status:{}:{}:clicked:{clicked}", s.id, s.status),
+                None => format!("status:{}:{}", s.id, s.status),
+            },
             EventKind::SendBroadcast(b) => format!("broadcast:{}", b.id),
             // A contact or a message's metadata can change the same way twice on purpose;
             // only the very same request is a redelivery.
@@ -159,6 +168,8 @@ pub struct Decision {
     pub newly_failed: bool,
     /// Set when this is the first status heard of an outgoing message: one send.
     pub first_heard: bool,
+    /// Set when this event brought the first click on one of the message's short links.
+    pub first_click: bool,
 }
 
 pub fn decide(
@@ -172,6 +183,7 @@ pub fn decide(
         settled_status: None,
         newly_failed: false,
         first_heard: false,
+        first_click: false,
     };
     match &event.kind {
         EventKind::SendStatus(s) => {
@@ -182,17 +194,23 @@ pub fn decide(
             let mut seen = before.map(|m| m.statuses_seen.clone()).unwrap_or_default();
             seen.push(s.status.clone());
             let moves = before.is_none_or(|m| status_rank(&s.status) > status_rank(&m.status));
+            // The first click is kept once, at Telerivet's time for it.
+            let clicked = s.time_clicked.and_then(|t| DateTime::from_timestamp(t, 0));
+            let first_click = clicked.is_some() && before.is_none_or(|m| m.clicked_at.is_none());
+            let clicked_at = before.and_then(|m| m.clicked_at).or(clicked);
             if !moves {
                 let mut kept = before.cloned().map(TelerivetState::Message);
                 if let Some(TelerivetState::Message(m)) = kept.as_mut() {
                     m.statuses_seen = seen;
+                    m.clicked_at = clicked_at;
                 }
                 return Decision {
                     state: kept,
-                    outcome: "superseded",
+                    outcome: if first_click { "clicked" } else { "superseded" },
                     settled_status: None,
                     newly_failed: false,
                     first_heard: false,
+                    first_click,
                 };
             }
             let was_failed = before.is_some_and(|m| FAILED_STATUSES.contains(&m.status.as_str()));
@@ -229,11 +247,13 @@ pub fn decide(
                         .or_else(|| before.and_then(|m| m.phone_id.clone())),
                     queued_at,
                     moved_at,
+                    clicked_at,
                 })),
                 outcome: "accepted",
                 settled_status: Some(s.status.clone()),
                 newly_failed: failed && !was_failed,
                 first_heard: before.is_none(),
+                first_click,
             }
         }
         EventKind::ContactUpdate(c) => accepted(TelerivetState::Contact(ContactState {
@@ -272,6 +292,7 @@ pub fn decide(
             settled_status: None,
             newly_failed: false,
             first_heard: false,
+            first_click: false,
         },
     }
 }

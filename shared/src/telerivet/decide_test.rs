@@ -254,3 +254,33 @@ fn a_sent_before_its_queued_is_a_moved_message_and_a_future_time_is_not_believed
     let cancelled = decide(None, &with("id=SM3&status=cancelled&phone_id=PN1"), now());
     assert_eq!(message(&cancelled.state).moved_at, None);
 }
+
+#[test]
+fn the_first_click_on_a_short_link_is_kept_once_and_is_not_a_repeat_of_the_status() {
+    let sent = decide(None, &with("id=SM4&status=sent&phone_id=PN1"), now());
+    let clicked_at = now() + Duration::minutes(3);
+    let click = with(&format!(
+        "id=SM4&status=sent&time_clicked={}",
+        clicked_at.timestamp()
+    ));
+    // Not the redelivery of `sent` it would be by its status alone.
+    assert_ne!(click.dedup_key(), with("id=SM4&status=sent").dedup_key());
+    let clicked = decide(sent.state.as_ref(), &click, clicked_at);
+    assert!(clicked.first_click);
+    assert_eq!(clicked.outcome, "clicked");
+    assert_eq!(message(&clicked.state).status, "sent");
+    assert_eq!(message(&clicked.state).clicked_at, Some(clicked_at));
+    // A later status carries `time_clicked` too: it moves the status, not the click.
+    let delivered = with(&format!(
+        "id=SM4&status=delivered&time_clicked={}",
+        clicked_at.timestamp()
+    ));
+    let after = decide(
+        clicked.state.as_ref(),
+        &delivered,
+        clicked_at + Duration::minutes(1),
+    );
+    assert!(!after.first_click);
+    assert_eq!(after.settled_status.as_deref(), Some("delivered"));
+    assert_eq!(message(&after.state).clicked_at, Some(clicked_at));
+}

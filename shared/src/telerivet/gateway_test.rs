@@ -23,6 +23,7 @@ fn message(status: &str, phone: Option<&str>, queued_minutes_ago: i64) -> Messag
         phone_id: phone.map(Into::into),
         queued_at: Some(now() - Duration::minutes(queued_minutes_ago)),
         moved_at: phone_moved(status).then(now),
+        clicked_at: None,
     }
 }
 

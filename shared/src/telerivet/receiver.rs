@@ -352,11 +352,19 @@ impl Receiver for TelerivetReceiver {
                 .push(CounterBump::new(day.clone(), DAILY_COUNTER_DAYS).add("incoming", 1));
             verdict.reply = self.auto_replies.reply_for(message);
         }
-        if let Some(status) = &decision.settled_status {
-            let mut bump = CounterBump::new(day, DAILY_COUNTER_DAYS).add(status.as_str(), 1);
+        if decision.settled_status.is_some() || decision.first_click {
+            // One bump of the day's row: a transaction may move an item once.
+            let mut bump = CounterBump::new(day, DAILY_COUNTER_DAYS);
+            if let Some(status) = &decision.settled_status {
+                bump = bump.add(status.as_str(), 1);
+            }
             if decision.first_heard {
                 // The day's outgoing messages, each once whatever statuses it goes through.
                 bump = bump.add("outgoing", 1);
+            }
+            if decision.first_click {
+                // Messages whose short links were clicked, on the day the click was told.
+                bump = bump.add("clicked", 1);
             }
             verdict.counters.push(bump);
         }
