@@ -131,7 +131,8 @@ async fn every_event_type_is_stored_typed_and_whole() {
     assert_eq!(
         day,
         // Two outgoing messages: one sent then delivered, one not delivered.
-        json!({"total": 4, "incoming": 1, "sent": 1, "delivered": 1, "not_delivered": 1, "outgoing": 2})
+        json!({"total": 4, "incoming": 1, "incoming:sms": 1, "sent": 1, "delivered": 1,
+               "not_delivered": 1, "outgoing": 2, "outgoing:sms": 2})
     );
     assert_no_telerivet_secret(&stack).await;
 }
@@ -553,4 +554,50 @@ async fn the_first_click_on_a_short_link_is_stored_and_counted_once() {
     let day = counter_json(&items, &format!("telerivet:sms:PJclick:{today}"));
     assert_eq!(day["clicked"], 1, "{day}");
     assert_eq!(day["outgoing"], 1, "{day}");
+}
+
+#[tokio::test]
+async fn calls_and_ussd_are_counted_apart_from_sms() {
+    let stack = stack("tr-types").await;
+    let deps = telerivet_deps(&stack, None);
+    for (id, message_type) in [
+        ("SMin1", "sms"),
+        ("SMin2", "call"),
+        ("SMin3", "ussd"),
+        ("SMin4", "call"),
+    ] {
+        let request = with_form(
+            INCOMING,
+            &[
+                ("event", "incoming_message"),
+                ("id", id),
+                ("message_type", message_type),
+                ("direction", "incoming"),
+                ("content", "hello"),
+                ("from_number", "+15005550006"),
+                ("to_number", "+918030752522"),
+                ("phone_id", "PN4d2a1b7c"),
+                ("project_id", "PJtypes"),
+                ("secret", TELERIVET_SECRET),
+            ],
+        );
+        assert_eq!(
+            send_telerivet(&deps, request).await.0,
+            200,
+            "{message_type}"
+        );
+    }
+    let items = scan(&stack).await;
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    let day = counter_json(&items, &format!("telerivet:sms:PJtypes:{today}"));
+    assert_eq!(
+        (
+            &day["incoming"],
+            &day["incoming:sms"],
+            &day["incoming:call"],
+            &day["incoming:ussd"]
+        ),
+        (&json!(4), &json!(1), &json!(2), &json!(1)),
+        "{day}"
+    );
 }

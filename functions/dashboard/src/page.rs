@@ -193,6 +193,21 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                             } }
                         }
                     }
+                    @if !view.sms.by_type.is_empty() {
+                        section {
+                            h2 { "Messages by type" }
+                            div.scroll { table {
+                                tr { th { "type" } th { "incoming" } th { "outgoing" } }
+                                @for (kind, counts) in &view.sms.by_type {
+                                    tr {
+                                        td { (kind) }
+                                        td { (figure(&format!("/sms/byType/{kind}/incoming"), Some(counts.incoming.to_string()))) }
+                                        td { (figure(&format!("/sms/byType/{kind}/outgoing"), Some(counts.outgoing.to_string()))) }
+                                    }
+                                }
+                            } }
+                        }
+                    }
                     @if !view.sms.gateways.not_sending.is_empty() {
                         section {
                             h2 { "SMS gateways not sending" }

@@ -241,6 +241,9 @@ pub struct SmsFigures {
     pub delivery_rate: Option<String>,
     /// Messages whose short links were first clicked today.
     pub clicked: i64,
+    /// Incoming and outgoing messages by type (`sms`, `mms`, `ussd`, `call`): calls and
+    /// USSD sessions are not SMS.
+    pub by_type: BTreeMap<String, MessageCounts>,
     pub gateways: SmsGateways,
     pub totals: BTreeMap<String, i64>,
     pub projects: BTreeMap<String, BTreeMap<String, i64>>,
@@ -254,10 +257,29 @@ impl SmsFigures {
         self.delivered = delivered;
         self.failed = field("failed") + not_delivered;
         self.clicked = field("clicked");
+        self.by_type.clear();
+        for (name, n) in &self.totals {
+            let Some((direction, message_type)) = name.split_once(':') else {
+                continue;
+            };
+            let counts = self.by_type.entry(message_type.to_owned()).or_default();
+            match direction {
+                "incoming" => counts.incoming += n,
+                "outgoing" => counts.outgoing += n,
+                _ => {}
+            }
+        }
         let known = delivered + self.failed;
         self.delivery_rate = (delivered + not_delivered > 0 && known > 0)
             .then(|| format!("{:.1}", 100.0 * delivered as f64 / known as f64));
     }
+}
+
+/// One message type's messages of the day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MessageCounts {
+    pub incoming: i64,
+    pub outgoing: i64,
 }
 
 /// Outgoing SMS stuck now, and the phones not sending.

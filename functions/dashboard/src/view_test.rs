@@ -243,12 +243,26 @@ fn the_days_sms_are_summed_with_their_delivery_rate() {
             ("not_delivered", 2),
             ("failed", 1),
             ("clicked", 4),
+            ("incoming:sms", 5),
+            ("incoming:call", 2),
+            ("outgoing:sms", 39),
+            ("outgoing:ussd", 1),
         ]),
         ..SmsFigures::default()
     };
     sms.summarise();
     assert_eq!((sms.sent, sms.delivered, sms.failed), (40, 33, 3));
     assert_eq!(sms.clicked, 4);
+    // Calls and USSD apart from SMS.
+    let counts = |incoming, outgoing| MessageCounts { incoming, outgoing };
+    assert_eq!(
+        sms.by_type,
+        BTreeMap::from([
+            ("call".to_owned(), counts(2, 0)),
+            ("sms".to_owned(), counts(5, 39)),
+            ("ussd".to_owned(), counts(0, 1)),
+        ])
+    );
     // 33 of the 36 with a known outcome.
     assert_eq!(sms.delivery_rate.as_deref(), Some("91.7"));
 

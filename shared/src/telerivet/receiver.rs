@@ -216,6 +216,21 @@ fn project(event: &TelerivetEvent) -> &str {
     event.project_id().unwrap_or("unknown-project")
 }
 
+/// The day's field counting one direction's messages of one type: `incoming:sms`,
+/// `outgoing:call`, … (`unknown` when the event does not say).
+fn type_field(direction: &str, message_type: Option<&str>) -> String {
+    // A field per type Telerivet names; anything else one `other`, so a body cannot make
+    // the day's row grow without end.
+    let message_type = match message_type.map(str::trim) {
+        None | Some("") => "unknown".to_owned(),
+        Some(t) if t.len() <= 16 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+            t.to_ascii_lowercase()
+        }
+        Some(_) => "other".to_owned(),
+    };
+    format!("{direction}:{message_type}")
+}
+
 /// When the message's failure was first received (its state keeps it), or `now` for a
 /// message whose state does not say (stored before it was kept).
 fn failed_at(states: &[Option<TelerivetState>], now: DateTime<Utc>) -> DateTime<Utc> {
@@ -347,9 +362,12 @@ impl Receiver for TelerivetReceiver {
             day: now.date_naive(),
         };
         if let EventKind::IncomingMessage(message) = &event.kind {
-            verdict
-                .counters
-                .push(CounterBump::new(day.clone(), DAILY_COUNTER_DAYS).add("incoming", 1));
+            // Calls and USSD sessions arrive as messages too: each type is counted apart.
+            verdict.counters.push(
+                CounterBump::new(day.clone(), DAILY_COUNTER_DAYS)
+                    .add("incoming", 1)
+                    .add(type_field("incoming", message.message_type.as_deref()), 1),
+            );
             verdict.reply = self.auto_replies.reply_for(message);
         }
         if decision.settled_status.is_some() || decision.first_click {
@@ -360,7 +378,13 @@ impl Receiver for TelerivetReceiver {
             }
             if decision.first_heard {
                 // The day's outgoing messages, each once whatever statuses it goes through.
-                bump = bump.add("outgoing", 1);
+                let message_type = match &event.kind {
+                    EventKind::SendStatus(s) => s.message_type.as_deref(),
+                    _ => None,
+                };
+                bump = bump
+                    .add("outgoing", 1)
+                    .add(type_field("outgoing", message_type), 1);
             }
             if decision.first_click {
                 // Messages whose short links were clicked, on the day the click was told.
