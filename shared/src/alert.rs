@@ -1,7 +1,7 @@
 //! Alerts: what a decision emits and what is stored as an alert row. How a person reads
 //! one (its subject and text) is `notice`'s, which asks the provider that raised it.
 
-use crate::exophone::{Direction, ExoPhoneSid};
+use crate::exophone::{Direction, ExoPhoneSid, Outage};
 use crate::phone::E164;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -166,6 +166,13 @@ pub struct LineImpact {
     pub change: LineChange,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternate_exophones: Vec<String>,
+    /// How this direction fails, as Exotel's ExoPhone details API says (read for lines
+    /// newly affected, when the alert is published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<Outage>,
+    /// When Exotel's monitoring last checked this direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check_time: Option<DateTime<Utc>>,
 }
 
 /// No alert lists more lines than this.
@@ -218,6 +225,23 @@ impl LineImpact {
         match &self.phone_number {
             Some(phone) => format!("{phone} ({})", self.sid),
             None => self.sid.to_string(),
+        }
+    }
+
+    /// What Exotel's monitoring says of this direction, for a person: `major outage, calls
+    /// are not connecting (checked 05:40 UTC)`; `None` when the details were not read.
+    pub fn exotel_says(&self) -> Option<String> {
+        let checked = self
+            .last_check_time
+            .map(|t| format!(" (checked {})", t.format("%Y-%m-%d %H:%M UTC")));
+        match (self.outage, checked) {
+            (Some(outage), checked) => Some(format!(
+                "{}{}",
+                outage.describe(),
+                checked.unwrap_or_default()
+            )),
+            (None, Some(checked)) => Some(format!("Exotel reports it active{checked}")),
+            (None, None) => None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! heartbeat, the Exotel API client and the alerts that name lines.
 
 use crate::phone::E164;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -119,17 +120,67 @@ pub struct LineInfo {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+/// How Exotel's monitoring says one direction of a line fails (`connectivity.*.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outage {
+    /// "ExoPhone is inactive and calls are not connecting".
+    MajorOutage,
+    /// "ExoPhone is working partially and is down from/towards one or more operator
+    /// connectivities".
+    PartialNetworkOutage,
+}
+
+impl Outage {
+    /// Exotel's status word; `None` for `active` and for words of unknown meaning.
+    pub fn parse(status: &str) -> Option<Self> {
+        match status {
+            "major_outage" => Some(Self::MajorOutage),
+            "partial_network_outage" => Some(Self::PartialNetworkOutage),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MajorOutage => "major_outage",
+            Self::PartialNetworkOutage => "partial_network_outage",
+        }
+    }
+
+    /// What it means to a person reading an alert.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::MajorOutage => "major outage, calls are not connecting",
+            Self::PartialNetworkOutage => "partial network outage, some operators cannot connect",
+        }
+    }
+}
+
 impl LineInfo {
-    /// Alternate ExoPhones Exotel suggests for this line and direction, when it offers any.
-    pub fn alternates(&self, direction: Direction) -> Vec<String> {
+    /// The connectivity block of one direction, when Exotel sent one.
+    pub fn connectivity(&self, direction: Direction) -> Option<&Connectivity> {
         let key = match direction {
             Direction::Incoming => "incoming_call",
             Direction::Outgoing => "outgoing_call",
         };
+        self.connectivity.as_ref()?.get(key)
+    }
+
+    /// How this direction fails, by Exotel's monitoring.
+    pub fn outage(&self, direction: Direction) -> Option<Outage> {
+        Outage::parse(self.connectivity(direction)?.status.as_deref()?)
+    }
+
+    /// When Exotel's monitoring last checked this direction (an unreadable time is none).
+    pub fn last_check_time(&self, direction: Direction) -> Option<DateTime<Utc>> {
+        crate::time_text::iso8601(self.connectivity(direction)?.last_check_time.as_deref()?)
+    }
+
+    /// Alternate ExoPhones Exotel suggests for this line and direction, when it offers any.
+    pub fn alternates(&self, direction: Direction) -> Vec<String> {
         let Some(value) = self
-            .connectivity
-            .as_ref()
-            .and_then(|c| c.get(key))
+            .connectivity(direction)
             .and_then(|c| c.alternate_exophone.as_ref())
         else {
             return Vec::new();

@@ -50,6 +50,9 @@ pub fn text_body(alert: &Alert) -> String {
             if !line.alternate_exophones.is_empty() {
                 let _ = write!(out, " (alternate: {})", line.alternate_exophones.join(", "));
             }
+            if let Some(says) = line.exotel_says() {
+                let _ = write!(out, "; Exotel: {says}");
+            }
             let _ = writeln!(out);
         }
         if alert.lines_omitted > 0 {

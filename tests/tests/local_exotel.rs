@@ -269,3 +269,74 @@ async fn a_backfill_counts_what_the_schedule_missed_and_can_be_repeated() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_newly_affected_line_is_announced_with_exotels_details_of_it() {
+    use dialtone_shared::exophone::Outage;
+    use dialtone_shared::heartbeat::enrich::{DetailsEnricher, EnrichPolicy};
+    let stack = stack("enrich").await;
+    let exotel = LocalExotel::start(Recordings::recorded().unwrap(), None).await;
+    let heartbeats = heartbeat_deps(&stack);
+    // 07930061010: incoming failing, as the recorded details say too.
+    assert_eq!(
+        send(
+            &heartbeats,
+            include_str!("../../events/heartbeat-warning.json")
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        exotel.requests().await.len(),
+        0,
+        "the heartbeat is stored without waiting for Exotel"
+    );
+    let enricher = DetailsEnricher::new(
+        exotel_client(exotel.uri(), ACCOUNT_SID, (API_KEY, API_TOKEN), 20, 1),
+        EnrichPolicy::default(),
+    );
+    let received = publish_pending_through(&stack, enricher).await;
+    let affected: Vec<_> = received
+        .iter()
+        .filter(|r| {
+            r.alert
+                .lines
+                .iter()
+                .any(|l| l.sid.as_str() == "07930061010")
+        })
+        .collect();
+    assert_eq!(affected.len(), 1, "{received:?}");
+    let line = &affected[0].alert.lines[0];
+    assert_eq!(line.outage, Some(Outage::MajorOutage));
+    assert_eq!(
+        line.last_check_time,
+        Some("2026-11-20T05:40:11Z".parse().unwrap())
+    );
+    assert_eq!(line.alternate_exophones, ["+918030752522"]);
+    let asked: Vec<String> = exotel
+        .requests()
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        asked,
+        [format!(
+            "/v2/accounts/{ACCOUNT_SID}/incoming-phone-numbers/07930061010"
+        )],
+        "one request, for the newly affected line"
+    );
+
+    // Stored as sent: the dashboard shows what people were told.
+    let items = scan(&stack).await;
+    let rows = of_entity(&items, "alert");
+    let stored: Vec<Value> = rows
+        .iter()
+        .map(|row| serde_dynamo::from_item::<_, Value>((*row).clone()).unwrap())
+        .filter(|row| row["alert"]["lines"][0]["sid"] == "07930061010")
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["alert"]["lines"][0]["outage"], "major_outage");
+    assert!(stored[0]["published_at"].is_string());
+}

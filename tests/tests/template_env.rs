@@ -97,7 +97,7 @@ async fn load(binary: &str, secrets: &SecretsManager) -> Result<(), String> {
         "call-log-aggregator" => started(call_log_aggregator::Config::load(secrets).await),
         "callback-watchdog" => started(callback_watchdog::Config::from_env()),
         "sms-watchdog" => started(sms_watchdog::Config::load(secrets).await),
-        "alert-dispatcher" => started(alert_dispatcher::Config::from_env()),
+        "alert-dispatcher" => started(alert_dispatcher::Config::load(secrets).await),
         "slack-notifier" => started(slack_notifier::Config::load(secrets).await),
         other => Err(format!(
             "no loader known for {other}: add its main.rs loader here"

@@ -13,8 +13,10 @@
 //! the function stops between the publish and its mark (the claim then lapses and the
 //! sweep publishes it again).
 
+mod enrich;
 mod sweep;
 
+pub use enrich::AlertEnricher;
 pub use sweep::{sweep, SweepReport, SWEEP_LOOKBACK, SWEEP_MIN_AGE};
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
@@ -22,8 +24,11 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
+use dialtone_shared::heartbeat::enrich::{DetailsEnricher, EnrichPolicy};
 use dialtone_shared::phone::mask_numbers;
 use dialtone_shared::publish::{AlertPublisher, PublishError, SnsPublisher};
+use dialtone_shared::secrets::SecretsManager;
 use dialtone_shared::store::{AlertLedger, AlertRow, Claim, DynamoStore, StoreError};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
@@ -33,36 +38,57 @@ use serde::{Deserialize, Serialize};
 /// next sweep.
 pub const CLAIM_LEASE: Duration = Duration::seconds(60);
 
+/// ExoPhone details requests a minute for the alerts' lines: a small share of the ≈ 200 a
+/// minute Exotel allows an account (the watchdog and the aggregator use it too).
+const DETAILS_BUDGET: u32 = 20;
+
 #[derive(Debug)]
 pub struct Config {
     pub table_name: String,
     pub topic_arn: String,
+    /// Exotel's API, when configured: heartbeat alerts then name their lines' details.
+    pub exotel: Option<ExotelApi>,
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             topic_arn: config::required("ALERT_TOPIC_ARN")?,
+            exotel: ExotelApi::load_if_configured(secrets, DETAILS_BUDGET).await?,
         })
     }
 }
 
-pub struct Deps<L, P> {
+pub struct Deps<L, P, E = ()> {
     pub ledger: L,
     pub publisher: P,
+    /// What may add to an alert on its way out.
+    pub enricher: E,
 }
 
-impl Deps<DynamoStore, SnsPublisher> {
+impl Deps<DynamoStore, SnsPublisher, Option<DetailsEnricher>> {
     pub fn new(
         config: Config,
         dynamodb: aws_sdk_dynamodb::Client,
         sns: aws_sdk_sns::Client,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, ExotelError> {
+        let enricher = match config.exotel {
+            Some(mut api) => {
+                // No back-off inside an alert's path: a 429 pauses the reading instead.
+                api.max_attempts = 1;
+                Some(DetailsEnricher::new(
+                    ExotelClient::new(api)?,
+                    EnrichPolicy::default(),
+                ))
+            }
+            None => None,
+        };
+        Ok(Self {
             ledger: DynamoStore::new(dynamodb, config.table_name),
             publisher: SnsPublisher::new(sns, config.topic_arn),
-        }
+            enricher,
+        })
     }
 }
 
@@ -100,8 +126,8 @@ pub enum Reply {
 }
 
 /// The function's entry: either trigger.
-pub async fn entry<L: AlertLedger, P: AlertPublisher>(
-    deps: &Deps<L, P>,
+pub async fn entry<L: AlertLedger, P: AlertPublisher, E: AlertEnricher>(
+    deps: &Deps<L, P, E>,
     event: LambdaEvent<Trigger>,
 ) -> Result<Reply, DispatchError> {
     let (payload, context) = (event.payload, event.context);
@@ -125,8 +151,8 @@ pub enum Dispatched {
 }
 
 /// The stream's batch.
-pub async fn handler<L: AlertLedger, P: AlertPublisher>(
-    deps: &Deps<L, P>,
+pub async fn handler<L: AlertLedger, P: AlertPublisher, E: AlertEnricher>(
+    deps: &Deps<L, P, E>,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, DispatchError> {
     let mut response = DynamoDbEventResponse::default();
@@ -151,8 +177,8 @@ pub async fn handler<L: AlertLedger, P: AlertPublisher>(
     Ok(response)
 }
 
-async fn dispatch<L: AlertLedger, P: AlertPublisher>(
-    deps: &Deps<L, P>,
+async fn dispatch<L: AlertLedger, P: AlertPublisher, E: AlertEnricher>(
+    deps: &Deps<L, P, E>,
     record: &EventRecord,
 ) -> Result<Dispatched, DispatchError> {
     let is_alert = record.event_name == "INSERT"
@@ -166,8 +192,8 @@ async fn dispatch<L: AlertLedger, P: AlertPublisher>(
 
 /// Claims, publishes and marks one alert: a replayed record, or one the other trigger
 /// holds, is not published again.
-pub async fn publish_once<L: AlertLedger, P: AlertPublisher>(
-    deps: &Deps<L, P>,
+pub async fn publish_once<L: AlertLedger, P: AlertPublisher, E: AlertEnricher>(
+    deps: &Deps<L, P, E>,
     row: &AlertRow,
     now: DateTime<Utc>,
 ) -> Result<Dispatched, DispatchError> {
@@ -184,7 +210,12 @@ pub async fn publish_once<L: AlertLedger, P: AlertPublisher>(
             return Ok(Dispatched::InFlight);
         }
     }
-    let message_id = match deps.publisher.publish(&row.alert).await {
+    let enriched = deps.enricher.enrich(&row.alert).await;
+    let message_id = match deps
+        .publisher
+        .publish(enriched.as_ref().unwrap_or(&row.alert))
+        .await
+    {
         Ok(id) => id,
         Err(err) => {
             // The next try (the stream's retry, the sweep) need not wait for the claim.
@@ -195,7 +226,7 @@ pub async fn publish_once<L: AlertLedger, P: AlertPublisher>(
         }
     };
     deps.ledger
-        .mark_published(&row.alert_id, Utc::now())
+        .mark_published(&row.alert_id, Utc::now(), enriched.as_ref())
         .await?;
     tracing::info!(
         alert = %alert,

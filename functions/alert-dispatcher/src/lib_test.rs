@@ -15,6 +15,8 @@ pub(crate) struct Ledger(
     pub(crate) Mutex<HashSet<String>>,
     pub(crate) Mutex<HashMap<String, DateTime<Utc>>>,
     pub(crate) Mutex<Vec<AlertRow>>,
+    /// The alerts stored back as sent, by id.
+    pub(crate) Mutex<HashMap<String, Alert>>,
 );
 
 impl AlertLedger for Ledger {
@@ -41,7 +43,18 @@ impl AlertLedger for Ledger {
         }
         Ok(())
     }
-    async fn mark_published(&self, alert_id: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_published(
+        &self,
+        alert_id: &str,
+        _at: DateTime<Utc>,
+        as_sent: Option<&Alert>,
+    ) -> Result<(), StoreError> {
+        if let Some(alert) = as_sent {
+            self.3
+                .lock()
+                .unwrap()
+                .insert(alert_id.to_owned(), alert.clone());
+        }
         self.1.lock().unwrap().remove(alert_id);
         self.0.lock().unwrap().insert(alert_id.to_owned());
         Ok(())
@@ -84,6 +97,52 @@ impl AlertPublisher for Publisher {
     }
 }
 
+/// Adds a note to the alerts it knows something about (critical ones).
+struct Noting;
+
+impl AlertEnricher for Noting {
+    async fn enrich(&self, alert: &Alert) -> Option<Alert> {
+        (alert.severity.as_str() == "critical").then(|| {
+            let mut enriched = alert.clone();
+            enriched.notes.push("looked up on the way out".into());
+            enriched
+        })
+    }
+}
+
+#[tokio::test]
+async fn what_the_enricher_adds_is_published_and_stored_back_and_the_rest_goes_as_stored() {
+    let deps = Deps {
+        ledger: Ledger::default(),
+        publisher: Publisher::default(),
+        enricher: Noting,
+    };
+    let response = handler(&deps, event()).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let sent = deps.publisher.sent.lock().unwrap().clone();
+    let stored_back = deps.ledger.3.lock().unwrap().clone();
+    assert!(sent
+        .iter()
+        .any(|a| a.severity.as_str() != "critical" && a.notes.is_empty()));
+    for alert in sent.iter().filter(|a| a.severity.as_str() == "critical") {
+        assert_eq!(alert.notes, ["looked up on the way out"]);
+        assert!(
+            stored_back.values().any(|stored| stored == alert),
+            "stored as sent"
+        );
+    }
+    assert_eq!(
+        stored_back.len(),
+        sent.iter()
+            .filter(|a| a.severity.as_str() == "critical")
+            .count()
+    );
+    assert!(
+        !stored_back.is_empty(),
+        "the stream sample has a critical alert"
+    );
+}
+
 fn event() -> LambdaEvent<Event> {
     LambdaEvent::new(
         serde_json::from_str(STREAM).unwrap(),
@@ -105,6 +164,7 @@ async fn publishes_each_inserted_alert_once_and_ignores_other_records() {
     let deps = Deps {
         ledger: Ledger::default(),
         publisher: Publisher::default(),
+        enricher: (),
     };
     let response = handler(&deps, event()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -124,6 +184,7 @@ async fn a_failed_publish_stops_the_batch_and_names_that_record() {
             failing_severity: Some("critical"),
             ..Publisher::default()
         },
+        enricher: (),
     };
     let response = handler(&deps, event()).await.unwrap();
     let failed: Vec<_> = response
@@ -151,6 +212,7 @@ async fn a_record_without_sequence_number_fails_the_invocation() {
     let deps = Deps {
         ledger: Ledger::default(),
         publisher: Publisher::default(),
+        enricher: (),
     };
     let event = LambdaEvent::new(
         serde_json::from_value(payload).unwrap(),
@@ -188,6 +250,7 @@ async fn a_callers_number_in_an_alert_id_is_never_logged_in_full() {
     let deps = Deps {
         ledger: Ledger::default(),
         publisher: Publisher::default(),
+        enricher: (),
     };
     assert_eq!(
         publish_once(&deps, &row, Utc::now()).await.unwrap(),
@@ -200,6 +263,7 @@ async fn a_callers_number_in_an_alert_id_is_never_logged_in_full() {
             failing_severity: Some("warning"),
             ..Publisher::default()
         },
+        enricher: (),
     };
     let err = publish_once(&failing, &row, Utc::now()).await.unwrap_err();
     tracing::error!(error = %err, "as the stream logs it");

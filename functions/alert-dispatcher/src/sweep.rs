@@ -1,6 +1,6 @@
 //! The sweep: on a schedule, alert rows left unpublished are published, oldest first.
 
-use crate::{publish_once, Deps, DispatchError, Dispatched};
+use crate::{publish_once, AlertEnricher, Deps, DispatchError, Dispatched};
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::phone::mask_numbers;
 use dialtone_shared::publish::AlertPublisher;
@@ -31,8 +31,8 @@ pub struct SweepReport {
 /// that fails is left for the next sweep and the others go on (one alert SNS refuses must
 /// not hold up the rest); the invocation then fails with the first error, so the function's
 /// error alarm sees it.
-pub async fn sweep<L: AlertLedger, P: AlertPublisher>(
-    deps: &Deps<L, P>,
+pub async fn sweep<L: AlertLedger, P: AlertPublisher, E: AlertEnricher>(
+    deps: &Deps<L, P, E>,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, DispatchError> {
     let started = std::time::Instant::now();

@@ -55,6 +55,7 @@ fn deps(rows: Vec<AlertRow>) -> Deps<Ledger, Publisher> {
     Deps {
         ledger,
         publisher: Publisher::default(),
+        enricher: (),
     }
 }
 

@@ -6,6 +6,7 @@
 //! that expires on the server (`session`, `signin`); a signed-in person can mint a share
 //! link that lets one more browser in, as a view, for a day at most.
 
+mod health;
 mod page;
 pub mod session;
 mod signin;
@@ -358,7 +359,11 @@ async fn route<S: DashboardStore, T: TokenSource>(
             Ok(json_response(StatusCode::OK, &to_json(&view)))
         }
         Guarded::Health => {
-            let health = health(deps, now).await?;
+            let alerts = deps
+                .store
+                .alerts_since(now - Duration::days(OPEN_ALERT_HORIZON_DAYS))
+                .await?;
+            let health = health(deps, now).await?.with_line_details(&alerts);
             Ok(json_response(StatusCode::OK, &to_json(&health)))
         }
         Guarded::Range => {
@@ -445,7 +450,7 @@ async fn snapshot<S: DashboardStore, T>(
         .load_state::<DayComparison>(&StateKey::MissingWebhooks)
         .await?;
     Ok(Dashboard::new(
-        health(deps, now).await?,
+        health(deps, now).await?.with_line_details(&alerts),
         today,
         deps.tz.name().to_owned(),
         figures,

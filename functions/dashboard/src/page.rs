@@ -185,9 +185,18 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                                     tr {
                                         td { (figure(&format!("/health/details/{i}/sid"), Some(line.sid.clone()))) }
                                         td { (figure(&format!("/health/details/{i}/phoneNumber"), line.phone_number.clone())) }
-                                        td class=(line.incoming) { (figure(&format!("/health/details/{i}/incoming"), Some(line.incoming.to_owned()))) }
-                                        td class=(line.outgoing) { (figure(&format!("/health/details/{i}/outgoing"), Some(line.outgoing.to_owned()))) }
-                                        td { (line.alternate_exophones.join(", ")) }
+                                        td class=(line.incoming) {
+                                            (figure(&format!("/health/details/{i}/incoming"), Some(line.incoming.to_owned())))
+                                            @if let Some(outage) = line.incoming_outage { br; span.muted { (figure(&format!("/health/details/{i}/incomingOutage"), Some(outage.to_owned()))) } }
+                                        }
+                                        td class=(line.outgoing) {
+                                            (figure(&format!("/health/details/{i}/outgoing"), Some(line.outgoing.to_owned())))
+                                            @if let Some(outage) = line.outgoing_outage { br; span.muted { (figure(&format!("/health/details/{i}/outgoingOutage"), Some(outage.to_owned()))) } }
+                                        }
+                                        td {
+                                            (line.alternate_exophones.join(", "))
+                                            @if let Some(checked) = line.last_check_time { br; span.muted { "checked " (checked.format("%H:%M UTC")) } }
+                                        }
                                     }
                                 }
                             } }

@@ -7,8 +7,6 @@ use dialtone_shared::alert::{Alert, AlertKind, Severity, Source};
 use dialtone_shared::call_log::metrics::{Metrics, METRICS_HORIZON_DAYS};
 use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::CallbackState;
-use dialtone_shared::heartbeat::watchdog::{Silence, WatchdogState};
-use dialtone_shared::heartbeat::{HeartbeatStatus, MonitorState};
 use dialtone_shared::store::{CallLogBucket, CounterKey, CounterLine};
 use dialtone_shared::telerivet::gateway::PhoneState;
 use dialtone_shared::telerivet::{is_waiting, TelerivetState};
@@ -59,67 +57,7 @@ impl From<&Metrics> for TutorialMetrics {
     }
 }
 
-/// One affected line as the dashboard shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LineHealth {
-    pub sid: String,
-    pub phone_number: Option<String>,
-    pub incoming: &'static str,
-    pub outgoing: &'static str,
-    pub incoming_since: Option<DateTime<Utc>>,
-    pub outgoing_since: Option<DateTime<Utc>>,
-    pub alternate_exophones: Vec<String>,
-}
-
-/// The ExoPhone health snapshot (`health` in the tutorial's shape, and `/api/health`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    /// `OK`, `WARNING`, `CRITICAL`, `PAYLOAD_TOO_LARGE`, or `UNKNOWN` before any heartbeat.
-    pub status: String,
-    /// When the newest heartbeat was generated (Exotel's clock).
-    pub last_updated: Option<DateTime<Utc>>,
-    /// The affected lines.
-    pub details: Vec<LineHealth>,
-    pub last_heartbeat_age_seconds: Option<i64>,
-    /// `HEARD`, `LATE` or `DOWN`: whether Exotel's heartbeats are arriving.
-    pub silence: &'static str,
-    pub outage_started_at: Option<DateTime<Utc>>,
-}
-
-pub fn health(
-    monitor: Option<&MonitorState>,
-    watchdog: Option<&WatchdogState>,
-    now: DateTime<Utc>,
-) -> Health {
-    let state = |since: Option<DateTime<Utc>>| if since.is_some() { "affected" } else { "ok" };
-    Health {
-        status: monitor.map_or("UNKNOWN", |m| m.status.as_str()).to_owned(),
-        last_updated: monitor.map(|m| m.last_heartbeat_at),
-        details: monitor
-            .map(|m| {
-                m.lines
-                    .iter()
-                    .map(|(sid, line)| LineHealth {
-                        sid: sid.to_string(),
-                        phone_number: line.phone_number.as_ref().map(|p| p.as_str().to_owned()),
-                        incoming: state(line.incoming_since),
-                        outgoing: state(line.outgoing_since),
-                        incoming_since: line.incoming_since,
-                        outgoing_since: line.outgoing_since,
-                        alternate_exophones: line.alternate_exophones.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        last_heartbeat_age_seconds: monitor.map(|m| (now - m.last_heartbeat_at).num_seconds()),
-        silence: watchdog.map_or(Silence::Heard, |w| w.silence).as_str(),
-        outage_started_at: monitor
-            .filter(|m| m.status != HeartbeatStatus::Ok)
-            .and_then(|m| m.outage_started_at),
-    }
-}
+pub use crate::health::{health, Health};
 
 /// An alert still firing.
 #[derive(Clone, Debug, PartialEq, Serialize)]

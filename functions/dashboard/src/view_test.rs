@@ -50,6 +50,8 @@ fn alert(key: DedupKey, kind: AlertKind, severity: Severity, when: &str) -> Aler
             direction: Direction::Incoming,
             change: LineChange::NewlyAffected,
             alternate_exophones: vec![],
+            outage: None,
+            last_check_time: None,
         }],
         lines_omitted: 0,
         lines_affected: 1,
@@ -361,4 +363,78 @@ fn the_newest_day_compared_with_the_notifications_is_shown_per_exophone() {
             "silentLines": ["+917930061010"], "leftOutLines": [], "notifiedWithoutLine": 1,
         })
     );
+}
+
+#[test]
+fn a_lines_outage_kind_and_alternates_come_from_the_alert_that_told_them_this_outage() {
+    use dialtone_shared::exophone::Outage;
+    use dialtone_shared::heartbeat::{HeartbeatStatus, LineState, MonitorState};
+    let sid = ExoPhoneSid::parse("07930061010").unwrap();
+    let monitor = MonitorState {
+        last_heartbeat_at: at("2026-11-20T06:00:00Z"),
+        status: HeartbeatStatus::Warning,
+        lines: [(
+            sid.clone(),
+            LineState {
+                incoming_since: Some(at("2026-11-20T05:40:00Z")),
+                outgoing_since: Some(at("2026-11-20T05:40:00Z")),
+                alternate_exophones: vec!["+918030752500".into()],
+                ..LineState::default()
+            },
+        )]
+        .into(),
+        outage_started_at: Some(at("2026-11-20T05:40:00Z")),
+        last_notified_at: None,
+        details_checked_at: None,
+    };
+    let told = |when: &str, direction, outage, alternate: &str| {
+        let mut a = alert(
+            DedupKey::line(Source::ExotelHeartbeat, &sid, direction),
+            AlertKind::LineAffected,
+            Severity::Warning,
+            when,
+        );
+        a.lines[0].direction = direction;
+        a.lines[0].outage = Some(outage);
+        a.lines[0].last_check_time = Some(at(when));
+        a.lines[0].alternate_exophones = vec![alternate.to_owned()];
+        a
+    };
+    let alerts = [
+        // An earlier outage of the same line: not this one's details.
+        told(
+            "2026-11-19T08:00:00Z",
+            Direction::Incoming,
+            Outage::PartialNetworkOutage,
+            "+910000000001",
+        ),
+        told(
+            "2026-11-20T05:40:00Z",
+            Direction::Incoming,
+            Outage::MajorOutage,
+            "+918030752522",
+        ),
+        told(
+            "2026-11-20T05:41:00Z",
+            Direction::Outgoing,
+            Outage::PartialNetworkOutage,
+            "+918030752522",
+        ),
+    ];
+    let health =
+        health(Some(&monitor), None, at("2026-11-20T06:00:30Z")).with_line_details(&alerts);
+    let line = &health.details[0];
+    assert_eq!(line.incoming_outage, Some("major_outage"));
+    assert_eq!(line.outgoing_outage, Some("partial_network_outage"));
+    assert_eq!(line.last_check_time, Some(at("2026-11-20T05:41:00Z")));
+    assert_eq!(line.alternate_exophones, ["+918030752500", "+918030752522"]);
+    let json = serde_json::to_value(&health).unwrap();
+    assert_eq!(json["details"][0]["incomingOutage"], "major_outage");
+
+    let before = health_without_alerts(&monitor);
+    assert_eq!(before.details[0].incoming_outage, None);
+}
+
+fn health_without_alerts(monitor: &dialtone_shared::heartbeat::MonitorState) -> Health {
+    health(Some(monitor), None, at("2026-11-20T06:00:30Z")).with_line_details(&[])
 }

@@ -294,6 +294,10 @@ fn line_item(line: &LineImpact) -> String {
         item.push_str(" — alternate: ");
         item.push_str(&escape(&line.alternate_exophones.join(", ")));
     }
+    if let Some(says) = line.exotel_says() {
+        item.push_str(" — Exotel: ");
+        item.push_str(&escape(&says));
+    }
     item
 }
 

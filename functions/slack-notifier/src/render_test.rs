@@ -10,6 +10,8 @@ fn line(sid: &str, phone: Option<&str>, change: LineChange, alternates: &[&str])
         direction: Direction::Incoming,
         change,
         alternate_exophones: alternates.iter().map(|s| s.to_string()).collect(),
+        outage: None,
+        last_check_time: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! line's incoming and outgoing connectivity and the alternate ExoPhones Exotel suggests.
 //! A heartbeat of PAYLOAD_TOO_LARGE lists no lines: this is then the only way to learn them.
 
-use crate::exophone::{Direction, ExoPhoneSid, LineInfo};
+use crate::exophone::{Direction, ExoPhoneSid, LineInfo, Outage};
 use serde::Deserialize;
 
 /// What Exotel's monitoring says about one direction of a line.
@@ -25,19 +25,13 @@ pub struct ExoPhoneDetails {
 
 impl ExoPhoneDetails {
     pub fn health(&self, direction: Direction) -> LineHealth {
-        let key = match direction {
-            Direction::Incoming => "incoming_call",
-            Direction::Outgoing => "outgoing_call",
-        };
         let status = self
             .info
-            .connectivity
-            .as_ref()
-            .and_then(|c| c.get(key))
+            .connectivity(direction)
             .and_then(|c| c.status.as_deref());
         match status {
             Some("active") => LineHealth::Active,
-            Some("major_outage" | "partial_network_outage") => LineHealth::Affected,
+            Some(other) if Outage::parse(other).is_some() => LineHealth::Affected,
             _ => LineHealth::Unknown,
         }
     }

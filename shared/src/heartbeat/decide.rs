@@ -262,6 +262,9 @@ pub fn apply_details(
         line_alerts(impacts, status, at)
     };
     for alert in &mut alerts {
+        if let Some(enriched) = super::enrich::with_details(alert, details) {
+            *alert = enriched;
+        }
         alert
             .notes
             .push("lines learned from Exotel's ExoPhone details API".into());
@@ -426,6 +429,8 @@ impl Impact<'_> {
                 LineChange::Recovered => Vec::new(),
                 _ => self.line.alternate_exophones.clone(),
             },
+            outage: None,
+            last_check_time: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Exotel ExoPhone Heartbeat: the payload, its parser, and the monitor's decision.
 
 mod decide;
+pub mod enrich;
 mod model;
 pub mod receiver;
 mod row;

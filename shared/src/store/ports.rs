@@ -144,10 +144,14 @@ pub trait AlertLedger: Send + Sync {
         alert_id: &str,
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks the alert published; `as_sent`, when the dispatcher added to it on the way
+    /// out (a line's details), replaces the stored alert, so the dashboard shows what
+    /// people were told.
     fn mark_published(
         &self,
         alert_id: &str,
         at: DateTime<Utc>,
+        as_sent: Option<&Alert>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Alert rows not published, decided at or after `since` and stored at or before
     /// `stored_by`, oldest first. A row that cannot be read is left out (logged): the

@@ -363,17 +363,26 @@ impl AlertLedger for DynamoStore {
         }
     }
 
-    async fn mark_published(&self, alert_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.client
+    async fn mark_published(
+        &self,
+        alert_id: &str,
+        at: DateTime<Utc>,
+        as_sent: Option<&Alert>,
+    ) -> Result<(), StoreError> {
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(alert_key(alert_id)))
-            .update_expression("SET published_at = :at REMOVE claimed_until")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
-            .send()
-            .await
-            .map_err(request_error)?;
+            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()));
+        update = match as_sent {
+            None => update.update_expression("SET published_at = :at REMOVE claimed_until"),
+            Some(alert) => update
+                .update_expression("SET published_at = :at, alert = :alert REMOVE claimed_until")
+                .expression_attribute_values(":alert", dynamo::to_attribute_value(alert)?),
+        };
+        update.send().await.map_err(request_error)?;
         Ok(())
     }
 

@@ -70,13 +70,14 @@ pub fn dispatcher_deps(
     DispatcherDeps {
         ledger: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
         publisher: SnsPublisher::new(stack.sns.clone(), topic_arn),
+        enricher: (),
     }
 }
 
 /// The dispatcher's handler, called in-process with the batch the pump built.
-pub struct InProcess<'a>(pub &'a DispatcherDeps<DynamoStore, SnsPublisher>);
+pub struct InProcess<'a, E = ()>(pub &'a DispatcherDeps<DynamoStore, SnsPublisher, E>);
 
-impl Dispatch for InProcess<'_> {
+impl<E: alert_dispatcher::AlertEnricher> Dispatch for InProcess<'_, E> {
     async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, LocalError> {
         let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
         alert_dispatcher::handler(self.0, event)
@@ -141,7 +142,20 @@ pub fn of_entity<'a>(items: &'a [Item], entity: &str) -> Vec<&'a Item> {
 /// Plays the stream into the dispatcher (publishing to the stack's topic), then reads what
 /// arrived on the inbox queue.
 pub async fn publish_pending(stack: &Stack) -> Vec<dialtone_local::inbox::Received> {
-    let dispatcher = dispatcher_deps(stack, &stack.topic_arn);
+    publish_pending_through(stack, ()).await
+}
+
+/// The same, with `enricher` adding to the alerts on their way out.
+pub async fn publish_pending_through<E: alert_dispatcher::AlertEnricher>(
+    stack: &Stack,
+    enricher: E,
+) -> Vec<dialtone_local::inbox::Received> {
+    let plain = dispatcher_deps(stack, &stack.topic_arn);
+    let dispatcher = DispatcherDeps {
+        ledger: plain.ledger,
+        publisher: plain.publisher,
+        enricher,
+    };
     let report = dialtone_local::pump::StreamPump::new(stack)
         .await
         .expect("stream")
