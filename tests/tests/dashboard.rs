@@ -107,6 +107,53 @@ fn tutorial(served: &[Value], day: &str) -> Value {
     })
 }
 
+/// The tutorial's `aggregateCallMetrics` over the served records of `days`, written out
+/// here (its `answerRate` rounding is checked against Node's in the metrics' unit test).
+fn tutorial_raw(served: &[Value], days: &[&str]) -> Value {
+    let calls: Vec<&Value> = served
+        .iter()
+        .filter(|c| {
+            c["DateCreated"]
+                .as_str()
+                .is_some_and(|d| days.iter().any(|day| d.starts_with(day)))
+        })
+        .collect();
+    let count = |s: &str| calls.iter().filter(|c| c["Status"] == s).count() as u64;
+    let mut hourly = [0u64; 24];
+    let mut total_duration = 0;
+    for c in &calls {
+        let hour: usize = c["DateCreated"].as_str().unwrap()[11..13].parse().unwrap();
+        hourly[hour] += 1;
+        if c["Status"] == "completed" {
+            total_duration += match &c["Duration"] {
+                Value::String(s) => s.parse::<u64>().unwrap(),
+                Value::Number(n) => n.as_u64().unwrap(),
+                _ => 0,
+            };
+        }
+    }
+    let answered = count("completed");
+    let average = if answered > 0 {
+        (total_duration as f64 / answered as f64).round() as u64
+    } else {
+        0
+    };
+    let max = *hourly.iter().max().unwrap();
+    let rate = dialtone_shared::call_log::metrics::Metrics {
+        total: calls.len() as u64,
+        answered,
+        ..Default::default()
+    }
+    .answer_rate_text();
+    json!({
+        "total": calls.len(), "answered": answered, "missed": count("no-answer"),
+        "busy": count("busy"), "failed": count("failed"), "totalDuration": total_duration,
+        "hourlyDistribution": hourly, "answerRate": rate, "avgDurationSeconds": average,
+        "avgDurationFormatted": format!("{}m {}s", average / 60, average % 60),
+        "peakHour": hourly.iter().position(|n| *n == max).unwrap(),
+    })
+}
+
 #[tokio::test]
 async fn the_dashboard_shows_what_the_other_functions_stored() {
     let stack = stack("dashboard").await;
@@ -221,16 +268,27 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
         expected[field] =
             json!(expected[field].as_u64().unwrap() + before[field].as_u64().unwrap());
     }
-    for field in ["totalCalls", "answered", "missed", "busy", "failed"] {
+    for field in ["answered", "missed", "busy", "failed"] {
         assert_eq!(two_days["metrics"][field], expected[field], "{field}");
     }
-    let hourly: u64 = two_days["metrics"]["hourlyDistribution"]
-        .as_array()
+    assert_eq!(two_days["metrics"]["total"], expected["totalCalls"]);
+    // The tutorial's own shape for a range: its raw aggregate, field for field.
+    let raw = tutorial_raw(&served, &[&yesterday, &today]);
+    assert_eq!(two_days["metrics"], raw, "the tutorial's range metrics");
+    assert!(two_days["generatedAt"].is_string());
+    let per_line: u64 = two_days["byExoPhone"]
+        .as_object()
         .unwrap()
-        .iter()
-        .map(|n| n.as_u64().unwrap())
+        .values()
+        .map(|m| m["total"].as_u64().unwrap())
         .sum();
-    assert_eq!(hourly, expected["totalCalls"].as_u64().unwrap());
+    assert!(per_line > 0 && per_line <= raw["total"].as_u64().unwrap());
+    let as_of: chrono::DateTime<Utc> = two_days["dataAsOf"]
+        .as_str()
+        .expect("the aggregator has read")
+        .parse()
+        .unwrap();
+    assert!(as_of <= Utc::now() + Duration::seconds(1));
 
     let (status, page) = get(&deps, API.replace("/api/dashboard", "/").as_str()).await;
     assert_eq!(status, 200);
@@ -326,9 +384,11 @@ async fn bad_ranges_are_400s_that_say_what_is_wrong() {
     assert_eq!(
         (
             status,
-            &empty["metrics"]["totalCalls"],
-            &empty["metrics"]["peakHour"]
+            &empty["metrics"]["total"],
+            &empty["metrics"]["peakHour"],
+            &empty["metrics"]["answerRate"]
         ),
-        (200, &json!(0), &Value::Null)
+        (200, &json!(0), &json!(0), &json!("0.0")),
+        "no calls: the tutorial's zeros"
     );
 }

@@ -8,13 +8,13 @@
 
 mod health;
 mod page;
+mod range;
 pub mod session;
 mod signin;
 mod view;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use dialtone_shared::call_log::metrics::Metrics;
 use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::open_callbacks;
 use dialtone_shared::config::{self, ConfigError};
@@ -30,13 +30,14 @@ use lambda_http::http::header::{
 };
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
+use range::{RangeMetrics, RangeSum};
 use session::{CredentialError, Grant, SigningKey};
 use signin::Caller;
 use std::collections::BTreeMap;
 use std::future::Future;
 use view::{
     callbacks_owed, day_figures, open_alerts, parse_range, Dashboard, Health, RangeError,
-    RangeMetrics, TutorialMetrics, OPEN_ALERT_HORIZON_DAYS,
+    OPEN_ALERT_HORIZON_DAYS,
 };
 
 pub use signin::COOKIE_NAME;
@@ -491,26 +492,33 @@ async fn range<S: DashboardStore, T>(
 ) -> Result<RangeMetrics, DashboardError> {
     let today = now.with_timezone(&deps.tz).date_naive();
     let (start, end) = parse_range(start, end, today)?;
-    let mut all = Metrics::default();
-    let mut by_direction: BTreeMap<String, Metrics> = BTreeMap::new();
+    let mut sum = RangeSum::default();
     for day in start.iter_days().take_while(|d| *d <= end) {
         let counters = deps.store.day_counters(day).await?;
-        let figures = day_figures(day, &counters, day, &BTreeMap::new());
-        all += &figures.all;
-        for (direction, metrics) in &figures.by_direction {
-            *by_direction.entry(direction.clone()).or_default() += metrics;
-        }
+        sum.add(&day_figures(day, &counters, day, &BTreeMap::new()));
     }
-    Ok(RangeMetrics {
-        start,
-        end,
-        metrics: TutorialMetrics::from(&all),
-        by_direction: by_direction
-            .iter()
-            .map(|(k, m)| (k.clone(), TutorialMetrics::from(m)))
-            .collect(),
-        generated_at: now,
-    })
+    Ok(sum.answer((start, end), now, data_as_of(deps).await?))
+}
+
+/// The end of the newest call-log range the aggregator read whole, in UTC (its cursor
+/// keeps the account's local time); `None` before its first run or without Exotel.
+async fn data_as_of<S: DashboardStore, T>(
+    deps: &Deps<S, T>,
+) -> Result<Option<DateTime<Utc>>, DashboardError> {
+    /// The one field of the aggregator's cursor read here.
+    #[derive(serde::Deserialize)]
+    struct ReadThrough {
+        #[serde(default)]
+        read_through: Option<chrono::NaiveDateTime>,
+    }
+    let cursor = deps
+        .store
+        .load_state::<ReadThrough>(&StateKey::CallLogCursor)
+        .await?;
+    Ok(cursor
+        .and_then(|c| c.value.read_through)
+        .and_then(|local| local.and_local_timezone(deps.tz).earliest())
+        .map(|t| t.with_timezone(&Utc)))
 }
 
 #[cfg(test)]

@@ -190,7 +190,10 @@ async fn the_api_answers_with_a_header_token() {
     let (status, response) = answer(include_str!("../../../events/dashboard-range.json")).await;
     assert_eq!(status, 200);
     let range: serde_json::Value = serde_json::from_str(&text(&response)).unwrap();
-    assert_eq!(range["metrics"]["totalCalls"], 0);
+    assert_eq!(range["metrics"]["total"], 0);
+    assert_eq!(range["metrics"]["answerRate"], "0.0");
+    assert_eq!(range["metrics"]["peakHour"], 0);
+    assert_eq!(range["dataAsOf"], serde_json::Value::Null);
     assert_eq!(
         range["metrics"]["hourlyDistribution"]
             .as_array()

@@ -42,14 +42,14 @@ pub struct TutorialMetrics {
 
 impl From<&Metrics> for TutorialMetrics {
     fn from(m: &Metrics) -> Self {
-        let seconds = m.average_answered_seconds().unwrap_or(0);
+        let seconds = m.average_seconds_rounded();
         Self {
             total_calls: m.total,
             answered: m.answered,
             missed: m.missed,
             busy: m.busy,
             failed: m.failed,
-            answer_rate: format!("{:.1}%", m.answer_rate().unwrap_or(0.0)),
+            answer_rate: format!("{}%", m.answer_rate_text()),
             avg_duration: format!("{}m {}s", seconds / 60, seconds % 60),
             peak_hour: m.peak_hour().map(|h| format!("{h}:00")),
             hourly_distribution: m.hourly,
@@ -452,17 +452,6 @@ impl From<&DayComparison> for MissingWebhooks {
             notified_without_line: c.notified_without_line,
         }
     }
-}
-
-/// `GET /api/dashboard/range`: the days' metrics summed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RangeMetrics {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-    pub metrics: TutorialMetrics,
-    pub by_direction: BTreeMap<String, TutorialMetrics>,
-    pub generated_at: DateTime<Utc>,
 }
 
 /// Why a range was refused: the text is the 400's message.

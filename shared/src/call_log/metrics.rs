@@ -53,6 +53,27 @@ impl Metrics {
             .then(|| (self.answered_seconds as f64 / self.answered as f64).round() as u64)
     }
 
+    /// The answer rate as the Exotel dashboard tutorial writes it:
+    /// `((answered / total) * 100).toFixed(1)`, `"0.0"` with no calls. The same double,
+    /// rounded as JavaScript rounds it: its exact value to one decimal, halves up (Rust's
+    /// `{:.1}` would round an exact half to even, and exact arithmetic would differ from
+    /// the tutorial where the double is just under a half: 23 of 80 is `"28.7"` there).
+    pub fn answer_rate_text(&self) -> String {
+        if self.total == 0 {
+            return "0.0".into();
+        }
+        to_fixed_1((self.answered as f64 / self.total as f64) * 100.0)
+    }
+
+    /// Average talk time of answered calls as the tutorial rounds it (`Math.round`,
+    /// halves up); 0 without answered calls.
+    pub fn average_seconds_rounded(&self) -> u64 {
+        if self.answered == 0 {
+            return 0;
+        }
+        (2 * self.answered_seconds + self.answered) / (2 * self.answered)
+    }
+
     /// The busiest hour (the earliest of equals); `None` with no calls.
     pub fn peak_hour(&self) -> Option<u32> {
         let max = *self.hourly.iter().max()?;
@@ -99,6 +120,19 @@ impl Metrics {
             hourly,
         }
     }
+}
+
+/// JavaScript's `Number.prototype.toFixed(1)` of a finite, non-negative double: the
+/// double's exact decimal value (every digit of it: 1 100 places hold any double's), cut
+/// after the first decimal and rounded up when what follows is half or more.
+fn to_fixed_1(x: f64) -> String {
+    let exact = format!("{:.1100}", x.max(0.0));
+    let (whole, fraction) = exact.split_once('.').unwrap_or((&exact, "0"));
+    let digits = fraction.as_bytes();
+    let tenth = u64::from(digits.first().map_or(0, |d| d - b'0'));
+    let up = digits.get(1).is_some_and(|d| *d >= b'5');
+    let tenths = whole.parse::<u64>().unwrap_or(0) * 10 + tenth + u64::from(up);
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// The counter rows a call is counted in on its day: all calls, its direction, its ExoPhone.
