@@ -8,7 +8,7 @@ use dialtone_shared::alert::Alert;
 use dialtone_shared::pipeline::{handle, Receiver};
 use dialtone_shared::store::{
     Commit, CommitOutcome, CounterBump, CounterKey, EventStore, Quarantine, Revision, StateJson,
-    StateKey, StateWrite, StoreError, Versioned, COUNTER_TOTAL,
+    StateKey, StateWrite, StoreError, StoredReply, Versioned, COUNTER_TOTAL,
 };
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
@@ -110,7 +110,7 @@ impl EventStore for OfflineStore {
         &self,
         _source: &'static str,
         _dedup_key: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
+    ) -> Result<Option<StoredReply>, StoreError> {
         Ok(None)
     }
     async fn read_counter(&self, _key: &CounterKey) -> Result<BTreeMap<String, i64>, StoreError> {

@@ -9,7 +9,7 @@ use dialtone_shared::alert::Alert;
 use dialtone_shared::metrics::Outcome;
 use dialtone_shared::store::{
     Commit, CommitOutcome, CounterBump, CounterKey, EventStore, Quarantine, Revision, StateJson,
-    StateKey, StateWrite, StoreError, Versioned,
+    StateKey, StateWrite, StoreError, StoredReply, Versioned,
 };
 use dialtone_testkit::offline::OfflineStore;
 use lambda_http::Body;
@@ -48,7 +48,7 @@ impl EventStore for Redelivered {
         &self,
         source: &'static str,
         dedup_key: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
+    ) -> Result<Option<StoredReply>, StoreError> {
         self.0.stored_reply(source, dedup_key).await
     }
     async fn read_counter(&self, key: &CounterKey) -> Result<BTreeMap<String, i64>, StoreError> {

@@ -74,6 +74,7 @@ fn commit<T: serde::Serialize>(key: &str, row: &T, replaces: Option<Versioned<T>
         firsts: Vec::new(),
         counters: Vec::new(),
         reply: None,
+        reply_to: None,
     }
 }
 

@@ -601,3 +601,45 @@ async fn calls_and_ussd_are_counted_apart_from_sms() {
         "{day}"
     );
 }
+
+/// Telerivet: "It's possible to have multiple services active at the same time … or multiple
+/// Webhook services"; `service_id` is "the Telerivet service that is invoking this Webhook",
+/// `message_service_id` the one that handled the message.
+#[tokio::test]
+async fn a_second_service_posting_the_same_message_is_not_sent_its_reply_again() {
+    let stack = stack("tr-services").await;
+    let deps = telerivet_deps(&stack, None);
+    let posted_by = |service: &str| {
+        with_form(
+            INCOMING,
+            &[
+                ("event", "incoming_message"),
+                ("id", "SMtwoservices"),
+                ("content", "hours please"),
+                ("message_type", "sms"),
+                ("service_id", service),
+                ("message_service_id", "SVwebhookA"),
+                ("project_id", "PJservices"),
+                ("secret", TELERIVET_SECRET),
+            ],
+        )
+    };
+    let first = send_telerivet(&deps, posted_by("SVwebhookA")).await;
+    assert_eq!(first.0, 200);
+    assert_eq!(first.1["messages"][0]["content"], "Open 9–6, Mon–Sat. नमस्ते!");
+
+    let second = send_telerivet(&deps, posted_by("SVcustomActionsB")).await;
+    assert_eq!(second.0, 200);
+    assert_eq!(
+        second.1,
+        json!({"result": "duplicate", "alerts": 0}),
+        "no messages: the customer is not answered twice"
+    );
+    let retry = send_telerivet(&deps, posted_by("SVwebhookA")).await;
+    assert_eq!(retry, first, "the first service's retry still gets its reply");
+
+    let items = scan(&stack).await;
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    let day = counter_json(&items, &format!("telerivet:sms:PJservices:{today}"));
+    assert_eq!(day["incoming"], 1, "counted once: {day}");
+}

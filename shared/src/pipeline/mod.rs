@@ -150,6 +150,13 @@ pub trait Receiver: Send + Sync {
     /// The name of the event's kind when it is one this receiver does not know yet (a
     /// provider's new event or status): it is stored whole, changes no state, and its
     /// first arrival raises one "unrecognised event" warning naming it.
+    /// Who a reply to `event` is for, when the provider may send one event from several
+    /// senders (Telerivet's services): a repeat from the same one gets the stored reply
+    /// (it never got the first), a repeat from another gets none, so nothing is sent twice.
+    fn reply_audience(&self, _event: &Self::Event) -> Option<String> {
+        None
+    }
+
     fn unrecognised<'e>(&self, _event: &'e Self::Event) -> Option<&'e str> {
         None
     }
@@ -446,6 +453,10 @@ async fn record<R: Receiver, S: EventStore>(
             .into_iter()
             .map(|c| c.sharded_by(&dedup_key))
             .collect();
+        commit.reply_to = verdict
+            .reply
+            .as_ref()
+            .and_then(|_| receiver.reply_audience(event));
         commit.reply = verdict.reply.clone();
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
@@ -466,11 +477,23 @@ async fn record<R: Receiver, S: EventStore>(
                 }
                 check_thresholds(receiver, store, event, &stored, received_at).await?;
                 tracing::info!("duplicate delivery acknowledged");
+                let repeat = json!({ "result": "duplicate", "alerts": 0 });
                 return Ok(Answer::Duplicate(
-                    store
-                        .stored_reply(R::SOURCE, &dedup_key)
-                        .await?
-                        .unwrap_or_else(|| json!({ "result": "duplicate", "alerts": 0 })),
+                    match store.stored_reply(R::SOURCE, &dedup_key).await? {
+                        Some(stored)
+                            if stored.to.is_none()
+                                || stored.to == receiver.reply_audience(event) =>
+                        {
+                            stored.body
+                        }
+                        Some(_) => {
+                            tracing::info!(
+                                "a repeat from another sender: the reply is not sent again"
+                            );
+                            repeat
+                        }
+                        None => repeat,
+                    },
                 ));
             }
             CommitOutcome::StateConflict => match pauses.next() {

@@ -101,6 +101,9 @@ impl DynamoStore {
         if let Some(reply) = &c.reply {
             // As text: the exact body goes back to a retry, key order and all.
             dedup.insert("reply".into(), AttributeValue::S(reply.to_string()));
+            if let Some(to) = &c.reply_to {
+                dedup.insert("reply_to".into(), AttributeValue::S(to.clone()));
+            }
         }
         items.push(put(self.put(dedup, Some("attribute_not_exists(pk)"))?));
 
@@ -532,21 +535,28 @@ impl EventStore for DynamoStore {
         &self,
         source: &'static str,
         dedup_key: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
+    ) -> Result<Option<StoredReply>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(dedup_pk(source, dedup_key)))
             .key("sk", AttributeValue::S("DEDUP".into()))
-            .projection_expression("reply")
+            .projection_expression("reply, reply_to")
             .consistent_read(true)
             .send()
             .await
             .map_err(request_error)?;
-        match out.item.and_then(|mut i| i.remove("reply")) {
+        let Some(mut item) = out.item else {
+            return Ok(None);
+        };
+        let to = match item.remove("reply_to") {
+            Some(AttributeValue::S(to)) => Some(to),
+            _ => None,
+        };
+        match item.remove("reply") {
             Some(AttributeValue::S(text)) => serde_json::from_str(&text)
-                .map(Some)
+                .map(|body| Some(StoredReply { body, to }))
                 .map_err(|e| StoreError::Request(format!("stored reply is not JSON: {e}"))),
             _ => Ok(None),
         }

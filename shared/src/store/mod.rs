@@ -244,6 +244,16 @@ pub struct Commit {
     pub counters: Vec<CounterBump>,
     /// The answer given to the provider, kept with the idempotency key for its retries.
     pub reply: Option<serde_json::Value>,
+    /// Who the reply was for, when the provider has several senders of one event (a
+    /// Telerivet service): a repeat from another is not sent it again.
+    pub reply_to: Option<String>,
+}
+
+/// A reply kept with an idempotency key, and who it was for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredReply {
+    pub body: serde_json::Value,
+    pub to: Option<String>,
 }
 
 impl Commit {
@@ -261,6 +271,7 @@ impl Commit {
             firsts: Vec::new(),
             counters: Vec::new(),
             reply: None,
+            reply_to: None,
         }
     }
 }

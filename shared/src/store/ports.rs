@@ -2,7 +2,7 @@
 //! adapter (and by the tests' offline store).
 
 use super::{AlertRow, Commit, CommitOutcome, CounterBump, Quarantine, Revision, StateWrite};
-use super::{CounterKey, StateKey, StoreError, Versioned};
+use super::{CounterKey, StateKey, StoreError, StoredReply, Versioned};
 use crate::alert::Alert;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
@@ -41,7 +41,7 @@ pub trait EventStore: Send + Sync {
         &self,
         source: &'static str,
         dedup_key: &str,
-    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send;
     /// A counter's fields, summed over its shards.
     fn read_counter(
         &self,

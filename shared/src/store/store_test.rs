@@ -341,6 +341,7 @@ fn a_20k_line_heartbeat_commit_fits_one_transaction() {
         firsts: Vec::new(),
         counters: Vec::new(),
         reply: None,
+        reply_to: None,
     };
     let client = Client::from_conf(
         aws_sdk_dynamodb::Config::builder()

@@ -319,6 +319,17 @@ impl Receiver for TelerivetReceiver {
         event.dedup_key()
     }
 
+    /// Telerivet may post one incoming message from several services (webhook services,
+    /// a Custom Actions "notify webhook URL"): `service_id` is the one posting it. The
+    /// message is counted once; its reply goes to the service that got it first, and its
+    /// retries, never to a second service.
+    fn reply_audience(&self, event: &TelerivetEvent) -> Option<String> {
+        match &event.kind {
+            EventKind::IncomingMessage(message) => message.service_id.clone(),
+            _ => None,
+        }
+    }
+
     /// Outgoing messages are indexed while they wait, and under their phone once it
     /// moved them: what the SMS watchdog reads.
     fn state_index(&self, state: &TelerivetState) -> Option<(String, String)> {
