@@ -63,20 +63,14 @@ fn range(start: &str, end: &str) -> String {
 
 /// The tutorial's loop over the served records of `day`, written out here.
 fn tutorial(served: &[Value], day: &str) -> Value {
-    let calls: Vec<&Value> = served
-        .iter()
-        .filter(|c| {
-            c["DateCreated"]
-                .as_str()
-                .is_some_and(|d| d.starts_with(day))
-        })
-        .collect();
+    let calls = on_days(served, &[day]);
     let count = |s: &str| calls.iter().filter(|c| c["Status"] == s).count();
     let mut hourly = [0u64; 24];
     let mut seconds = 0;
     for c in &calls {
-        let hour: usize = c["DateCreated"].as_str().unwrap()[11..13].parse().unwrap();
-        hourly[hour] += 1;
+        if let Some(hour) = hour_of(c) {
+            hourly[hour] += 1;
+        }
         if c["Status"] == "completed" {
             seconds += match &c["Duration"] {
                 Value::String(s) => s.parse::<u64>().unwrap(),
@@ -110,20 +104,14 @@ fn tutorial(served: &[Value], day: &str) -> Value {
 /// The tutorial's `aggregateCallMetrics` over the served records of `days`, written out
 /// here (its `answerRate` rounding is checked against Node's in the metrics' unit test).
 fn tutorial_raw(served: &[Value], days: &[&str]) -> Value {
-    let calls: Vec<&Value> = served
-        .iter()
-        .filter(|c| {
-            c["DateCreated"]
-                .as_str()
-                .is_some_and(|d| days.iter().any(|day| d.starts_with(day)))
-        })
-        .collect();
+    let calls = on_days(served, days);
     let count = |s: &str| calls.iter().filter(|c| c["Status"] == s).count() as u64;
     let mut hourly = [0u64; 24];
     let mut total_duration = 0;
     for c in &calls {
-        let hour: usize = c["DateCreated"].as_str().unwrap()[11..13].parse().unwrap();
-        hourly[hour] += 1;
+        if let Some(hour) = hour_of(c) {
+            hourly[hour] += 1;
+        }
         if c["Status"] == "completed" {
             total_duration += match &c["Duration"] {
                 Value::String(s) => s.parse::<u64>().unwrap(),

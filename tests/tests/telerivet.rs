@@ -626,7 +626,10 @@ async fn a_second_service_posting_the_same_message_is_not_sent_its_reply_again()
     };
     let first = send_telerivet(&deps, posted_by("SVwebhookA")).await;
     assert_eq!(first.0, 200);
-    assert_eq!(first.1["messages"][0]["content"], "Open 9–6, Mon–Sat. नमस्ते!");
+    assert_eq!(
+        first.1["messages"][0]["content"],
+        "Open 9–6, Mon–Sat. नमस्ते!"
+    );
 
     let second = send_telerivet(&deps, posted_by("SVcustomActionsB")).await;
     assert_eq!(second.0, 200);
@@ -636,7 +639,10 @@ async fn a_second_service_posting_the_same_message_is_not_sent_its_reply_again()
         "no messages: the customer is not answered twice"
     );
     let retry = send_telerivet(&deps, posted_by("SVwebhookA")).await;
-    assert_eq!(retry, first, "the first service's retry still gets its reply");
+    assert_eq!(
+        retry, first,
+        "the first service's retry still gets its reply"
+    );
 
     let items = scan(&stack).await;
     let today = chrono::Utc::now().format("%Y-%m-%d");

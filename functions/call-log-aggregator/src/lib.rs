@@ -13,10 +13,11 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use dialtone_shared::alert::AlertKind;
 use dialtone_shared::call_log::alerts::{answer_rate_alert, AnswerRatePolicy};
-use dialtone_shared::call_log::metrics::{counter_keys, Metrics};
+use dialtone_shared::call_log::metrics::Metrics;
 use dialtone_shared::call_log::missing_webhooks::{start_of, MissingWebhookPolicy};
 use dialtone_shared::call_log::records::split_range;
-use dialtone_shared::call_log::records::CallRecord;
+use dialtone_shared::call_log::records::{CallRecord, RecordError};
+use dialtone_shared::call_log::tally::{Count, Tally};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
 use dialtone_shared::secrets::SecretsManager;
@@ -150,7 +151,10 @@ pub struct RunReport {
     pub pages: u32,
     pub counted: u64,
     pub already_counted: u64,
-    /// Records that could not be read, by reason.
+    /// Calls counted while going (`pending`), now counted in their final status.
+    pub settled: u64,
+    /// Records that could not be read whole, by reason (those with an unreadable
+    /// `DateCreated` are still counted, in no hour).
     pub unreadable: BTreeMap<&'static str, u64>,
 }
 
@@ -184,50 +188,99 @@ impl Checkpoint {
     }
 }
 
-/// Calls per transaction: each brings its Sid and at most three counter rows (day,
-/// direction, ExoPhone), so 24 calls stay within DynamoDB's 100 items per transaction.
+/// Calls per transaction: each brings at most two markers (`call_log::tally`) and three
+/// counter rows (day, direction, ExoPhone), so 24 calls stay within DynamoDB's 100 items
+/// per transaction.
 const CALLS_PER_TRANSACTION: usize = 24;
 
-/// Counts each call of a page once: its Sid is an idempotency key, written in the same
-/// transaction as the counters it moves. Sids seen before are dropped and the rest retried.
+/// What counting a page did.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Counted {
+    /// Calls counted for the first time.
+    new: u64,
+    /// Calls counted while going, now counted in their final status.
+    settled: u64,
+    /// Calls counted before, as they are now.
+    seen: u64,
+}
+
+/// Counts each call of a page once (`call_log::tally`): its markers are idempotency keys,
+/// written in the same transaction as the counters it moves. A transaction that finds a
+/// marker written before writes nothing; its calls are sorted out and the rest retried: a
+/// call already counted as it is now is dropped, a settled call first counted while going
+/// is retried as its settling.
 async fn count_page<S: EventStore>(
     store: &S,
-    calls: &[&CallRecord<'_>],
+    calls: &[Tally],
     now: DateTime<Utc>,
-) -> Result<(u64, u64), StoreError> {
-    let (mut counted, mut seen) = (0, 0);
+) -> Result<Counted, StoreError> {
+    let mut counted = Counted::default();
     for chunk in calls.chunks(CALLS_PER_TRANSACTION) {
-        let mut pending: Vec<&CallRecord<'_>> = chunk.to_vec();
+        let mut pending: Vec<(&Tally, Count)> = chunk.iter().map(|t| (t, Count::First)).collect();
         while !pending.is_empty() {
             let mut bumps: BTreeMap<CounterKey, CounterBump> = BTreeMap::new();
-            for call in &pending {
-                let fields = Metrics::fields(call);
-                for key in counter_keys(call) {
-                    let bump = bumps.remove(&key).map_or_else(
-                        || CounterBump::new(key.clone(), METRICS_DAYS),
-                        |b| b.add(dialtone_shared::store::COUNTER_TOTAL, 1),
-                    );
+            let mut keys = Vec::new();
+            // For each marker: the call it belongs to, and whether it is the call's first.
+            let mut owners = Vec::new();
+            for (i, (tally, count)) in pending.iter().enumerate() {
+                for (n, marker) in tally.markers(*count).into_iter().enumerate() {
+                    keys.push(marker);
+                    owners.push((i, n == 0));
+                }
+                let (fields, adds_total) = tally.fields(*count);
+                for key in tally.counter_keys() {
+                    let bump = match bumps.remove(&key) {
+                        Some(bump) if adds_total => {
+                            bump.add(dialtone_shared::store::COUNTER_TOTAL, 1)
+                        }
+                        Some(bump) => bump,
+                        None if adds_total => CounterBump::new(key.clone(), METRICS_DAYS),
+                        None => CounterBump::new(key.clone(), METRICS_DAYS).without_total(),
+                    };
                     let bump = fields.iter().fold(bump, |b, (f, n)| b.add(f.clone(), *n));
                     bumps.insert(key, bump);
                 }
             }
-            let keys: Vec<String> = pending.iter().map(|c| c.sid.to_string()).collect();
             let counters: Vec<CounterBump> = bumps.into_values().collect();
             let already = store.count_once(SOURCE, &keys, &counters, now).await?;
             if already.is_empty() {
-                counted += pending.len() as u64;
+                for (_, count) in &pending {
+                    match count {
+                        Count::First => counted.new += 1,
+                        Count::Settle => counted.settled += 1,
+                    }
+                }
                 break;
             }
-            seen += already.len() as u64;
-            pending = pending
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !already.contains(i))
-                .map(|(_, c)| c)
-                .collect();
+            // Per call: counted as it is now (its first marker exists), or only while going.
+            let mut verdicts: BTreeMap<usize, bool> = BTreeMap::new();
+            for index in already {
+                let (call, first) = owners[index];
+                *verdicts.entry(call).or_default() |= first;
+            }
+            let mut next = Vec::new();
+            for (i, (tally, count)) in pending.into_iter().enumerate() {
+                match verdicts.get(&i) {
+                    None => next.push((tally, count)),
+                    Some(true) => counted.seen += 1,
+                    Some(false) => next.push((tally, Count::Settle)),
+                }
+            }
+            pending = next;
         }
     }
-    Ok((counted, seen))
+    Ok(counted)
+}
+
+/// Records come oldest first: the day of the readable record nearest before the `i`th, or
+/// else after it, is the day a record with an unreadable date was created on.
+fn day_near(records: &[Result<CallRecord<'_>, RecordError>], i: usize) -> Option<NaiveDate> {
+    let date = |r: &Result<CallRecord<'_>, RecordError>| r.as_ref().ok().map(|c| c.created.date());
+    records[..i]
+        .iter()
+        .rev()
+        .find_map(date)
+        .or_else(|| records[i + 1..].iter().find_map(date))
 }
 
 /// One run as of `now`: resumes the pending ranges, or starts new ones from the watermark;
@@ -325,20 +378,31 @@ async fn read_pending<S: EventStore>(
         let body = deps.client.calls_page(&url).await?;
         let page = deps.client.read_calls(&body)?;
         report.pages += 1;
-        let mut readable = Vec::with_capacity(page.calls.len());
-        for record in &page.calls {
+        let mut tallies = Vec::with_capacity(page.calls.len());
+        let newest_read = page.calls.iter().flatten().map(|c| c.created).max();
+        for (i, record) in page.calls.iter().enumerate() {
             match record {
-                Ok(call) => readable.push(call),
+                Ok(call) => tallies.push(Tally::of(call)),
                 Err(e) => {
-                    tracing::warn!(reason = e.label(), error = %e, "call record not counted");
                     *report.unreadable.entry(e.label()).or_default() += 1;
+                    match e {
+                        RecordError::DateCreated { call, .. } => {
+                            let day = day_near(&page.calls, i).unwrap_or(to.date());
+                            tracing::warn!(reason = e.label(), error = %e, day = %day, "call record counted in no hour, on the day of the records beside it");
+                            tallies.push(Tally::undated(call, day));
+                        }
+                        RecordError::Shape(_) => {
+                            tracing::warn!(reason = e.label(), error = %e, "call record not counted")
+                        }
+                    }
                 }
             }
         }
-        let (counted, seen) = count_page(&deps.store, &readable, now).await?;
-        report.counted += counted;
-        report.already_counted += seen;
-        if let Some(newest) = readable.iter().map(|c| c.created).max() {
+        let counted = count_page(&deps.store, &tallies, now).await?;
+        report.counted += counted.new;
+        report.settled += counted.settled;
+        report.already_counted += counted.seen;
+        if let Some(newest) = newest_read {
             let watermark = checkpoint.cursor.watermark.get_or_insert(newest);
             *watermark = (*watermark).max(newest);
         }

@@ -3,7 +3,7 @@
 
 use super::records::CallRecord;
 use crate::store::{CallLogBucket, CounterKey};
-use chrono::Timelike;
+use chrono::{NaiveDate, Timelike};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -85,21 +85,8 @@ impl Metrics {
     /// The counter fields one call adds to a bucket (the counter's own `total` is added by
     /// every bump).
     pub fn fields(call: &CallRecord<'_>) -> Vec<(String, i64)> {
-        let mut fields = vec![(format!("h{:02}", call.created.hour()), 1)];
-        let status = match &*call.status {
-            "completed" => "answered",
-            "no-answer" => "missed",
-            "busy" => "busy",
-            "failed" => "failed",
-            _ => "other",
-        };
-        fields.push((status.to_owned(), 1));
-        if status == "answered" {
-            fields.push((
-                "answered_seconds".to_owned(),
-                call.duration_seconds.unwrap_or(0) as i64,
-            ));
-        }
+        let mut fields = vec![hour_field(call.created.hour())];
+        fields.extend(status_fields(&call.status, call.duration_seconds));
         fields
     }
 
@@ -122,6 +109,35 @@ impl Metrics {
     }
 }
 
+/// The hour bucket of a call created at `hour` (the account's time).
+pub fn hour_field(hour: u32) -> (String, i64) {
+    (format!("h{hour:02}"), 1)
+}
+
+/// The counter field of a call's status: the tutorial's four, `other` for the rest.
+pub fn status_field(status: &str) -> &'static str {
+    match status {
+        "completed" => "answered",
+        "no-answer" => "missed",
+        "busy" => "busy",
+        "failed" => "failed",
+        _ => "other",
+    }
+}
+
+/// The status fields one call adds: its status, and its talk time once answered.
+pub fn status_fields(status: &str, duration_seconds: Option<u64>) -> Vec<(String, i64)> {
+    let field = status_field(status);
+    let mut fields = vec![(field.to_owned(), 1)];
+    if field == "answered" {
+        fields.push((
+            "answered_seconds".to_owned(),
+            duration_seconds.unwrap_or(0) as i64,
+        ));
+    }
+    fields
+}
+
 /// JavaScript's `Number.prototype.toFixed(1)` of a finite, non-negative double: the
 /// double's exact decimal value (every digit of it: 1 100 places hold any double's), cut
 /// after the first decimal and rounded up when what follows is half or more.
@@ -137,13 +153,21 @@ fn to_fixed_1(x: f64) -> String {
 
 /// The counter rows a call is counted in on its day: all calls, its direction, its ExoPhone.
 pub fn counter_keys(call: &CallRecord<'_>) -> Vec<CounterKey> {
-    let day = call.created.date();
+    counter_keys_on(
+        call.created.date(),
+        &call.direction,
+        call.exophone.as_deref(),
+    )
+}
+
+/// The same, for a call counted on `day` with its direction and ExoPhone.
+pub fn counter_keys_on(day: NaiveDate, direction: &str, exophone: Option<&str>) -> Vec<CounterKey> {
     let mut buckets = vec![
         CallLogBucket::All,
-        CallLogBucket::Direction(call.direction.to_string()),
+        CallLogBucket::Direction(direction.to_owned()),
     ];
-    if let Some(exophone) = &call.exophone {
-        buckets.push(CallLogBucket::ExoPhone(exophone.to_string()));
+    if let Some(exophone) = exophone {
+        buckets.push(CallLogBucket::ExoPhone(exophone.to_owned()));
     }
     buckets
         .into_iter()

@@ -7,4 +7,5 @@ pub mod alerts;
 pub mod metrics;
 pub mod missing_webhooks;
 pub mod records;
+pub mod tally;
 pub mod wording;

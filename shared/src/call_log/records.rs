@@ -32,13 +32,26 @@ pub struct CallRecord<'a> {
     pub duration_seconds: Option<u64>,
 }
 
-/// Why a record could not be counted; it is reported, never bucketed somewhere arbitrary.
+/// A record whose `DateCreated` could not be read: the rest of it. The tutorial still
+/// counts such a call in its total (its `new Date(…)` is invalid, its hour `NaN`), and so
+/// does the aggregator, in no hour (`call_log::tally`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undated {
+    pub sid: String,
+    pub status: String,
+    pub direction: String,
+    pub exophone: Option<String>,
+    pub duration_seconds: Option<u64>,
+}
+
+/// Why a record could not be read whole; it is reported, never bucketed somewhere
+/// arbitrary.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
     #[error("record is not an object with the expected fields: {0}")]
     Shape(String),
-    #[error("DateCreated {0:?} is not YYYY-MM-DD HH:MM:SS")]
-    DateCreated(String),
+    #[error("DateCreated {text:?} is not YYYY-MM-DD HH:MM:SS")]
+    DateCreated { text: String, call: Box<Undated> },
 }
 
 impl RecordError {
@@ -46,7 +59,7 @@ impl RecordError {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Shape(_) => "shape",
-            Self::DateCreated(_) => "date_created",
+            Self::DateCreated { .. } => "date_created",
         }
     }
 }
@@ -136,19 +149,33 @@ fn phone_number_sid<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, s
 
 impl<'a> WireRecord<'a> {
     fn record(self) -> Result<CallRecord<'a>, RecordError> {
-        let created = match self.date_created.as_deref().map(str::trim) {
-            Some(text) => crate::time_text::date_and_time(text)
-                .ok_or_else(|| RecordError::DateCreated(text.to_owned()))?,
-            None => return Err(RecordError::DateCreated(String::new())),
-        };
-        Ok(CallRecord {
+        let text = self
+            .date_created
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        let created = crate::time_text::date_and_time(text);
+        let call = CallRecord {
             sid: self.sid,
-            created,
+            created: created.unwrap_or_default(),
             status: self.status.unwrap_or_default(),
             direction: self.direction.unwrap_or(Cow::Borrowed("unknown")),
             exophone: self.phone_number_sid.filter(|s| !s.is_empty()),
             duration_seconds: seconds(self.duration.map(RawValue::get)),
-        })
+        };
+        match created {
+            Some(_) => Ok(call),
+            None => Err(RecordError::DateCreated {
+                text: text.to_owned(),
+                call: Box::new(Undated {
+                    sid: call.sid.into_owned(),
+                    status: call.status.into_owned(),
+                    direction: call.direction.into_owned(),
+                    exophone: call.exophone.map(Cow::into_owned),
+                    duration_seconds: call.duration_seconds,
+                }),
+            }),
+        }
     }
 }
 

@@ -405,3 +405,46 @@ pub fn exotel_client(
     })
     .expect("an Exotel client")
 }
+
+/// The day each served record counts in: its own, or for one whose `DateCreated` is not
+/// `YYYY-MM-DD HH:MM:SS`, the day of the readable record nearest before it on its page of
+/// 100, else after it (docs/providers.md, "Calls counted as the tutorial counts them").
+pub fn days_of(served: &[serde_json::Value]) -> Vec<Option<String>> {
+    let own = |c: &serde_json::Value| {
+        c["DateCreated"]
+            .as_str()
+            .filter(|d| chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M:%S").is_ok())
+            .map(|d| d[..10].to_owned())
+    };
+    let mut days = Vec::new();
+    for page in served.chunks(100) {
+        for (i, c) in page.iter().enumerate() {
+            days.push(own(c).or_else(|| {
+                page[..i]
+                    .iter()
+                    .rev()
+                    .find_map(own)
+                    .or_else(|| page[i + 1..].iter().find_map(own))
+            }));
+        }
+    }
+    days
+}
+
+/// The served records counted on one of `days`.
+pub fn on_days<'a>(served: &'a [serde_json::Value], days: &[&str]) -> Vec<&'a serde_json::Value> {
+    served
+        .iter()
+        .zip(days_of(served))
+        .filter(|(_, day)| day.as_deref().is_some_and(|d| days.contains(&d)))
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// The hour of a record, when its `DateCreated` can be read (the tutorial's `getHours()`
+/// is `NaN` otherwise, and no hour is counted).
+pub fn hour_of(c: &serde_json::Value) -> Option<usize> {
+    let d = c["DateCreated"].as_str()?;
+    chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M:%S").ok()?;
+    d[11..13].parse().ok()
+}
