@@ -6,6 +6,7 @@
 //! that expires on the server (`session`, `signin`); a signed-in person can mint a share
 //! link that lets one more browser in, as a view, for a day at most.
 
+mod calls;
 mod page;
 pub mod session;
 mod signin;
