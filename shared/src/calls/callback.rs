@@ -127,8 +127,9 @@ pub(super) fn next_callback(
                 next.first_missed_at = next.missed.iter().map(|m| m.at).min().unwrap_or(at);
                 Some(next)
             }
-            // Missed again after the last call back: a new callback is owed.
-            Some(closed) if closed.closed_at.is_some_and(|c| c >= at) => None,
+            // Missed again after the last call back: a new callback is owed. (A withdrawn
+            // callback was no call back: any miss owes one.)
+            Some(closed) if !closed.withdrawn && closed.closed_at.is_some_and(|c| c >= at) => None,
             _ => Some(CallbackState {
                 customer,
                 first_missed_at: at,

@@ -411,6 +411,9 @@ mod properties {
         /// Missed, then an answer reported late: answered beats missed.
         MissedThenAnswered,
         OutboundUnanswered,
+        /// An outbound call's `call_missed`: unanswered, though the status update alone
+        /// looks like a missed call.
+        OutboundMissed,
     }
 
     /// Midnight in the account's zone (Asia/Kolkata, UTC+05:30) of 2026-11-02.
@@ -420,20 +423,38 @@ mod properties {
     /// from midnight in the account's zone (negative: the day before), ringing `ring`
     /// seconds and talking `talk`: generated so that a call often spans midnight. Only the
     /// call's first event (`incoming_call`, `outbound_call`) and `missed_call` name the
-    /// ExoPhone; the status updates carry the call's Sid and a timestamp alone.
+    /// ExoPhone; the status updates carry the call's Sid and a timestamp alone. It rings for
+    /// `agent_001`; `agent_002` answers (so its counts move between agents too).
     fn exotel_call(kind: Kind, start: i64, ring: i64, talk: i64) -> Vec<CallEvent> {
         let midnight: DateTime<Utc> = MIDNIGHT.parse().unwrap();
         let at = |s: i64| (midnight + chrono::Duration::seconds(s)).to_rfc3339();
         let sid = "c-midnight";
         let (from, line) = (r#""from":"+919812345678""#, r#""exophone":"+918030752522""#);
-        let first = exotel("incoming_call", sid, &at(start), &format!(",{from},{line}"));
+        let user = r#""user_id":"agent_001""#;
+        let first = exotel(
+            "incoming_call",
+            sid,
+            &at(start),
+            &format!(",{from},{line},{user}"),
+        );
         let ringing = exotel("call_ringing", sid, &at(start + 1), "");
-        let answered = exotel("call_answered", sid, &at(start + ring), "");
+        let answered = exotel(
+            "call_answered",
+            sid,
+            &at(start + ring),
+            r#","answered_by":"agent_002","device":"sip""#,
+        );
         let completed = exotel(
             "call_completed",
             sid,
             &at(start + ring + talk),
-            &format!(r#","talk_time":{talk}"#),
+            &format!(r#","talk_time":{talk},"recording_available":true"#),
+        );
+        let outbound = exotel(
+            "outbound_call",
+            sid,
+            &at(start),
+            &format!(r#","direction":"outbound","to":"+919812345678",{line},{user}"#),
         );
         let missed = exotel(
             "call_missed",
@@ -456,15 +477,11 @@ mod properties {
             ],
             Kind::MissedThenAnswered => vec![first, ringing, missed, answered, completed],
             Kind::OutboundUnanswered => vec![
-                exotel(
-                    "outbound_call",
-                    sid,
-                    &at(start),
-                    &format!(r#","direction":"outbound","to":"+919812345678",{line}"#),
-                ),
+                outbound,
                 ringing,
                 exotel("call_completed", sid, &at(start + ring), ""),
             ],
+            Kind::OutboundMissed => vec![outbound, ringing, missed],
         }
     }
 
@@ -475,6 +492,7 @@ mod properties {
                 Just(Kind::Missed),
                 Just(Kind::MissedThenAnswered),
                 Just(Kind::OutboundUnanswered),
+                Just(Kind::OutboundMissed),
             ],
             -120i64..60,
             2i64..90,

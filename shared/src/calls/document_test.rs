@@ -243,6 +243,31 @@ fn an_agent_leg_missed_before_the_queue_is_known_is_withdrawn_when_another_agent
 }
 
 #[test]
+fn a_callback_withdrawn_for_an_agent_leg_is_owed_again_when_the_queue_misses_the_caller() {
+    // The caller hangs up at 08:46:40; the ringing agent's leg is torn down a second later.
+    let agent_leg = voipstudio_missed("a", "2021-04-28 08:46:41", "LOCAL_USER");
+    let queued = voipstudio(serde_json::json!({
+        "id": "i", "event_time": "2021-04-28 08:45:55", "event_name": "call.initial",
+        "state": "INITIAL", "context": "QUEUE", "connected_at": null,
+    }));
+    let queue_miss = voipstudio_missed("q", "2021-04-28 08:46:40", "QUEUE");
+    let withdrawn = run(&[agent_leg.clone(), queued.clone()]).callback.unwrap();
+    assert!(withdrawn.withdrawn && withdrawn.closed_at.unwrap() > queue_miss.at);
+    // A withdrawn callback was no call back: the queue's earlier miss still owes one.
+    let out = run(&[agent_leg, queued, queue_miss]);
+    let callback = out.callback.unwrap();
+    assert!(callback.is_open() && !callback.withdrawn);
+    assert_eq!(
+        callback.first_missed_at.to_rfc3339(),
+        "2021-04-28T08:46:40+00:00"
+    );
+    assert_eq!(
+        out.counters["calls:voipstudio:all:2021-04-28"],
+        fields(&[("calls", 1), ("missed", 1)])
+    );
+}
+
+#[test]
 fn an_outbound_call_missed_is_unanswered_and_owes_no_callback() {
     let out = run(&[voipstudio(serde_json::json!({
         "event_name": "call.missed", "destination": "out", "connected_at": null,
@@ -387,4 +412,57 @@ fn a_missed_call_counts_as_missed_for_the_agent_it_rang_for() {
         .to_string(),
         "calls:exotel-webrtc:all:2024-06-15"
     );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A queue call as VoIPstudio reports it: the queue's `call.initial`, two agents'
+    /// legs going unanswered, then either the caller giving up (the queue's `call.missed`)
+    /// or a third agent answering (the document's hangup).
+    fn queue_call(answered: bool) -> Vec<CallEvent> {
+        let mut events = vec![
+            voipstudio(serde_json::json!({
+                "id": "i", "event_time": "2021-04-28 08:45:55", "event_name": "call.initial",
+                "state": "INITIAL", "context": "QUEUE", "connected_at": null,
+            })),
+            voipstudio_missed("a1", "2021-04-28 08:45:58", "LOCAL_USER"),
+            voipstudio_missed("a2", "2021-04-28 08:46:41", "LOCAL_USER"),
+        ];
+        events.push(if answered {
+            voipstudio(serde_json::json!({}))
+        } else {
+            voipstudio_missed("q", "2021-04-28 08:46:40", "Queue")
+        });
+        events
+    }
+
+    proptest! {
+        /// Whatever the order and however often each is delivered (a redelivery of an
+        /// event id is dropped before the decision, as the pipeline does): the counts of
+        /// one in-order delivery, and one callback owed only if the queue missed them.
+        #[test]
+        fn a_queue_calls_legs_settle_the_same_in_any_order(
+            answered in any::<bool>(),
+            order in Just((0..4).collect::<Vec<usize>>()).prop_shuffle(),
+            repeats in proptest::collection::vec(0usize..4, 0..4),
+        ) {
+            let events = queue_call(answered);
+            let mut delivered: Vec<CallEvent> = order.iter().map(|i| events[*i].clone()).collect();
+            delivered.extend(repeats.iter().map(|i| events[*i].clone()));
+            let mut seen = std::collections::HashSet::new();
+            delivered.retain(|e| seen.insert(e.dedup_key.clone()));
+            let (forward, out) = (run(&events), run(&delivered));
+            prop_assert_eq!(&out.counters, &forward.counters);
+            let owed: Vec<_> = out.callback.iter().filter(|c| c.is_open()).collect();
+            if answered {
+                prop_assert!(owed.is_empty());
+            } else {
+                prop_assert_eq!(owed.len(), 1);
+                prop_assert_eq!(owed[0].missed.len(), 1);
+                prop_assert_eq!(owed[0].first_missed_at.to_rfc3339(), "2021-04-28T08:46:40+00:00");
+            }
+        }
+    }
 }
