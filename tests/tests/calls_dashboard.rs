@@ -19,11 +19,13 @@ async fn send_body<P: CallSource>(deps: &Deps<CallReceiver<P>, DynamoStore>, bod
     answer(response).0
 }
 
-/// The dashboard's API and page at `now`, read from the stack.
+/// The dashboard's API, page, and one call's API (`/api/calls/<call>`) at `now`, read
+/// from the stack.
 async fn dashboard_at(
     stack: &dialtone_local::stack::Stack,
     now: &str,
-) -> (serde_json::Value, String) {
+    call: &str,
+) -> (serde_json::Value, String, serde_json::Value) {
     let deps = dashboard::Deps::with_store(
         DynamoStore::new(stack.dynamodb.clone(), &stack.table),
         dialtone_shared::secret::Secret::new("local-dashboard-token-0123456789".into()).unwrap(),
@@ -31,13 +33,17 @@ async fn dashboard_at(
     );
     let api = include_str!("../../events/dashboard-api.json");
     let now = now.parse().unwrap();
+    let get = |path: &str| request(&api.replace("/api/dashboard", path));
     let (status, view) = answer(dashboard::answer(&deps, request(api), now).await);
     assert_eq!(status, 200);
-    let page = dashboard::answer(&deps, request(&api.replace("/api/dashboard", "/")), now).await;
+    let page = dashboard::answer(&deps, get("/"), now).await;
     let lambda_http::Body::Text(page) = page.body() else {
         panic!("an HTML page")
     };
-    (view, page.clone())
+    let (status, call) =
+        answer(dashboard::answer(&deps, get(&format!("/api/calls/{call}")), now).await);
+    assert_eq!(status, 200, "{call}");
+    (view, page.clone(), call)
 }
 
 /// Exotel WebRTC's documented payloads, per agent: answered by another agent than the one
@@ -89,7 +95,23 @@ async fn agents_figures_and_sms_reach_the_dashboard_whatever_the_order_and_retri
         "an outbound call nobody picked up owes nobody a call"
     );
 
-    let (view, page) = dashboard_at(&stack, "2026-11-01T12:00:00Z").await;
+    let (view, page, call) = dashboard_at(&stack, "2026-11-01T12:00:00Z", "exotel-webrtc/a1").await;
+    assert_eq!(
+        (
+            call["outcome"].clone(),
+            call["agent"].clone(),
+            call["device"].clone(),
+            call["recordingAvailable"].clone(),
+            call["talkSeconds"].clone(),
+        ),
+        (
+            json!("answered"),
+            json!("agent_002"),
+            json!("sip"),
+            json!(true),
+            json!(295)
+        )
+    );
     assert_eq!(
         view["agents"],
         json!([
