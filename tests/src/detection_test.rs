@@ -272,6 +272,7 @@ fn an_owed_callback_is_overdue_within_the_watchdogs_period() {
         closed_by: None,
         waited_seconds: None,
         alerted_at: None,
+        withdrawn: false,
     };
     let overdue = first_second(t0(), |now| {
         dialtone_shared::calls::overdue(&callback, now, deadline, chrono_tz::UTC).is_some()

@@ -142,7 +142,7 @@ async fn every_voipstudio_event_feeds_one_call_model() {
         call_counts(&items, "calls:voipstudio:all:2026-11-01"),
         // The wrap-up TIMEOUT is the only event of call 139543260, and it says the call
         // was connected: an answered call with no talk time known.
-        json!({"calls": 5, "answered": 3, "missed": 2, "talk_seconds": 240, "talked": 2})
+        json!({"calls": 5, "answered": 3, "missed": 2, "talk_seconds": 240, "talked": 2, "sms": 1})
     );
     assert_eq!(
         counter_json(&items, "calls:voipstudio:+918030752522:2026-11-01")["calls"],
@@ -195,7 +195,9 @@ async fn every_exotel_event_feeds_the_same_model_and_a_call_back_closes_the_call
     );
     assert_eq!(
         call_counts(&items, "calls:exotel-webrtc:all:2026-11-01"),
-        json!({"calls": 3, "answered": 2, "missed": 1, "talk_seconds": 383, "talked": 2})
+        // Both answered calls' `call_completed` say a recording is available.
+        json!({"calls": 3, "answered": 2, "missed": 1, "talk_seconds": 383, "talked": 2,
+               "recorded": 2})
     );
 }
 
@@ -510,4 +512,53 @@ async fn the_watchdog_accepts_the_scheduled_event() {
     .await
     .unwrap();
     assert_eq!(out, json!({"raised": 0}));
+}
+
+/// VoIPstudio's queue: an agent's leg of a queue call going unanswered is not the caller
+/// being missed; the queue's `call.missed` is. Either order: one missed call, one callback.
+#[tokio::test]
+async fn a_queue_calls_missed_agent_leg_and_its_queue_miss_are_one_missed_call() {
+    let queue_miss = VOIPSTUDIO
+        .iter()
+        .find(|(n, _)| *n == "voipstudio-queue-missed")
+        .unwrap()
+        .1;
+    let body = |envelope: &str| -> serde_json::Value {
+        let envelope: serde_json::Value = serde_json::from_str(envelope).unwrap();
+        serde_json::from_str(envelope["body"].as_str().unwrap()).unwrap()
+    };
+    let mut leg = body(queue_miss);
+    leg["id"] = json!("uk003.6ae714d5251d31.88241400");
+    leg["event_time"] = json!("2026-11-01 10:30:20");
+    leg["context"] = json!("LOCAL_USER");
+    leg["t_cause"] = json!("No Answer");
+    let mut queue = body(queue_miss);
+    queue["context"] = json!("Queue");
+    for (name, order) in [
+        ("leg-first", [&leg, &queue]),
+        ("queue-first", [&queue, &leg]),
+    ] {
+        let stack = stack(&format!("vs-queue-{name}")).await;
+        let deps = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
+        for event in order {
+            let request = with_body(queue_miss, &event.to_string());
+            let response = dialtone_shared::pipeline::handler(&deps, request)
+                .await
+                .unwrap();
+            assert_eq!(answer(response).0, 200, "{name}");
+        }
+        let items = scan(&stack).await;
+        assert_eq!(
+            call_counts(&items, "calls:voipstudio:all:2026-11-01"),
+            json!({"calls": 1, "missed": 1}),
+            "{name}"
+        );
+        let callback = state_json(&items, "STATE#callback:+919876500022");
+        assert_eq!(callback["missed"].as_array().unwrap().len(), 1, "{name}");
+        assert_eq!(callback["missed"][0]["queue_abandoned"], true, "{name}");
+        assert_eq!(
+            callback["first_missed_at"], "2026-11-01T10:30:45Z",
+            "{name}"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! that expires on the server (`session`, `signin`); a signed-in person can mint a share
 //! link that lets one more browser in, as a view, for a day at most.
 
+mod calls;
 mod health;
 mod page;
 mod range;
@@ -16,13 +17,13 @@ mod view;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use dialtone_shared::call_log::missing_webhooks::DayComparison;
-use dialtone_shared::calls::open_callbacks;
+use dialtone_shared::calls::{open_callbacks, CallsState};
 use dialtone_shared::config::{self, ConfigError};
 use dialtone_shared::heartbeat::HeartbeatRow;
 use dialtone_shared::http::json_response;
 use dialtone_shared::secret::Secret;
 use dialtone_shared::secrets::{Cached, SecretsManager};
-use dialtone_shared::store::{DashboardStore, DynamoStore, StateKey, StoreError};
+use dialtone_shared::store::{DashboardStore, DynamoStore, StateKey, StoreError, Versioned};
 use dialtone_shared::telerivet::{gateway, TelerivetState};
 use lambda_http::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
@@ -291,6 +292,8 @@ enum Guarded {
     Snapshot,
     Range,
     Health,
+    /// `/api/calls/<provider>/<call id>`.
+    Call,
     Share,
 }
 
@@ -305,6 +308,7 @@ impl Endpoint {
             "/share" => (Self::Guarded(Share), Method::POST),
             "/signin" => (Self::SignIn, Method::POST),
             "/signout" => (Self::SignOut, Method::POST),
+            call if call.starts_with("/api/calls/") => (Self::Guarded(Call), Method::GET),
             _ => return None,
         })
     }
@@ -366,6 +370,17 @@ async fn route<S: DashboardStore, T: TokenSource>(
                 .await?;
             let health = health(deps, now).await?.with_line_details(&alerts);
             Ok(json_response(StatusCode::OK, &to_json(&health)))
+        }
+        Guarded::Call => {
+            let key = calls::call_key(request.uri().path()).ok_or(DashboardError::NotFound)?;
+            let call = match deps.store.load_state::<CallsState>(&key).await? {
+                Some(Versioned {
+                    value: CallsState::Call(call),
+                    ..
+                }) => calls::CallView::from(call.as_ref()),
+                _ => return Err(DashboardError::NotFound),
+            };
+            Ok(json_response(StatusCode::OK, &to_json(&call)))
         }
         Guarded::Range => {
             let view = range(deps, query.first("start"), query.first("end"), now).await?;

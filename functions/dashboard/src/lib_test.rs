@@ -223,6 +223,24 @@ async fn unknown_paths_and_other_methods_are_refused() {
 }
 
 #[tokio::test]
+async fn a_call_not_stored_or_of_no_provider_is_a_404_and_needs_the_token() {
+    let api = include_str!("../../../events/dashboard-api.json");
+    for path in ["/api/calls/exotel-webrtc/c1", "/api/calls/nobody/c1"] {
+        let (status, response) = answer(&api.replace("/api/dashboard", path)).await;
+        assert_eq!(status, 404, "{path}");
+        let body: serde_json::Value = serde_json::from_str(&text(&response)).unwrap();
+        assert_eq!(body["error"], "not found");
+    }
+    let mut anonymous: serde_json::Value =
+        serde_json::from_str(&api.replace("/api/dashboard", "/api/calls/voipstudio/1")).unwrap();
+    anonymous["headers"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|name, _| !name.eq_ignore_ascii_case("x-dashboard-token"));
+    assert_eq!(answer(&anonymous.to_string()).await.0, 401);
+}
+
+#[tokio::test]
 async fn signing_in_sets_a_host_only_signed_cookie_that_the_server_expires() {
     let deps = deps();
     let response = at(&deps, &post("/signin", &format!("token={TOKEN}")), noon()).await;

@@ -233,6 +233,8 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                             } }
                         }
                     }
+                    (live_calls(view))
+                    (agents(view))
                     (missing_webhooks(view))
                     section {
                         h2 { "Callbacks owed" }
@@ -268,6 +270,67 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                     }
                     p.muted { "Generated " (view.generated_at.format("%Y-%m-%d %H:%M:%S UTC")) "; refreshes every minute." }
                 }
+            }
+        }
+    }
+}
+
+/// The live calls' counts today per provider, one row a figure so that it reads on a
+/// phone (a figure the day has not counted yet shows `—`, as the API has none).
+fn live_calls(view: &Dashboard) -> Markup {
+    const ROWS: [(&str, &str); 6] = [
+        ("calls", "calls"),
+        ("answered", "answered"),
+        ("missed (callers)", "missed"),
+        ("outbound unanswered", "unanswered"),
+        ("with a recording", "recorded"),
+        ("SMS received", "sms"),
+    ];
+    html! {
+        section {
+            h2 { "Live calls today" }
+            @if view.call_events.is_empty() {
+                p.muted { "No call notification today." }
+            } @else {
+                div.scroll { table {
+                    tr { th { "" } @for provider in view.call_events.keys() { th { (provider) } } }
+                    @for (label, field) in ROWS {
+                        tr {
+                            td { (label) }
+                            @for (provider, fields) in &view.call_events {
+                                td { (figure(&format!("/callEvents/{}/{field}", pointer_escape(provider)), fields.get(field).map(i64::to_string))) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// Each agent's calls today: answered, missed, and their talk time.
+fn agents(view: &Dashboard) -> Markup {
+    html! {
+        section {
+            h2 { "Agents today" }
+            @if view.agents.is_empty() {
+                p.muted { "No agent has taken or made a call today." }
+            } @else {
+                div.scroll { table {
+                    tr { th { "agent" } th { "answered" } th { "missed" } th { "talk time" } }
+                    @for (i, agent) in view.agents.iter().enumerate() {
+                        tr {
+                            td { (figure(&format!("/agents/{i}/agent"), Some(agent.agent.clone()))) }
+                            td { (figure(&format!("/agents/{i}/answered"), Some(agent.answered.to_string()))) }
+                            td class=[(agent.missed > 0).then_some("affected")] { (figure(&format!("/agents/{i}/missed"), Some(agent.missed.to_string()))) }
+                            // The average under the total: four columns fit a phone.
+                            td {
+                                (human_duration(agent.talk_seconds)) br;
+                                span.muted { "avg " (figure(&format!("/agents/{i}/averageTalk"), agent.average_talk.clone())) }
+                            }
+                        }
+                    }
+                } }
             }
         }
     }

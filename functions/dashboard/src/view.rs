@@ -2,6 +2,7 @@
 //! tutorial's consumers read (`health`, `metrics`, `generatedAt`), plus dialtone's own
 //! additions (per line and direction, SMS, callbacks owed, open alerts).
 
+use crate::calls::AgentFigures;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dialtone_shared::alert::{Alert, AlertKind, Severity, Source};
 use dialtone_shared::call_log::metrics::{Metrics, METRICS_HORIZON_DAYS};
@@ -277,6 +278,8 @@ pub struct DayFigures {
     pub by_line: BTreeMap<String, Metrics>,
     /// Live call events per provider (`calls:<provider>:all:<day>`), fields as counted.
     pub call_events: BTreeMap<String, BTreeMap<String, i64>>,
+    /// The live calls per agent.
+    pub agents: Vec<AgentFigures>,
     pub sms: SmsFigures,
 }
 
@@ -315,6 +318,7 @@ pub fn day_figures(
             _ => {}
         }
     }
+    figures.agents = crate::calls::agents(day, counters);
     figures.sms.day = sms_day.to_string();
     for (key, fields) in sms_counters {
         if let CounterKey::Sms { project, day: d } = key {
@@ -355,6 +359,8 @@ pub struct Dashboard {
     pub by_direction: BTreeMap<String, TutorialMetrics>,
     pub by_line: BTreeMap<String, TutorialMetrics>,
     pub call_events: BTreeMap<String, BTreeMap<String, i64>>,
+    /// The live calls per agent today (Exotel WebRTC users).
+    pub agents: Vec<AgentFigures>,
     pub sms: SmsFigures,
     pub callbacks: Vec<CallbackOwed>,
     pub open_alerts: Vec<OpenAlert>,
@@ -387,6 +393,7 @@ impl Dashboard {
             by_direction: formatted(&figures.by_direction),
             by_line: formatted(&figures.by_line),
             call_events: figures.call_events,
+            agents: figures.agents,
             sms: figures.sms,
             callbacks,
             open_alerts,

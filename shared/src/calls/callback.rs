@@ -68,6 +68,10 @@ pub struct CallbackState {
     /// kept: the watchdog reads those once more, and finds their alert raised).
     #[serde(default)]
     pub alerted_at: Option<DateTime<Utc>>,
+    /// Closed because its only missed call turned out not to be one (answered after all,
+    /// outbound, or an agent's leg of a queue call): nobody waited.
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 impl CallbackState {
@@ -102,7 +106,7 @@ pub(super) fn next_callback(
     let missed_inbound =
         call.outcome() == Some(Outcome::Missed) && call.direction == Some(CallDirection::Inbound);
     if missed_inbound {
-        let at = call.missed_at.or(call.ended_at).or(call.started_at)?;
+        let at = call.missed().or(call.ended_at).or(call.started_at)?;
         let miss = MissedCall {
             provider: call.provider.unwrap_or(Provider::Voipstudio),
             call_id: call.call_id.clone(),
@@ -112,16 +116,20 @@ pub(super) fn next_callback(
         };
         return match prev {
             Some(open) if open.is_open() => {
-                if open.missed.iter().any(|m| m.call_id == miss.call_id) {
-                    return None;
-                }
                 let mut next = open.clone();
-                next.first_missed_at = next.first_missed_at.min(at);
-                next.missed.push(miss);
+                match next.missed.iter_mut().find(|m| m.call_id == miss.call_id) {
+                    // Already owed for this call: kept as the call now stands (a queue's
+                    // miss arriving after an agent's leg moves the miss to the queue's).
+                    Some(known) if *known == miss => return None,
+                    Some(known) => *known = miss,
+                    None => next.missed.push(miss),
+                }
+                next.first_missed_at = next.missed.iter().map(|m| m.at).min().unwrap_or(at);
                 Some(next)
             }
-            // Missed again after the last call back: a new callback is owed.
-            Some(closed) if closed.closed_at.is_some_and(|c| c >= at) => None,
+            // Missed again after the last call back: a new callback is owed. (A withdrawn
+            // callback was no call back: any miss owes one.)
+            Some(closed) if !closed.withdrawn && closed.closed_at.is_some_and(|c| c >= at) => None,
             _ => Some(CallbackState {
                 customer,
                 first_missed_at: at,
@@ -130,24 +138,49 @@ pub(super) fn next_callback(
                 closed_by: None,
                 waited_seconds: None,
                 alerted_at: None,
+                withdrawn: false,
             }),
         };
+    }
+    // A call booked as missed that turns out not to be (answered after all, an outbound
+    // call, an agent's leg of a queue call): it owes nothing, so it leaves the callback;
+    // a callback it alone opened was never owed.
+    let mut next = prev.filter(|p| p.is_open()).cloned();
+    let mut changed = false;
+    if let Some(open) = next.as_mut() {
+        let before = open.missed.len();
+        open.missed.retain(|m| m.call_id != call.call_id);
+        changed = open.missed.len() != before;
+        if changed {
+            match open.missed.iter().map(|m| m.at).min() {
+                Some(first) => open.first_missed_at = first,
+                None => {
+                    open.closed_at = Some(
+                        call.answered_at
+                            .or(call.ended_at)
+                            .unwrap_or(open.first_missed_at),
+                    );
+                    open.closed_by = Some(call.call_id.clone());
+                    open.withdrawn = true;
+                    return next;
+                }
+            }
+        }
     }
     // Answering the customer, or calling them, pays the callback.
     let reached_at = match call.direction {
         Some(CallDirection::Inbound) => call.answered_at,
         Some(CallDirection::Outbound) => call.started_at.or(call.answered_at).or(call.ended_at),
         None => None,
-    }?;
-    match prev {
-        Some(open) if open.is_open() && reached_at > open.first_missed_at => {
-            let mut next = open.clone();
-            next.closed_at = Some(reached_at);
-            next.closed_by = Some(call.call_id.clone());
-            next.waited_seconds = Some((reached_at - open.first_missed_at).num_seconds());
-            Some(next)
+    };
+    match (next, reached_at) {
+        (Some(mut open), Some(reached_at)) if reached_at > open.first_missed_at => {
+            open.closed_at = Some(reached_at);
+            open.closed_by = Some(call.call_id.clone());
+            open.waited_seconds = Some((reached_at - open.first_missed_at).num_seconds());
+            Some(open)
         }
-        _ => None,
+        (next, _) => next.filter(|_| changed),
     }
 }
 

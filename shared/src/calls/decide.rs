@@ -3,7 +3,8 @@
 
 use super::booking::{self, Booking, CounterMove};
 use super::callback::{next_callback, CallbackState};
-use super::model::{CallDirection, CallEvent, Provider, Step};
+use super::details::{add_press, DtmfPress, WrapUp};
+use super::model::{CallContext, CallDirection, CallEvent, Provider, Step};
 use crate::phone::E164;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -39,7 +40,17 @@ pub struct CallState {
     pub ringing_at: Option<DateTime<Utc>>,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// The call's miss: Exotel's, or VoIPstudio's outside a user's context (the queue's,
+    /// when the caller gave up waiting in it).
     pub missed_at: Option<DateTime<Utc>>,
+    /// VoIPstudio's `call.missed` in a user's context (`LOCAL_USER`): the call's miss when
+    /// it rang one user, but only one agent's leg when it came through a queue (`queue`),
+    /// where the queue's own `call.missed` says whether the caller was missed.
+    #[serde(default)]
+    pub user_missed_at: Option<DateTime<Utc>>,
+    /// Some event of the call came in the queue's context.
+    #[serde(default)]
+    pub queue: bool,
     /// How long it rang and how long they talked: as the provider reported, or else
     /// worked out from the earliest start, the answer and the end known so far.
     pub ring_seconds: Option<i64>,
@@ -49,8 +60,35 @@ pub struct CallState {
     pub queue_abandoned: bool,
     pub held_at: Option<DateTime<Utc>>,
     pub resumed_at: Option<DateTime<Utc>>,
+    /// The DTMF presses' tags and targets, in the order they were pressed.
     pub dtmf: Vec<String>,
+    /// The presses themselves, by when they were made (see `details::DtmfPress`).
+    #[serde(default)]
+    pub dtmf_presses: Vec<DtmfPress>,
+    /// The wrap-up panel's latest meaningful state: `END` or `TIMEOUT` once closed, else
+    /// `START` (or a state the document does not name, as sent).
     pub wrap_up: Option<String>,
+    #[serde(default)]
+    pub wrap_up_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub wrap_up_ended_at: Option<DateTime<Utc>>,
+    /// How the panel closed (`END`, `TIMEOUT`), kept with its time.
+    #[serde(default)]
+    pub wrap_up_end: Option<String>,
+    /// How long the panel was open, once its opening and closing are both known.
+    #[serde(default)]
+    pub wrap_up_seconds: Option<i64>,
+    /// Exotel WebRTC: the user the call rang for or was made by, who answered it and on
+    /// which device.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub answered_by: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Exotel WebRTC `call_completed`: a recording of the call is available.
+    #[serde(default)]
+    pub recording_available: Option<bool>,
     /// What the daily counters already hold for this call.
     pub counted: Option<Outcome>,
     pub counted_talk: bool,
@@ -61,19 +99,36 @@ pub struct CallState {
 }
 
 impl CallState {
-    /// Answered beats missed whatever the order; an inbound call that ended unanswered
-    /// was missed; `None` while it rings. Facts only accumulate, so once known an outcome
-    /// can change (missed → answered) but never go back to `None`.
+    /// Answered beats missed whatever the order. An inbound call that was missed or ended
+    /// unanswered was missed; an outbound one, unanswered (nobody owes that customer a
+    /// call). A miss with no direction known yet (Exotel's `call_missed` carries none) is
+    /// missed until `outbound_call` says otherwise. `None` while it rings, and while a
+    /// queue call's only miss is an agent's leg.
     pub fn outcome(&self) -> Option<Outcome> {
         if self.answered_at.is_some() {
             return Some(Outcome::Answered);
         }
-        match (self.missed_at, self.ended_at, self.direction) {
-            (Some(_), _, _) => Some(Outcome::Missed),
-            (None, Some(_), Some(CallDirection::Inbound)) => Some(Outcome::Missed),
-            (None, Some(_), Some(CallDirection::Outbound)) => Some(Outcome::Unanswered),
+        let missed = self.missed().is_some();
+        let over = missed || self.ended_at.is_some();
+        match self.direction {
+            Some(CallDirection::Outbound) if over => Some(Outcome::Unanswered),
+            Some(CallDirection::Inbound) if over => Some(Outcome::Missed),
+            None if missed => Some(Outcome::Missed),
             _ => None,
         }
+    }
+
+    /// When the call was missed: its own miss, or a user's when it did not come through a
+    /// queue (a queue's agent leg going unanswered is not the caller being missed).
+    pub fn missed(&self) -> Option<DateTime<Utc>> {
+        self.missed_at
+            .or(self.user_missed_at.filter(|_| !self.queue))
+    }
+
+    /// Who the call's figures count under: the user who answered it, or else the one it
+    /// rang for or was made by.
+    pub fn agent(&self) -> Option<&str> {
+        self.answered_by.as_deref().or(self.user_id.as_deref())
     }
 
     pub fn on_hold(&self) -> bool {
@@ -94,6 +149,7 @@ impl CallState {
             self.ringing_at,
             self.answered_at,
             self.missed_at,
+            self.user_missed_at,
             self.ended_at,
         ]
         .into_iter()
@@ -127,6 +183,17 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
     call.direction = call.direction.or(event.direction);
     call.line = call.line.take().or_else(|| event.line.clone());
     call.customer = call.customer.take().or_else(|| event.customer.clone());
+    call.user_id = call.user_id.take().or_else(|| event.user_id.clone());
+    call.answered_by = call
+        .answered_by
+        .take()
+        .or_else(|| event.answered_by.clone());
+    call.device = call.device.take().or_else(|| event.device.clone());
+    call.recording_available = match (call.recording_available, event.recording_available) {
+        (Some(a), Some(b)) => Some(a || b),
+        (a, b) => a.or(b),
+    };
+    call.queue |= event.context == Some(CallContext::Queue);
     call.started_at = earliest(call.started_at, event.started_at);
     call.answered_at = earliest(call.answered_at, event.answered_at);
     let at = Some(event.at);
@@ -137,16 +204,13 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
         Step::Held => call.held_at = latest(call.held_at, at),
         Step::Resumed => call.resumed_at = latest(call.resumed_at, at),
         Step::Dtmf { tag, target } => {
-            let entry = format!(
-                "{} {}",
-                tag.as_deref().unwrap_or(""),
-                target.as_deref().unwrap_or("")
-            )
-            .trim()
-            .to_owned();
-            if !call.dtmf.contains(&entry) {
-                call.dtmf.push(entry);
-            }
+            let press = DtmfPress {
+                at,
+                event_id: Some(event.dedup_key.clone()),
+                tag: tag.clone(),
+                target: target.clone(),
+            };
+            call.dtmf = add_press(&mut call.dtmf_presses, &call.dtmf, press);
         }
         Step::Ended { talk_seconds } => {
             call.ended_at = latest(call.ended_at, at);
@@ -156,11 +220,41 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
             ring_seconds,
             queue,
         } => {
-            call.missed_at = earliest(call.missed_at, at);
+            if event.provider == Provider::Voipstudio
+                && event.context == Some(CallContext::LocalUser)
+            {
+                call.user_missed_at = earliest(call.user_missed_at, at);
+            } else {
+                call.missed_at = earliest(call.missed_at, at);
+            }
             call.reported_ring_seconds = call.reported_ring_seconds.or(*ring_seconds);
             call.queue_abandoned |= *queue;
         }
-        Step::WrapUp { state } => call.wrap_up = Some(state.clone()),
+        Step::WrapUp { state } => {
+            // A row stored before the times were kept knows only its last state: a close
+            // there stays the close, so a late START cannot reopen it.
+            let legacy_end = call
+                .wrap_up
+                .clone()
+                .filter(|s| s == "END" || s == "TIMEOUT");
+            let mut wrap_up = WrapUp {
+                started_at: call.wrap_up_started_at,
+                ended_at: call.wrap_up_ended_at,
+                end: call.wrap_up_end.take().or(legacy_end),
+            };
+            let known = wrap_up.fold(state, event.at);
+            (call.wrap_up_started_at, call.wrap_up_ended_at) =
+                (wrap_up.started_at, wrap_up.ended_at);
+            call.wrap_up_seconds = wrap_up.seconds();
+            call.wrap_up_end = wrap_up.end.clone();
+            // A state the document does not name shows only while no named one is known
+            // (the greatest of them, so the order of delivery does not decide).
+            let unnamed = (!known).then(|| state.clone());
+            call.wrap_up = wrap_up.state().or(match (call.wrap_up.take(), unnamed) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            });
+        }
         Step::Sms | Step::Unrecognised => {}
     }
     // Derived afresh from everything known, so the order events came in does not matter.
@@ -172,7 +266,7 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
         .or(span(call.answered_at, call.ended_at));
     call.ring_seconds = call.reported_ring_seconds.or(span(
         earliest(call.started_at, call.ringing_at),
-        call.answered_at.or(call.missed_at),
+        call.answered_at.or(call.missed()),
     ));
     call
 }
@@ -205,6 +299,15 @@ pub fn decide(
     event: &CallEvent,
     tz: Tz,
 ) -> CallDecision {
+    if event.step == Step::Sms {
+        let day = event.at.with_timezone(&tz).date_naive();
+        return CallDecision {
+            call: None,
+            callback: None,
+            counts: booking::sms_moves(event.provider, event.line.as_deref(), day),
+            day: Some(day),
+        };
+    }
     let Some(call_id) = event.call_id.as_deref() else {
         return CallDecision {
             call: None,

@@ -11,23 +11,25 @@ fn exotel(event: &str, sid: &str, at: &str, extra: &str) -> CallEvent {
 
 const TZ: Tz = chrono_tz::Asia::Kolkata;
 
+/// Counter fields and what they add up to.
+type Totals = std::collections::BTreeMap<String, i64>;
+
+fn totals(fields: &[(&str, i64)]) -> Totals {
+    fields.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect()
+}
+
 /// Applies the events in order, as stored state would; returns the last call, callback,
 /// and the sum of all counter moves (those of the all-lines counters, on any day).
-fn run(
-    events: &[CallEvent],
-) -> (
-    CallState,
-    Option<CallbackState>,
-    std::collections::BTreeMap<&'static str, i64>,
-) {
+fn run(events: &[CallEvent]) -> (CallState, Option<CallbackState>, Totals) {
     let mut call: Option<CallState> = None;
     let mut callback: Option<CallbackState> = None;
     let mut totals = std::collections::BTreeMap::new();
     for e in events {
         let d = decide(call.as_ref(), callback.as_ref(), e, TZ);
-        for moved in d.counts.iter().filter(|m| m.key.line == CounterLine::All) {
+        let all = crate::calls::CounterScope::Line(CounterLine::All);
+        for moved in d.counts.iter().filter(|m| m.key.scope == all) {
             for (k, n) in &moved.adds {
-                *totals.entry(*k).or_insert(0) += n;
+                *totals.entry(k.clone()).or_insert(0) += n;
             }
         }
         if d.call.is_some() {
@@ -70,13 +72,12 @@ fn any_order_and_any_repetition_settle_on_the_same_call() {
     );
     assert_eq!(
         counts,
-        [
+        totals(&[
             ("answered", 1),
             ("calls", 1),
             ("talk_seconds", 295),
             ("talked", 1)
-        ]
-        .into()
+        ])
     );
 
     let reversed: Vec<CallEvent> = events.iter().rev().cloned().collect();
@@ -112,7 +113,7 @@ fn a_missed_call_opens_a_callback_and_calling_back_closes_it() {
     ];
     let (call, callback, counts) = run(&missed);
     assert_eq!(call.outcome(), Some(Outcome::Missed));
-    assert_eq!(counts, [("calls", 1), ("missed", 1)].into());
+    assert_eq!(counts, totals(&[("calls", 1), ("missed", 1)]));
     let callback = callback.unwrap();
     assert!(callback.is_open());
     assert_eq!(
@@ -295,10 +296,14 @@ fn a_row_stored_before_bookings_moves_what_it_counted() {
         "2026-11-01T11:00:00Z",
         r#","from":"+919812345678","exophone":"+918030752522""#,
     );
-    let moved: Vec<(String, Vec<(&str, i64)>)> = decide(Some(&stored), None, &incoming, TZ)
+    let decision = decide(Some(&stored), None, &incoming, TZ);
+    let moved: Vec<(String, Vec<(&str, i64)>)> = decision
         .counts
-        .into_iter()
-        .map(|m| (m.key.counter_key().to_string(), m.adds))
+        .iter()
+        .map(|m| {
+            let adds = m.adds.iter().map(|(f, n)| (f.as_str(), *n)).collect();
+            (m.key.counter_key().to_string(), adds)
+        })
         .collect();
     assert_eq!(
         moved,
@@ -406,6 +411,9 @@ mod properties {
         /// Missed, then an answer reported late: answered beats missed.
         MissedThenAnswered,
         OutboundUnanswered,
+        /// An outbound call's `call_missed`: unanswered, though the status update alone
+        /// looks like a missed call.
+        OutboundMissed,
     }
 
     /// Midnight in the account's zone (Asia/Kolkata, UTC+05:30) of 2026-11-02.
@@ -415,20 +423,38 @@ mod properties {
     /// from midnight in the account's zone (negative: the day before), ringing `ring`
     /// seconds and talking `talk`: generated so that a call often spans midnight. Only the
     /// call's first event (`incoming_call`, `outbound_call`) and `missed_call` name the
-    /// ExoPhone; the status updates carry the call's Sid and a timestamp alone.
+    /// ExoPhone; the status updates carry the call's Sid and a timestamp alone. It rings for
+    /// `agent_001`; `agent_002` answers (so its counts move between agents too).
     fn exotel_call(kind: Kind, start: i64, ring: i64, talk: i64) -> Vec<CallEvent> {
         let midnight: DateTime<Utc> = MIDNIGHT.parse().unwrap();
         let at = |s: i64| (midnight + chrono::Duration::seconds(s)).to_rfc3339();
         let sid = "c-midnight";
         let (from, line) = (r#""from":"+919812345678""#, r#""exophone":"+918030752522""#);
-        let first = exotel("incoming_call", sid, &at(start), &format!(",{from},{line}"));
+        let user = r#""user_id":"agent_001""#;
+        let first = exotel(
+            "incoming_call",
+            sid,
+            &at(start),
+            &format!(",{from},{line},{user}"),
+        );
         let ringing = exotel("call_ringing", sid, &at(start + 1), "");
-        let answered = exotel("call_answered", sid, &at(start + ring), "");
+        let answered = exotel(
+            "call_answered",
+            sid,
+            &at(start + ring),
+            r#","answered_by":"agent_002","device":"sip""#,
+        );
         let completed = exotel(
             "call_completed",
             sid,
             &at(start + ring + talk),
-            &format!(r#","talk_time":{talk}"#),
+            &format!(r#","talk_time":{talk},"recording_available":true"#),
+        );
+        let outbound = exotel(
+            "outbound_call",
+            sid,
+            &at(start),
+            &format!(r#","direction":"outbound","to":"+919812345678",{line},{user}"#),
         );
         let missed = exotel(
             "call_missed",
@@ -451,15 +477,11 @@ mod properties {
             ],
             Kind::MissedThenAnswered => vec![first, ringing, missed, answered, completed],
             Kind::OutboundUnanswered => vec![
-                exotel(
-                    "outbound_call",
-                    sid,
-                    &at(start),
-                    &format!(r#","direction":"outbound","to":"+919812345678",{line}"#),
-                ),
+                outbound,
                 ringing,
                 exotel("call_completed", sid, &at(start + ring), ""),
             ],
+            Kind::OutboundMissed => vec![outbound, ringing, missed],
         }
     }
 
@@ -470,6 +492,7 @@ mod properties {
                 Just(Kind::Missed),
                 Just(Kind::MissedThenAnswered),
                 Just(Kind::OutboundUnanswered),
+                Just(Kind::OutboundMissed),
             ],
             -120i64..60,
             2i64..90,

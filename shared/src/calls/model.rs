@@ -25,6 +25,30 @@ pub enum CallDirection {
     Outbound,
 }
 
+/// Which object of the PBX an event is about (VoIPstudio's `context`): the queue the call
+/// waits in, or one user's phone (an agent's leg when the call came through a queue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallContext {
+    Queue,
+    LocalUser,
+    Other,
+}
+
+impl CallContext {
+    /// Read case-insensitively: the document writes both `QUEUE` and `context:Queue`.
+    pub fn parse(raw: &str) -> Self {
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("queue") {
+            Self::Queue
+        } else if raw.eq_ignore_ascii_case("local_user") {
+            Self::LocalUser
+        } else {
+            Self::Other
+        }
+    }
+}
+
 /// What one event says happened to the call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -47,7 +71,7 @@ pub enum Step {
         ring_seconds: Option<i64>,
         queue: bool,
     },
-    /// VoIPstudio's post-call wrap-up panel: START, END or TIMEOUT.
+    /// VoIPstudio's post-call wrap-up panel: `START`, `END` or `TIMEOUT` (upper-cased).
     WrapUp {
         state: String,
     },
@@ -77,6 +101,15 @@ pub struct CallEvent {
     pub customer: Option<E164>,
     pub started_at: Option<DateTime<Utc>>,
     pub answered_at: Option<DateTime<Utc>>,
+    /// VoIPstudio's `context`: whether the event is the queue's or a user's.
+    pub context: Option<CallContext>,
+    /// Exotel WebRTC: the user the call rang for or was made by (`user_id`), who answered
+    /// it (`answered_by`) and on which device (`device`).
+    pub user_id: Option<String>,
+    pub answered_by: Option<String>,
+    pub device: Option<String>,
+    /// Exotel WebRTC `call_completed`: whether a recording of the call is available.
+    pub recording_available: Option<bool>,
     /// Every field the provider sent.
     pub raw: serde_json::Value,
 }
@@ -102,7 +135,9 @@ pub fn normalise_phone(raw: &str) -> Option<E164> {
     }
 }
 
-fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn number_or_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -110,86 +145,14 @@ fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
     })
 }
 
-fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(number_or_string(d)?
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1.0e9)
         .map(|f| f as i64))
 }
 
-/// VoIPstudio's `Y-m-d H:i:s`, in UTC.
-fn voipstudio_time(field: &'static str, value: &str) -> Result<DateTime<Utc>, ParseError> {
-    crate::time_text::date_and_time(value.trim())
-        .map(|t| t.and_utc())
-        .ok_or_else(|| ParseError::Time {
-            field,
-            value: value.to_owned(),
-        })
-}
-
-/// Exotel's call notifications: "ISO 8601 timestamp" (see `time_text::iso8601`).
-fn iso8601(field: &'static str, value: &str) -> Result<DateTime<Utc>, ParseError> {
-    crate::time_text::iso8601(value).ok_or_else(|| ParseError::Time {
-        field,
-        value: value.to_owned(),
-    })
-}
-
-#[derive(Deserialize)]
-struct VoipstudioWire {
-    id: String,
-    event_time: String,
-    event_name: String,
-    #[serde(default, deserialize_with = "number_or_string")]
-    call_id: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    connected_at: Option<String>,
-    #[serde(default)]
-    start_time: Option<String>,
-    #[serde(default)]
-    context: Option<String>,
-    #[serde(default)]
-    destination: Option<String>,
-    #[serde(default, deserialize_with = "seconds")]
-    duration: Option<i64>,
-    #[serde(default, deserialize_with = "number_or_string")]
-    src: Option<String>,
-    #[serde(default, deserialize_with = "number_or_string")]
-    dst: Option<String>,
-    #[serde(default)]
-    dtmf_tag: Option<String>,
-    #[serde(default)]
-    dtmf_target: Option<String>,
-    #[serde(default, deserialize_with = "number_or_string")]
-    from_no: Option<String>,
-    #[serde(default, deserialize_with = "number_or_string")]
-    to_no: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ExotelWire {
-    event: String,
-    call_sid: String,
-    timestamp: String,
-    #[serde(default)]
-    direction: Option<String>,
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    to: Option<String>,
-    #[serde(default)]
-    exophone: Option<String>,
-    #[serde(default, deserialize_with = "seconds")]
-    talk_time: Option<i64>,
-    #[serde(default, deserialize_with = "seconds")]
-    ring_time: Option<i64>,
-    #[serde(default, deserialize_with = "seconds")]
-    ring_duration: Option<i64>,
-}
-
-fn raw_json(body: &[u8]) -> Result<serde_json::Value, ParseError> {
+pub(super) fn raw_json(body: &[u8]) -> Result<serde_json::Value, ParseError> {
     let raw: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
     if raw.is_object() {
@@ -199,7 +162,7 @@ fn raw_json(body: &[u8]) -> Result<serde_json::Value, ParseError> {
     }
 }
 
-fn line_of(raw: Option<&str>) -> Option<String> {
+pub(super) fn line_of(raw: Option<&str>) -> Option<String> {
     let raw = raw?.trim();
     if raw.is_empty() {
         return None;
@@ -213,144 +176,11 @@ fn line_of(raw: Option<&str>) -> Option<String> {
 
 impl CallEvent {
     pub fn parse_voipstudio(body: &[u8]) -> Result<Self, ParseError> {
-        let raw = raw_json(body)?;
-        // From the bytes, not from `raw`: a field given twice is refused, not last-wins.
-        let wire: VoipstudioWire =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        let at = voipstudio_time("event_time", &wire.event_time)?;
-        let optional_time = |field, v: &Option<String>| match v.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(t) => voipstudio_time(field, t).map(Some),
-        };
-        let started_at = optional_time("start_time", &wire.start_time)?;
-        let answered_at = optional_time("connected_at", &wire.connected_at)?;
-        let queue = wire.context.as_deref() == Some("QUEUE");
-        let step = match wire.event_name.as_str() {
-            "call.initial" => Step::Started,
-            "call.ringing" => Step::Ringing,
-            "call.connected" => Step::Answered,
-            "call.hold" => Step::Held,
-            "call.unhold" => Step::Resumed,
-            "call.dtmf" => Step::Dtmf {
-                tag: wire.dtmf_tag.clone(),
-                target: wire.dtmf_target.clone(),
-            },
-            "call.hangup" => Step::Ended {
-                talk_seconds: answered_at.and(wire.duration),
-            },
-            "call.missed" => Step::Missed {
-                ring_seconds: None,
-                queue,
-            },
-            "queue.wrapup" => Step::WrapUp {
-                state: wire.state.clone().unwrap_or_default(),
-            },
-            "sms.received" => Step::Sms,
-            _ => Step::Unrecognised,
-        };
-        let (direction, line, customer) = if step == Step::Sms {
-            (
-                Some(CallDirection::Inbound),
-                line_of(wire.to_no.as_deref()),
-                wire.from_no.as_deref().and_then(normalise_phone),
-            )
-        } else {
-            match wire.destination.as_deref() {
-                Some("out") => (
-                    Some(CallDirection::Outbound),
-                    line_of(wire.src.as_deref()),
-                    wire.dst.as_deref().and_then(normalise_phone),
-                ),
-                Some("in") => (
-                    Some(CallDirection::Inbound),
-                    line_of(wire.dst.as_deref()),
-                    wire.src.as_deref().and_then(normalise_phone),
-                ),
-                _ => (None, None, None),
-            }
-        };
-        let call_id = if matches!(step, Step::Sms | Step::Unrecognised) {
-            wire.call_id.clone()
-        } else {
-            Some(wire.call_id.clone().ok_or(ParseError::Missing("call_id"))?)
-        };
-        Ok(Self {
-            provider: Provider::Voipstudio,
-            call_id,
-            event: wire.event_name,
-            dedup_key: wire.id,
-            at,
-            step,
-            direction,
-            line,
-            customer,
-            started_at,
-            answered_at,
-            raw,
-        })
+        super::voipstudio::parse(body)
     }
 
     pub fn parse_exotel(body: &[u8]) -> Result<Self, ParseError> {
-        let raw = raw_json(body)?;
-        let wire: ExotelWire =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        let at = iso8601("timestamp", &wire.timestamp)?;
-        if wire.call_sid.trim().is_empty() {
-            return Err(ParseError::Missing("call_sid"));
-        }
-        let (step, direction) = match wire.event.as_str() {
-            "incoming_call" => (Step::Started, Some(CallDirection::Inbound)),
-            "outbound_call" => (Step::Started, Some(CallDirection::Outbound)),
-            "call_ringing" => (Step::Ringing, None),
-            "call_answered" => (Step::Answered, None),
-            "call_completed" => (
-                Step::Ended {
-                    talk_seconds: wire.talk_time,
-                },
-                None,
-            ),
-            "call_missed" => (
-                Step::Missed {
-                    ring_seconds: wire.ring_time,
-                    queue: false,
-                },
-                None,
-            ),
-            "missed_call" => (
-                Step::Missed {
-                    ring_seconds: wire.ring_duration,
-                    queue: false,
-                },
-                Some(CallDirection::Inbound),
-            ),
-            _ => (Step::Unrecognised, None),
-        };
-        let direction = direction.or(match wire.direction.as_deref() {
-            Some("inbound") => Some(CallDirection::Inbound),
-            Some("outbound") => Some(CallDirection::Outbound),
-            _ => None,
-        });
-        let customer = match direction {
-            Some(CallDirection::Inbound) => wire.from.as_deref().and_then(normalise_phone),
-            Some(CallDirection::Outbound) => wire.to.as_deref().and_then(normalise_phone),
-            None => None,
-        };
-        let started_at = (step == Step::Started).then_some(at);
-        let answered_at = (step == Step::Answered).then_some(at);
-        Ok(Self {
-            provider: Provider::ExotelWebrtc,
-            call_id: Some(wire.call_sid.clone()),
-            dedup_key: format!("{}:{}", wire.call_sid, wire.event),
-            event: wire.event,
-            at,
-            step,
-            direction,
-            line: line_of(wire.exophone.as_deref()),
-            customer,
-            started_at,
-            answered_at,
-            raw,
-        })
+        super::exotel_webrtc::parse(body)
     }
 }
 

@@ -136,3 +136,34 @@ fn bad_bodies_say_what_is_wrong() {
     .unwrap_err();
     assert!(err.to_string().contains("timestamp"));
 }
+
+#[test]
+fn exotel_agents_devices_and_recordings_are_read_as_sent_or_left_out() {
+    let answered = CallEvent::parse_exotel(br#"{"event":"call_answered","call_sid":"c1","status":"in-progress","answered_by":"agent_001","device":"SIP","timestamp":"2024-06-15T10:30:05.000Z"}"#).unwrap();
+    assert_eq!(
+        (answered.answered_by.as_deref(), answered.device.as_deref()),
+        (Some("agent_001"), Some("sip"))
+    );
+    let completed = |recording: &str| {
+        CallEvent::parse_exotel(
+            format!(r#"{{"event":"call_completed","call_sid":"c1","talk_time":295,"recording_available":{recording},"timestamp":"2024-06-15T10:35:05.000Z"}}"#)
+                .as_bytes(),
+        )
+        .unwrap()
+        .recording_available
+    };
+    assert_eq!(completed("true"), Some(true));
+    assert_eq!(completed(r#""false""#), Some(false));
+    assert_eq!(completed("null"), None);
+    assert_eq!(
+        completed(r#""maybe""#),
+        None,
+        "not worth refusing the call for"
+    );
+    // A device name becomes part of a counter field: only letters, digits, `-` and `_`.
+    let odd = CallEvent::parse_exotel(br#"{"event":"call_answered","call_sid":"c1","answered_by":"  ","device":"web rtc/2:x","timestamp":"2024-06-15T10:30:05.000Z"}"#).unwrap();
+    assert_eq!(
+        (odd.answered_by, odd.device.as_deref()),
+        (None, Some("webrtc2x"))
+    );
+}

@@ -141,6 +141,20 @@ impl<P: CallSource> Receiver for CallReceiver<P> {
             _ => None,
         };
         let decision = decide(call, callback, event, self.tz);
+        if decision
+            .callback
+            .as_ref()
+            .is_some_and(|c| c.withdrawn && callback.is_some_and(|p| !p.withdrawn))
+        {
+            // Worth a line: a callback was owed and no longer is, without anyone calling
+            // back (an agent's leg of a queue call, or an outbound call's miss). No number.
+            tracing::info!(
+                provider = event.provider.as_str(),
+                call_id = event.call_id.as_deref().unwrap_or_default(),
+                event = %event.event,
+                "callback withdrawn: its only missed call was not a caller missed"
+            );
+        }
         let mut verdict = Verdict::new(
             history_with_fields(
                 [

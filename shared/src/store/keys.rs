@@ -23,6 +23,13 @@ pub enum CounterKey {
         line: CounterLine,
         day: NaiveDate,
     },
+    /// `calls-agent:<provider>:<agent>:<day>`: the calls one agent (a WebRTC user) answered,
+    /// missed and made on an account day.
+    CallAgent {
+        provider: String,
+        agent: String,
+        day: NaiveDate,
+    },
     /// `telerivet:sms:<project>:<day>`: a Telerivet project's messages on a UTC day.
     Sms { project: String, day: NaiveDate },
     /// `telerivet:sms-failures:<project>:<window start>`: failed sends in one window.
@@ -62,9 +69,10 @@ impl CounterKey {
     /// one query); `None` for a window's.
     pub fn day(&self) -> Option<NaiveDate> {
         match self {
-            Self::CallLog { day, .. } | Self::Calls { day, .. } | Self::Sms { day, .. } => {
-                Some(*day)
-            }
+            Self::CallLog { day, .. }
+            | Self::Calls { day, .. }
+            | Self::CallAgent { day, .. }
+            | Self::Sms { day, .. } => Some(*day),
             Self::SmsFailures { .. } | Self::SmsSends { .. } | Self::AuthFailures { .. } => None,
         }
     }
@@ -90,6 +98,11 @@ impl fmt::Display for CounterKey {
                 };
                 write!(f, "calls:{provider}:{line}:{day}")
             }
+            Self::CallAgent {
+                provider,
+                agent,
+                day,
+            } => write!(f, "calls-agent:{provider}:{agent}:{day}"),
             Self::Sms { project, day } => write!(f, "telerivet:sms:{project}:{day}"),
             Self::SmsFailures { project, window } => {
                 write!(
@@ -159,6 +172,16 @@ impl FromStr for CounterKey {
             return Ok(Self::Calls {
                 provider: free(provider),
                 line,
+                day,
+            });
+        }
+        if let Some(rest) = text.strip_prefix("calls-agent:") {
+            // The provider has no colon; the agent's id may: it is the rest.
+            let (rest, day) = ending_in_day(rest).ok_or_else(unknown)?;
+            let (provider, agent) = rest.split_once(':').ok_or_else(unknown)?;
+            return Ok(Self::CallAgent {
+                provider: free(provider),
+                agent: free(agent),
                 day,
             });
         }

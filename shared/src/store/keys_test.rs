@@ -61,6 +61,14 @@ fn every_stored_form_is_read_and_printed_as_it_was() {
             },
         ),
         (
+            "calls-agent:exotel-webrtc:agent_001:2026-11-22",
+            CounterKey::CallAgent {
+                provider: "exotel-webrtc".into(),
+                agent: "agent_001".into(),
+                day: day(),
+            },
+        ),
+        (
             "telerivet:sms:PJ2ad8:2026-11-22",
             CounterKey::Sms {
                 project: "PJ2ad8".into(),
@@ -148,6 +156,7 @@ fn other_text_is_no_counter_key() {
         "metrics:2026-13-01:all",
         "metrics:2026-11-22:hour:3",
         "calls:exotel:2026-11-22",
+        "calls-agent:exotel-webrtc:2026-11-22",
         "telerivet:sms:2026-11-22",
         "telerivet:sms-failures:P:yesterday",
         "telerivet:auth-failures:",
@@ -175,6 +184,7 @@ proptest! {
         };
         for key in [
             CounterKey::Calls { provider: "voipstudio".into(), line: line.clone(), day },
+            CounterKey::CallAgent { provider: "exotel-webrtc".into(), agent: project.clone(), day },
             CounterKey::Sms { project: project.clone(), day },
             CounterKey::SmsFailures { project: project.clone(), window },
             CounterKey::SmsSends { project: project.clone(), window },
