@@ -274,36 +274,6 @@ async fn twenty_concurrent_deliveries_store_once_and_reply_identically() {
 }
 
 #[tokio::test]
-async fn a_retried_incoming_message_gets_the_stored_reply_not_a_second_one() {
-    let stack = stack("tr-reply").await;
-    let mut deps = telerivet_deps(&stack, None);
-    let first = send_telerivet(&deps, request(INCOMING)).await;
-    // Even if the rules change between the two deliveries, the customer gets one answer.
-    deps.receiver.auto_replies = Default::default();
-    let retry = send_telerivet(&deps, request(INCOMING)).await;
-    assert_eq!(first, retry);
-    assert_eq!(
-        first.1["messages"][0]["content"],
-        "Open 9–6, Mon–Sat. नमस्ते!"
-    );
-    let other = with_form(
-        SENT,
-        &[
-            ("event", "incoming_message"),
-            ("id", "SMnew"),
-            ("content", "hello"),
-            ("secret", TELERIVET_SECRET),
-        ],
-    );
-    let with_default = telerivet_deps(&stack, None);
-    assert_eq!(
-        send_telerivet(&with_default, other).await.1,
-        json!({"messages": [{"content": "Thanks, we'll call you back."}], "variables": {"return_value": false}})
-    );
-    assert_no_telerivet_secret(&stack).await;
-}
-
-#[tokio::test]
 async fn statuses_out_of_order_settle_on_the_right_final_status() {
     let stack = stack("tr-order").await;
     let deps = telerivet_deps(&stack, None);
@@ -600,52 +570,4 @@ async fn calls_and_ussd_are_counted_apart_from_sms() {
         (&json!(4), &json!(1), &json!(2), &json!(1)),
         "{day}"
     );
-}
-
-/// Telerivet: "It's possible to have multiple services active at the same time … or multiple
-/// Webhook services"; `service_id` is "the Telerivet service that is invoking this Webhook",
-/// `message_service_id` the one that handled the message.
-#[tokio::test]
-async fn a_second_service_posting_the_same_message_is_not_sent_its_reply_again() {
-    let stack = stack("tr-services").await;
-    let deps = telerivet_deps(&stack, None);
-    let posted_by = |service: &str| {
-        with_form(
-            INCOMING,
-            &[
-                ("event", "incoming_message"),
-                ("id", "SMtwoservices"),
-                ("content", "hours please"),
-                ("message_type", "sms"),
-                ("service_id", service),
-                ("message_service_id", "SVwebhookA"),
-                ("project_id", "PJservices"),
-                ("secret", TELERIVET_SECRET),
-            ],
-        )
-    };
-    let first = send_telerivet(&deps, posted_by("SVwebhookA")).await;
-    assert_eq!(first.0, 200);
-    assert_eq!(
-        first.1["messages"][0]["content"],
-        "Open 9–6, Mon–Sat. नमस्ते!"
-    );
-
-    let second = send_telerivet(&deps, posted_by("SVcustomActionsB")).await;
-    assert_eq!(second.0, 200);
-    assert_eq!(
-        second.1,
-        json!({"result": "duplicate", "alerts": 0}),
-        "no messages: the customer is not answered twice"
-    );
-    let retry = send_telerivet(&deps, posted_by("SVwebhookA")).await;
-    assert_eq!(
-        retry, first,
-        "the first service's retry still gets its reply"
-    );
-
-    let items = scan(&stack).await;
-    let today = chrono::Utc::now().format("%Y-%m-%d");
-    let day = counter_json(&items, &format!("telerivet:sms:PJservices:{today}"));
-    assert_eq!(day["incoming"], 1, "counted once: {day}");
 }

@@ -157,6 +157,17 @@ pub trait Receiver: Send + Sync {
         None
     }
 
+    /// The reply as it is kept with the idempotency key for retries: without secrets the
+    /// receiver can put back ([`Receiver::reply_to_resend`]).
+    fn reply_to_keep(&self, reply: &serde_json::Value) -> serde_json::Value {
+        reply.clone()
+    }
+
+    /// A kept reply made whole again for a retry.
+    fn reply_to_resend(&self, kept: serde_json::Value) -> serde_json::Value {
+        kept
+    }
+
     fn unrecognised<'e>(&self, _event: &'e Self::Event) -> Option<&'e str> {
         None
     }
@@ -457,7 +468,7 @@ async fn record<R: Receiver, S: EventStore>(
             .reply
             .as_ref()
             .and_then(|_| receiver.reply_audience(event));
-        commit.reply = verdict.reply.clone();
+        commit.reply = verdict.reply.as_ref().map(|r| receiver.reply_to_keep(r));
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
                 check_thresholds(receiver, store, event, &committed, received_at).await?;
@@ -484,7 +495,7 @@ async fn record<R: Receiver, S: EventStore>(
                             if stored.to.is_none()
                                 || stored.to == receiver.reply_audience(event) =>
                         {
-                            stored.body
+                            receiver.reply_to_resend(stored.body)
                         }
                         Some(_) => {
                             tracing::info!(

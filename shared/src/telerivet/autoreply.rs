@@ -1,59 +1,266 @@
-//! Auto-replies to incoming messages: a keyword rule or the default, answered in the
-//! Webhook API's response format.
+//! Auto-replies to incoming messages, answered in the Webhook API's response format: "one or
+//! more SMS messages (or USSD requests)", each with `content`, `to_number`, `message_type`,
+//! `route_id`, `status_url` and `status_secret`, and Rules Engine `variables`, among them
+//! `state.id`, "the contact's current state within this service", which moves a contact
+//! through a multi-step conversation.
+//!
+//! The rules (`TELERIVET_AUTO_REPLIES`, JSON; docs/providers.md has the format with
+//! examples) are read once at cold start and every mistake is refused then, naming the rule.
+//! A message is answered by the first rule for the contact's current state that matches,
+//! else by the first rule for any state, else by the default.
 
 use super::model::IncomingMessage;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
-/// One rule: when the message's first word is `keyword` (any case), reply with `reply`
-/// and/or set Rules Engine `variables` (e.g. `{"return_value": false}` to fall through).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+/// `sms` (the default) or `ussd`: what Telerivet sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyType {
+    Sms,
+    Ussd,
+}
+
+/// One message of a reply, as the Webhook API takes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ReplyMessage {
+    /// The SMS text ("Ignored if the message_type is ussd").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Whom to send it to; the sender of the incoming message when omitted. For a USSD
+    /// request, the code to dial (`*104*12312312*456#`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<ReplyType>,
+    /// The phone or route to send from; the one that received the message when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_id: Option<String>,
+    /// Where Telerivet posts this message's status changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_url: Option<String>,
+    /// Passed back as `secret` to `status_url`. Never stored: a retry's stored reply gets it
+    /// again from the rules ([`AutoReplies::to_resend`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_secret: Option<String>,
+}
+
+/// What a rule does to the contact's conversation state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NextState {
+    /// Leaves it as it is.
+    #[default]
+    Keep,
+    /// Moves the contact to this step.
+    Set(String),
+    /// Ends the conversation (`"next_state": null`).
+    Clear,
+}
+
+/// One rule, read and checked.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AutoReplyRule {
-    #[serde(default)]
+    /// The first word of the message, lower-cased; `None`: any message (state rules only).
     pub keyword: Option<String>,
-    #[serde(default)]
-    pub reply: Option<String>,
-    #[serde(default)]
+    /// The contact's state this rule answers in; `None`: any state.
+    pub state: Option<String>,
+    /// The incoming message type it answers; `None`: text messages (`sms`, `mms`).
+    pub incoming_type: Option<String>,
+    pub messages: Vec<ReplyMessage>,
+    pub next_state: NextState,
     pub variables: Map<String, Value>,
 }
 
-/// The configured auto-replies (`TELERIVET_AUTO_REPLIES`, JSON):
-/// `{"rules": [{"keyword": "HOURS", "reply": "…"}], "default": {"reply": "…"}}`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+/// A rule as written in the configuration.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RuleText {
+    #[serde(default)]
+    keyword: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    incoming_type: Option<String>,
+    /// Shorthand for one SMS with this content, sent before `messages`.
+    #[serde(default)]
+    reply: Option<String>,
+    #[serde(default)]
+    messages: Vec<ReplyMessage>,
+    /// Absent: keep; null: clear; a string: move there.
+    #[serde(default, deserialize_with = "present")]
+    next_state: Option<Value>,
+    #[serde(default)]
+    variables: Map<String, Value>,
+}
+
+/// A field given as `null` is `Some(Null)`, told apart from one not given (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesText {
+    #[serde(default)]
+    rules: Vec<RuleText>,
+    #[serde(default)]
+    default: Option<RuleText>,
+}
+
+/// Incoming message types Telerivet names: "sms, mms, ussd, or call".
+const INCOMING_TYPES: [&str; 4] = ["sms", "mms", "ussd", "call"];
+
+impl RuleText {
+    fn check(self, name: &str, is_default: bool) -> Result<AutoReplyRule, String> {
+        let keyword = self
+            .keyword
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty());
+        let state = self
+            .state
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if !is_default && keyword.is_none() && state.is_none() {
+            return Err(format!("{name} needs a keyword or a state"));
+        }
+        if let Some(word) = keyword
+            .as_deref()
+            .filter(|k| k.contains(char::is_whitespace))
+        {
+            return Err(format!(
+                "{name}: the keyword {word:?} is more than one word"
+            ));
+        }
+        let incoming_type = match self.incoming_type.map(|t| t.trim().to_lowercase()) {
+            Some(t) if !INCOMING_TYPES.contains(&t.as_str()) => {
+                return Err(format!(
+                    "{name}: incoming_type {t:?} is none of {INCOMING_TYPES:?}"
+                ))
+            }
+            other => other,
+        };
+        let mut messages: Vec<ReplyMessage> = self
+            .reply
+            .filter(|r| !r.is_empty())
+            .map(|content| ReplyMessage {
+                content: Some(content),
+                ..ReplyMessage::default()
+            })
+            .into_iter()
+            .collect();
+        messages.extend(self.messages);
+        for (i, message) in messages.iter().enumerate() {
+            check_message(message).map_err(|why| format!("{name}, message {}: {why}", i + 1))?;
+        }
+        let next_state = match self.next_state {
+            None => NextState::Keep,
+            Some(Value::Null) => NextState::Clear,
+            Some(Value::String(s)) if !s.trim().is_empty() => NextState::Set(s.trim().to_owned()),
+            Some(other) => {
+                return Err(format!(
+                    "{name}: next_state {other} is neither a state's name nor null"
+                ))
+            }
+        };
+        if next_state != NextState::Keep && self.variables.contains_key("state.id") {
+            return Err(format!(
+                "{name} sets the state twice (next_state and variables.state.id)"
+            ));
+        }
+        if messages.is_empty() && next_state == NextState::Keep && self.variables.is_empty() {
+            return Err(format!(
+                "{name} does nothing: give it a reply, messages, next_state or variables"
+            ));
+        }
+        Ok(AutoReplyRule {
+            keyword,
+            state,
+            incoming_type,
+            messages,
+            next_state,
+            variables: self.variables,
+        })
+    }
+}
+
+fn check_message(message: &ReplyMessage) -> Result<(), String> {
+    match message.message_type.unwrap_or(ReplyType::Sms) {
+        ReplyType::Sms if message.content.as_deref().is_none_or(str::is_empty) => {
+            return Err("an SMS needs its content".into())
+        }
+        ReplyType::Ussd if message.to_number.as_deref().is_none_or(str::is_empty) => {
+            return Err("a USSD request needs to_number, the code to dial".into())
+        }
+        _ => {}
+    }
+    if let Some(url) = &message.status_url {
+        let parsed = Url::parse(url).map_err(|e| format!("status_url {url:?}: {e}"))?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err(format!("status_url {url:?} is not an http(s) URL"));
+        }
+    }
+    if message.status_secret.is_some() && message.status_url.is_none() {
+        return Err("status_secret without a status_url".into());
+    }
+    Ok(())
+}
+
+/// The configured auto-replies.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AutoReplies {
-    #[serde(default)]
     pub rules: Vec<AutoReplyRule>,
-    #[serde(default)]
     pub default: Option<AutoReplyRule>,
+    /// Each status URL's secret, to put back into a stored reply.
+    secrets: BTreeMap<String, String>,
 }
 
 impl AutoReplies {
+    /// Reads and checks the rules; the error names the rule and what is wrong with it.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let replies: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if let Some(rule) = replies
+        let written: RulesText = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let rules = written
             .rules
-            .iter()
-            .find(|r| r.keyword.as_deref().is_none_or(|k| k.trim().is_empty()))
-        {
-            return Err(format!("a rule has no keyword: {rule:?}"));
+            .into_iter()
+            .enumerate()
+            .map(|(i, rule)| rule.check(&format!("rule {}", i + 1), false))
+            .collect::<Result<Vec<_>, _>>()?;
+        let default = written
+            .default
+            .map(|rule| rule.check("the default", true))
+            .transpose()?;
+        let mut secrets = BTreeMap::new();
+        for message in rules.iter().chain(&default).flat_map(|r| &r.messages) {
+            if let (Some(url), Some(secret)) = (&message.status_url, &message.status_secret) {
+                if secrets
+                    .insert(url.clone(), secret.clone())
+                    .is_some_and(|s| s != *secret)
+                {
+                    return Err(format!("two status_secrets for the status_url {url:?}"));
+                }
+            }
         }
-        Ok(replies)
+        Ok(Self {
+            rules,
+            default,
+            secrets,
+        })
     }
 
-    /// The response body for an incoming message, or `None` to answer nothing. Only text
-    /// messages are answered: a reply to a call or a USSD session would be an SMS nobody
-    /// asked for.
-    pub fn reply_for(&self, message: &IncomingMessage) -> Option<Value> {
-        let texting = matches!(
-            message.message_type.as_deref(),
-            None | Some("sms") | Some("mms")
-        );
-        if !texting {
-            return None;
-        }
-        let first_word = message
+    /// The rule that answers `message`, if any.
+    pub fn rule_for(&self, message: &IncomingMessage) -> Option<&AutoReplyRule> {
+        let kind = message
+            .message_type
+            .as_deref()
+            .map(str::to_lowercase)
+            .unwrap_or_else(|| "sms".into());
+        let answers = |rule: &AutoReplyRule| match &rule.incoming_type {
+            Some(t) => *t == kind,
+            None => kind == "sms" || kind == "mms",
+        };
+        let word = message
             .content
             .split_whitespace()
             .next()
@@ -62,24 +269,88 @@ impl AutoReplies {
                     .to_lowercase()
             })
             .unwrap_or_default();
-        let rule = self
+        let matches = |rule: &&AutoReplyRule| {
+            answers(rule) && rule.keyword.as_deref().is_none_or(|k| k == word)
+        };
+        let current = message
+            .state
+            .as_ref()
+            .and_then(|s| s.id.as_deref())
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let in_state = self
             .rules
             .iter()
-            .find(|r| {
-                r.keyword
-                    .as_deref()
-                    .is_some_and(|k| k.trim().to_lowercase() == first_word)
+            .filter(|r| current.is_some() && r.state.as_deref() == current)
+            .find(matches);
+        in_state
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .filter(|r| r.state.is_none())
+                    .find(matches)
             })
-            .or(self.default.as_ref())?;
+            .or(self.default.as_ref().filter(|d| answers(d)))
+    }
+
+    /// The response body for an incoming message, or `None` to answer nothing (a message
+    /// type no rule answers: a call or a USSD session gets no SMS nobody asked for).
+    pub fn reply_for(&self, message: &IncomingMessage) -> Option<Value> {
+        let rule = self.rule_for(message)?;
         let mut body = Map::new();
-        if let Some(reply) = rule.reply.as_deref().filter(|r| !r.is_empty()) {
-            body.insert("messages".into(), json!([{ "content": reply }]));
+        if !rule.messages.is_empty() {
+            body.insert(
+                "messages".into(),
+                serde_json::to_value(&rule.messages).ok()?,
+            );
         }
-        if !rule.variables.is_empty() {
-            body.insert("variables".into(), Value::Object(rule.variables.clone()));
+        let mut variables = rule.variables.clone();
+        match &rule.next_state {
+            NextState::Keep => {}
+            NextState::Set(state) => {
+                variables.insert("state.id".into(), Value::String(state.clone()));
+            }
+            NextState::Clear => {
+                variables.insert("state.id".into(), Value::Null);
+            }
+        }
+        if !variables.is_empty() {
+            body.insert("variables".into(), Value::Object(variables));
         }
         (!body.is_empty()).then_some(Value::Object(body))
     }
+
+    /// A reply as it is stored for retries: without its status secrets.
+    pub fn to_keep(reply: &Value) -> Value {
+        let mut kept = reply.clone();
+        for message in messages_of(&mut kept) {
+            message.remove("status_secret");
+        }
+        kept
+    }
+
+    /// A stored reply made whole for a retry: each status URL's secret as the rules give it.
+    pub fn to_resend(&self, mut kept: Value) -> Value {
+        for message in messages_of(&mut kept) {
+            let secret = message
+                .get("status_url")
+                .and_then(Value::as_str)
+                .and_then(|url| self.secrets.get(url));
+            if let Some(secret) = secret {
+                message.insert("status_secret".into(), Value::String(secret.clone()));
+            }
+        }
+        kept
+    }
+}
+
+fn messages_of(reply: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+    reply
+        .get_mut("messages")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
 }
 
 #[cfg(test)]

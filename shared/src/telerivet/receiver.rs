@@ -323,6 +323,15 @@ impl Receiver for TelerivetReceiver {
     /// a Custom Actions "notify webhook URL"): `service_id` is the one posting it. The
     /// message is counted once; its reply goes to the service that got it first, and its
     /// retries, never to a second service.
+    /// A reply's status secrets are not stored: a retry gets them from the rules.
+    fn reply_to_keep(&self, reply: &serde_json::Value) -> serde_json::Value {
+        AutoReplies::to_keep(reply)
+    }
+
+    fn reply_to_resend(&self, kept: serde_json::Value) -> serde_json::Value {
+        self.auto_replies.to_resend(kept)
+    }
+
     fn reply_audience(&self, event: &TelerivetEvent) -> Option<String> {
         match &event.kind {
             EventKind::IncomingMessage(message) => message.service_id.clone(),
