@@ -61,43 +61,23 @@ fn range(start: &str, end: &str) -> String {
         )
 }
 
-/// The tutorial's loop over the served records of `day`, written out here.
+/// The tutorial's `/api/dashboard` metrics of `day`: its aggregate, formatted as its step
+/// 4 does (`peakHour` is `null` in an hourless day, where the tutorial would say `"0:00"`).
 fn tutorial(served: &[Value], day: &str) -> Value {
-    let calls = on_days(served, &[day]);
-    let count = |s: &str| calls.iter().filter(|c| c["Status"] == s).count();
-    let mut hourly = [0u64; 24];
-    let mut seconds = 0;
-    for c in &calls {
-        if let Some(hour) = hour_of(c) {
-            hourly[hour] += 1;
-        }
-        if c["Status"] == "completed" {
-            seconds += match &c["Duration"] {
-                Value::String(s) => s.parse::<u64>().unwrap(),
-                Value::Number(n) => n.as_u64().unwrap(),
-                _ => 0,
-            };
-        }
-    }
-    let answered = count("completed");
-    let average = if answered > 0 {
-        (seconds as f64 / answered as f64).round() as u64
-    } else {
-        0
-    };
-    let peak = hourly
+    let raw = tutorial_raw(served, &[day]);
+    let hours: u64 = raw["hourlyDistribution"]
+        .as_array()
+        .unwrap()
         .iter()
-        .enumerate()
-        .max_by_key(|(h, n)| (**n, std::cmp::Reverse(*h)))
-        .map(|(h, _)| h)
-        .unwrap();
+        .map(|n| n.as_u64().unwrap())
+        .sum();
     json!({
-        "totalCalls": calls.len(), "answered": answered, "missed": count("no-answer"),
-        "busy": count("busy"), "failed": count("failed"),
-        "answerRate": format!("{:.1}%", if calls.is_empty() { 0.0 } else { answered as f64 * 100.0 / calls.len() as f64 }),
-        "avgDuration": format!("{}m {}s", average / 60, average % 60),
-        "peakHour": if calls.is_empty() { Value::Null } else { json!(format!("{peak}:00")) },
-        "hourlyDistribution": hourly,
+        "totalCalls": raw["total"], "answered": raw["answered"], "missed": raw["missed"],
+        "busy": raw["busy"], "failed": raw["failed"],
+        "answerRate": format!("{}%", raw["answerRate"].as_str().unwrap()),
+        "avgDuration": raw["avgDurationFormatted"],
+        "peakHour": if hours == 0 { Value::Null } else { json!(format!("{}:00", raw["peakHour"])) },
+        "hourlyDistribution": raw["hourlyDistribution"],
     })
 }
 
@@ -277,6 +257,10 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
         .parse()
         .unwrap();
     assert!(as_of <= Utc::now() + Duration::seconds(1));
+    assert_eq!(
+        view["dataAsOf"], two_days["dataAsOf"],
+        "the day's view says it too"
+    );
 
     let (status, page) = get(&deps, API.replace("/api/dashboard", "/").as_str()).await;
     assert_eq!(status, 200);

@@ -46,7 +46,7 @@ impl AgentFigures {
             talk_seconds,
             average_talk: (talked > 0).then(|| {
                 let average = talk_seconds / talked;
-                format!("{}m {}s", average / 60, average % 60)
+                dialtone_shared::call_log::metrics::format_duration(average.max(0) as u64)
             }),
             recorded: field("recorded"),
             devices: fields

@@ -474,7 +474,8 @@ async fn snapshot<S: DashboardStore, T>(
         open_alerts(&alerts, now),
         now,
     )
-    .with_missing_webhooks(compared.as_ref().map(|c| &c.value)))
+    .with_missing_webhooks(compared.as_ref().map(|c| &c.value))
+    .with_data_as_of(data_as_of(deps).await?))
 }
 
 /// The outgoing SMS waiting past the stuck threshold now, and the phones whose "not

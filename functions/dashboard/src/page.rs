@@ -157,6 +157,14 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                     section {
                         h2 { "Calls by hour" }
                         (chart(m))
+                        p.muted {
+                            "Exotel's call log read through "
+                            @match view.data_as_of {
+                                Some(t) => (t.format("%Y-%m-%d %H:%M UTC")),
+                                None => "— (not read yet)",
+                            }
+                            "; a call is listed once it ends."
+                        }
                     }
                     section {
                         h2 { "Open alerts" }

@@ -4,7 +4,7 @@
 //! dialtone's extras beside them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use dialtone_shared::call_log::metrics::Metrics;
+use dialtone_shared::call_log::metrics::{format_duration, Metrics};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -43,7 +43,7 @@ impl From<&Metrics> for RawMetrics {
             hourly_distribution: m.hourly,
             answer_rate: m.answer_rate_text(),
             avg_duration_seconds: seconds,
-            avg_duration_formatted: format!("{}m {}s", seconds / 60, seconds % 60),
+            avg_duration_formatted: format_duration(seconds),
             peak_hour: m.peak_hour().unwrap_or(0),
         }
     }

@@ -5,7 +5,7 @@
 use crate::calls::AgentFigures;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dialtone_shared::alert::{Alert, AlertKind, Severity, Source};
-use dialtone_shared::call_log::metrics::{Metrics, METRICS_HORIZON_DAYS};
+use dialtone_shared::call_log::metrics::{format_duration, Metrics, METRICS_HORIZON_DAYS};
 use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::CallbackState;
 use dialtone_shared::store::{CallLogBucket, CounterKey, CounterLine};
@@ -51,7 +51,7 @@ impl From<&Metrics> for TutorialMetrics {
             busy: m.busy,
             failed: m.failed,
             answer_rate: format!("{}%", m.answer_rate_text()),
-            avg_duration: format!("{}m {}s", seconds / 60, seconds % 60),
+            avg_duration: format_duration(seconds),
             peak_hour: m.peak_hour().map(|h| format!("{h}:00")),
             hourly_distribution: m.hourly,
         }
@@ -366,6 +366,9 @@ pub struct Dashboard {
     pub open_alerts: Vec<OpenAlert>,
     /// The newest day compared with the call notifications; `null` before the first.
     pub missing_webhooks: Option<MissingWebhooks>,
+    /// How fresh the call-log figures are: the end of the newest range the aggregator read
+    /// to its last page; `null` before its first.
+    pub data_as_of: Option<DateTime<Utc>>,
 }
 
 impl Dashboard {
@@ -398,7 +401,14 @@ impl Dashboard {
             callbacks,
             open_alerts,
             missing_webhooks: None,
+            data_as_of: None,
         }
+    }
+
+    /// With the time the call log was read through, when it was.
+    pub fn with_data_as_of(mut self, data_as_of: Option<DateTime<Utc>>) -> Self {
+        self.data_as_of = data_as_of;
+        self
     }
 
     /// With the newest day compared with the call notifications, when there is one.

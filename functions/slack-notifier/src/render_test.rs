@@ -23,12 +23,16 @@ fn critical() -> Alert {
         severity: Severity::Critical,
         status: "CRITICAL".into(),
         occurred_at: "2026-11-22T10:02:00Z".parse().unwrap(),
-        lines: vec![line(
-            "07930061010",
-            Some("+917930061010"),
-            LineChange::NewlyAffected,
-            &["+918030752599"],
-        )],
+        lines: vec![LineImpact {
+            outage: Some(dialtone_shared::exophone::Outage::MajorOutage),
+            last_check_time: Some("2026-11-22T10:01:40Z".parse().unwrap()),
+            ..line(
+                "07930061010",
+                Some("+917930061010"),
+                LineChange::NewlyAffected,
+                &["+918030752599"],
+            )
+        }],
         lines_omitted: 0,
         lines_affected: 1,
         outage_seconds: None,

@@ -109,6 +109,11 @@ impl Metrics {
     }
 }
 
+/// The tutorial's `formatDuration`: `"2m 14s"`.
+pub fn format_duration(seconds: u64) -> String {
+    format!("{}m {}s", seconds / 60, seconds % 60)
+}
+
 /// The hour bucket of a call created at `hour` (the account's time).
 pub fn hour_field(hour: u32) -> (String, i64) {
     (format!("h{hour:02}"), 1)

@@ -195,7 +195,7 @@ pub fn summarise(aggregate: &Aggregate) -> Report {
         hourly: all.hourly.to_vec(),
         answer_rate: format!("{:.1}", all.answer_rate().unwrap_or(0.0)),
         avg_duration_seconds: avg,
-        avg_duration_formatted: format!("{}m {}s", avg / 60, avg % 60),
+        avg_duration_formatted: dialtone_shared::call_log::metrics::format_duration(avg),
         peak_hour: all.peak_hour(),
         ..Report::default()
     }
