@@ -229,7 +229,8 @@ impl LineImpact {
     }
 
     /// What Exotel's monitoring says of this direction, for a person: `major outage, calls
-    /// are not connecting (checked 05:40 UTC)`; `None` when the details were not read.
+    /// are not connecting (checked 2026-11-20 05:40 UTC)`; `None` when the details were not
+    /// read.
     pub fn exotel_says(&self) -> Option<String> {
         let checked = self
             .last_check_time

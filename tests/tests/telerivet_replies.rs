@@ -19,7 +19,9 @@ const RULES: &str = r#"{"rules":[
     {"state":"order_size","reply":"Please answer S, M or L"},
     {"keyword":"alert","reply":"We got it.","messages":[
         {"content":"A customer needs you","to_number":"+919800000001","route_id":"PN4d2a1b7c",
-         "status_url":"https://example.test/telerivet/status","status_secret":"status-secret-0123456789"}]},
+         "status_url":"https://example.test/telerivet/status","status_secret":"status-secret-0123456789"},
+        {"content":"Logged","to_number":"+919800000002",
+         "status_url":"https://dialtone.test/telerivet/webhook","status_secret_from":"webhook"}]},
     {"incoming_type":"ussd","keyword":"balance","messages":[{"message_type":"ussd","to_number":"*123*1#"}]}],
   "default":{"reply":"Thanks, we'll call you back."}}"#;
 
@@ -94,6 +96,10 @@ async fn a_conversation_a_ussd_session_and_several_messages_are_answered_as_conf
     assert_eq!(
         alert["messages"][1]["status_secret"],
         "status-secret-0123456789"
+    );
+    assert_eq!(
+        alert["messages"][2]["status_secret"], TELERIVET_SECRET,
+        "dialtone's own webhook secret, as it is now"
     );
     // The retry gets the very same answer, though the secret was never stored.
     let (_, retry) = send_telerivet(&deps, posted("SMr5", "alert!", &[])).await;

@@ -24,7 +24,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Duration, Utc};
 use dialtone_shared::config::{self, ConfigError};
-use dialtone_shared::exotel::client::{ExotelApi, ExotelClient, ExotelError};
+use dialtone_shared::exotel::client::{ExotelApi, ExotelClient};
 use dialtone_shared::heartbeat::enrich::{DetailsEnricher, EnrichPolicy};
 use dialtone_shared::phone::mask_numbers;
 use dialtone_shared::publish::{AlertPublisher, PublishError, SnsPublisher};
@@ -51,12 +51,39 @@ pub struct Config {
 }
 
 impl Config {
+    /// The table and the topic, or the missing variable's name. Exotel's API is optional
+    /// here: no alert may wait on it, so a secret that cannot be read leaves the details
+    /// off (logged as an error) rather than the dispatcher down.
     pub async fn load(secrets: &SecretsManager) -> Result<Self, ConfigError> {
         Ok(Self {
             table_name: config::required("TABLE_NAME")?,
             topic_arn: config::required("ALERT_TOPIC_ARN")?,
-            exotel: ExotelApi::load_if_configured(secrets, DETAILS_BUDGET).await?,
+            exotel: optional_exotel(ExotelApi::load_if_configured(secrets, DETAILS_BUDGET).await),
         })
+    }
+}
+
+/// Exotel's API settings when they could be read; else none, said once at cold start.
+pub fn optional_exotel(loaded: Result<Option<ExotelApi>, ConfigError>) -> Option<ExotelApi> {
+    loaded.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "Exotel API settings unreadable: alerts go out without their lines' details");
+        None
+    })
+}
+
+/// The details reader for `api`, when there is one and it can be built.
+pub fn details_enricher(api: Option<ExotelApi>) -> Option<DetailsEnricher> {
+    let mut api = api?;
+    // No back-off and no spacing inside an alert's path: the minute's budget paces the
+    // reads, and a 429 or a slow Exotel pauses them.
+    api.max_attempts = 1;
+    api.spacing = std::time::Duration::ZERO;
+    match ExotelClient::new(api) {
+        Ok(client) => Some(DetailsEnricher::new(client, EnrichPolicy::default())),
+        Err(err) => {
+            tracing::error!(error = %err, "Exotel API unusable: alerts go out without their lines' details");
+            None
+        }
     }
 }
 
@@ -72,23 +99,12 @@ impl Deps<DynamoStore, SnsPublisher, Option<DetailsEnricher>> {
         config: Config,
         dynamodb: aws_sdk_dynamodb::Client,
         sns: aws_sdk_sns::Client,
-    ) -> Result<Self, ExotelError> {
-        let enricher = match config.exotel {
-            Some(mut api) => {
-                // No back-off inside an alert's path: a 429 pauses the reading instead.
-                api.max_attempts = 1;
-                Some(DetailsEnricher::new(
-                    ExotelClient::new(api)?,
-                    EnrichPolicy::default(),
-                ))
-            }
-            None => None,
-        };
-        Ok(Self {
+    ) -> Self {
+        Self {
             ledger: DynamoStore::new(dynamodb, config.table_name),
             publisher: SnsPublisher::new(sns, config.topic_arn),
-            enricher,
-        })
+            enricher: details_enricher(config.exotel),
+        }
     }
 }
 
@@ -225,9 +241,21 @@ pub async fn publish_once<L: AlertLedger, P: AlertPublisher, E: AlertEnricher>(
             return Err(err.into());
         }
     };
-    deps.ledger
+    if let Err(err) = deps
+        .ledger
         .mark_published(&row.alert_id, Utc::now(), enriched.as_ref())
-        .await?;
+        .await
+    {
+        // Published: the mark must land, or the sweep sends it again. Without what the
+        // dispatcher added, if that is what could not be stored.
+        if enriched.is_none() {
+            return Err(err.into());
+        }
+        tracing::warn!(alert = %alert, error = %err, "alert as sent not stored; marked published as stored");
+        deps.ledger
+            .mark_published(&row.alert_id, Utc::now(), None)
+            .await?;
+    }
     tracing::info!(
         alert = %alert,
         severity = row.alert.severity.as_str(),

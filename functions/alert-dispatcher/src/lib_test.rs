@@ -238,3 +238,79 @@ fn an_unreadable_row_never_names_a_callers_number_in_full() {
         "{unreadable}"
     );
 }
+
+#[test]
+fn exotel_settings_that_cannot_be_read_or_used_leave_the_details_off_not_the_dispatcher() {
+    let unreadable = Err(ConfigError::Missing("EXOTEL_API_SECRET_ID"));
+    assert!(optional_exotel(unreadable).is_none());
+    let unusable = ExotelApi {
+        base: "not a url".into(),
+        account_sid: "acme1".into(),
+        credentials: dialtone_shared::secrets::Cached::fixed(
+            dialtone_shared::exotel::client::ApiCredentials {
+                api_key: "key".into(),
+                api_token: dialtone_shared::secret::Secret::new("token-0123456789abcdef".into())
+                    .unwrap(),
+            },
+        ),
+        spacing: std::time::Duration::from_millis(300),
+        budget: 20,
+        retry_base: std::time::Duration::from_millis(500),
+        max_attempts: 4,
+    };
+    assert!(details_enricher(Some(unusable)).is_none());
+    assert!(details_enricher(None).is_none());
+}
+
+/// Refuses to store an alert as sent (too large, say), and records what it marked.
+#[derive(Default)]
+struct RefusesAsSent(Mutex<Vec<bool>>);
+
+impl AlertLedger for RefusesAsSent {
+    async fn claim(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        Ok(Claim::Claimed)
+    }
+    async fn release_claim(&self, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn mark_published(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        as_sent: Option<&Alert>,
+    ) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(as_sent.is_some());
+        match as_sent {
+            Some(_) => Err(StoreError::Rejected("item too large".into())),
+            None => Ok(()),
+        }
+    }
+    async fn unpublished(
+        &self,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn an_alert_as_sent_that_cannot_be_stored_is_still_marked_published() {
+    let deps = Deps {
+        ledger: RefusesAsSent::default(),
+        publisher: Publisher::default(),
+        enricher: Noting,
+    };
+    let mut row = crate::sweep::tests::row("+919812345601", Utc::now());
+    row.alert.severity = dialtone_shared::alert::Severity::Critical;
+    assert_eq!(
+        publish_once(&deps, &row, Utc::now()).await.unwrap(),
+        Dispatched::Published
+    );
+    assert_eq!(*deps.ledger.0.lock().unwrap(), [true, false]);
+}

@@ -11,6 +11,6 @@ async fn main() -> Result<(), Error> {
         config,
         aws_sdk_dynamodb::Client::new(&aws),
         aws_sdk_sns::Client::new(&aws),
-    )?;
+    );
     run(service_fn(|event| entry(&deps, event))).await
 }

@@ -12,8 +12,13 @@
 //!   counted twice whichever way it was first read, and a call counted before `#open`
 //!   markers existed is recognised by its `<Sid>`.
 //! - **A record whose `DateCreated` cannot be read** still counts: in the total, its status,
-//!   its direction and ExoPhone, on the day its read ended, in no hour (the tutorial's
-//!   `getHours()` is `NaN` there: no hour is bumped either).
+//!   its direction and ExoPhone, in no hour (the tutorial's `getHours()` is `NaN` there: no
+//!   hour is bumped either), on the day of the readable records beside it on its page (the
+//!   aggregator's `day_near`), or else the day its range ends.
+//!
+//! A call counted as `other` while going before `#open` markers existed, and read while
+//! still going after, is counted once more (its `<Sid>#open` is new): a one-off of the
+//! release, for calls listed while going in the 4 h around it.
 
 use super::metrics::{counter_keys_on, hour_field, status_fields};
 use super::records::{CallRecord, Undated};

@@ -6,14 +6,16 @@
 //! The heartbeat's own write comes first: the receiver stores the state and its alerts
 //! without calling Exotel, so a slow or throttled API never delays what is acknowledged.
 //! The details are read when the alert is published, for its newly affected lines only
-//! (Exotel: "polling the GET endpoint is not recommended"), a few lines an alert, within a
-//! request budget a minute and a deadline; a 429 stops all reading for a minute. An alert
-//! whose details could not be read goes out as it is, at once.
+//! (Exotel: "polling the GET endpoint is not recommended"), a few lines an alert read side
+//! by side, within a request budget a minute and a deadline; a 429, a deadline missed or an
+//! Exotel that fails stops all reading for a minute, so a slow Exotel costs one alert a
+//! minute its deadline, no more. An alert whose details could not be read goes out as it
+//! is.
 
 use crate::alert::{Alert, LineChange, Source};
 use crate::exophone::ExoPhoneSid;
 use crate::exotel::client::{ExotelClient, ExotelError};
-use crate::exotel::details::ExoPhoneDetails;
+use crate::exotel::details::{ExoPhoneDetails, LineHealth};
 use crate::phone::mask_numbers;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,15 +25,17 @@ use tokio::time::Instant;
 /// still names them all; the others' details wait for their own alert or the dashboard.
 pub const MAX_LINES_ENRICHED: usize = 5;
 
-/// The lines of `alert` to read the details of: heartbeat alerts' newly affected lines,
-/// each once, at most [`MAX_LINES_ENRICHED`].
+/// The lines of `alert` to read the details of: heartbeat alerts' newly affected lines not
+/// told already (a PAYLOAD_TOO_LARGE fleet's lines come from the details), each once, at
+/// most [`MAX_LINES_ENRICHED`].
 pub fn lines_to_enrich(alert: &Alert) -> Vec<ExoPhoneSid> {
     if alert.source != Source::ExotelHeartbeat {
         return Vec::new();
     }
     let mut sids: Vec<ExoPhoneSid> = Vec::new();
     for line in &alert.lines {
-        if line.change == LineChange::NewlyAffected && !sids.contains(&line.sid) {
+        let told = line.outage.is_some() || line.last_check_time.is_some();
+        if line.change == LineChange::NewlyAffected && !told && !sids.contains(&line.sid) {
             if sids.len() == MAX_LINES_ENRICHED {
                 break;
             }
@@ -53,6 +57,10 @@ pub fn with_details(alert: &Alert, details: &[ExoPhoneDetails]) -> Option<Alert>
         let Some(found) = details.iter().find(|d| d.sid == line.sid) else {
             continue;
         };
+        // A status of unknown meaning says nothing: not even when it was checked.
+        if found.health(line.direction) == LineHealth::Unknown {
+            continue;
+        }
         line.outage = found.info.outage(line.direction).or(line.outage);
         line.last_check_time = found
             .info
@@ -75,32 +83,34 @@ pub fn with_details(alert: &Alert, details: &[ExoPhoneDetails]) -> Option<Alert>
 pub struct EnrichPolicy {
     /// The longest an alert waits for its details.
     pub deadline: Duration,
-    /// No reading for this long after Exotel answers 429.
-    pub throttled_for: Duration,
+    /// No reading for this long after Exotel answers 429, misses the deadline or fails.
+    pub paused_for: Duration,
 }
 
 impl Default for EnrichPolicy {
     fn default() -> Self {
         Self {
             deadline: Duration::from_secs(3),
-            throttled_for: Duration::from_secs(60),
+            paused_for: Duration::from_secs(60),
         }
     }
 }
 
 /// Reads the details of alerts' newly affected lines from Exotel. Its client's budget is a
-/// number of requests a minute (`begin_run` each minute); its own retries are off: the
-/// alert does not wait for a back-off.
+/// number of requests a minute (`begin_run` each minute), its spacing none (the budget
+/// paces it), its own retries off: the alert does not wait for a back-off.
 pub struct DetailsEnricher {
     client: ExotelClient,
     policy: EnrichPolicy,
-    /// When the current minute's budget started, and until when Exotel throttles us.
+    /// When the current minute's budget started, and until when reading is paused.
     window: Mutex<(Option<Instant>, Option<Instant>)>,
 }
 
 /// Why an alert went out without (some of) its details.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Skipped {
+    /// Exotel answered 429, missed a deadline or failed less than a minute ago.
+    Paused,
     Throttled,
     BudgetSpent,
     Deadline,
@@ -116,11 +126,11 @@ impl DetailsEnricher {
         }
     }
 
-    /// Starts a new minute's budget when the last one is over; `false` while throttled.
+    /// Starts a new minute's budget when the last one is over; `false` while paused.
     fn open_window(&self, now: Instant) -> bool {
         let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        let (started, throttled_until) = &mut *window;
-        if throttled_until.is_some_and(|until| now < until) {
+        let (started, paused_until) = &mut *window;
+        if paused_until.is_some_and(|until| now < until) {
             return false;
         }
         if started.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(60)) {
@@ -130,36 +140,42 @@ impl DetailsEnricher {
         true
     }
 
-    fn throttled(&self, now: Instant) {
+    fn pause(&self, now: Instant) {
         let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        window.1 = Some(now + self.policy.throttled_for);
+        window.1 = Some(now + self.policy.paused_for);
     }
 
-    /// The details of `sids`, as many as the budget, the deadline and Exotel allow, and why
-    /// the rest were not read.
+    /// The details of `sids`, read side by side, as many as the budget, the deadline and
+    /// Exotel allow, and why the rest were not read.
     pub async fn read(&self, sids: &[ExoPhoneSid]) -> (Vec<ExoPhoneDetails>, Option<Skipped>) {
-        let mut found = Vec::new();
         let start = Instant::now();
         if !self.open_window(start) {
-            return (found, Some(Skipped::Throttled));
+            return (Vec::new(), Some(Skipped::Paused));
         }
-        let deadline = start + self.policy.deadline;
-        for sid in sids {
-            match tokio::time::timeout_at(deadline, self.client.exophone(sid)).await {
-                Err(_) => return (found, Some(Skipped::Deadline)),
-                Ok(Ok(Some(details))) => found.push(details),
-                Ok(Ok(None)) => {
-                    tracing::warn!(exophone = %sid, "Exotel does not know this ExoPhone")
+        let reads =
+            futures_util::future::join_all(sids.iter().map(|sid| self.client.exophone(sid)));
+        let Ok(answers) = tokio::time::timeout_at(start + self.policy.deadline, reads).await else {
+            self.pause(Instant::now());
+            return (Vec::new(), Some(Skipped::Deadline));
+        };
+        let mut found = Vec::new();
+        let mut skipped = None;
+        for (sid, answer) in sids.iter().zip(answers) {
+            match answer {
+                Ok(Some(details)) => found.push(details),
+                Ok(None) => tracing::warn!(exophone = %sid, "Exotel does not know this ExoPhone"),
+                Err(ExotelError::BudgetSpent(_)) => skipped = Some(Skipped::BudgetSpent),
+                Err(ExotelError::Status { status: 429 }) => {
+                    self.pause(Instant::now());
+                    skipped = Some(Skipped::Throttled);
                 }
-                Ok(Err(ExotelError::Status { status: 429 })) => {
-                    self.throttled(Instant::now());
-                    return (found, Some(Skipped::Throttled));
+                Err(err) => {
+                    self.pause(Instant::now());
+                    skipped = Some(Skipped::Failed(err.to_string()));
                 }
-                Ok(Err(ExotelError::BudgetSpent(_))) => return (found, Some(Skipped::BudgetSpent)),
-                Ok(Err(err)) => return (found, Some(Skipped::Failed(err.to_string()))),
             }
         }
-        (found, None)
+        (found, skipped)
     }
 
     /// The alert as it should go out: with its lines' details when any could be read.

@@ -219,7 +219,7 @@ fn enricher(server: &MockServer, budget: u32) -> DetailsEnricher {
         client,
         EnrichPolicy {
             deadline: Duration::from_millis(800),
-            throttled_for: Duration::from_secs(60),
+            paused_for: Duration::from_secs(60),
         },
     )
 }
@@ -268,7 +268,7 @@ async fn a_429_stops_the_reading_for_a_while_and_the_alert_goes_out_as_it_is() {
     assert!(found.is_empty());
     assert_eq!(
         why,
-        Some(Skipped::Throttled),
+        Some(Skipped::Paused),
         "no second request while throttled"
     );
 }
@@ -285,9 +285,57 @@ async fn a_slow_exotel_costs_the_alert_no_more_than_the_deadline() {
         )
         .mount(&server)
         .await;
-    let (found, why) = enricher(&server, 10).read(&[sid("01139585476")]).await;
+    let enricher = enricher(&server, 10);
+    let (found, why) = enricher.read(&[sid("01139585476")]).await;
     assert!(found.is_empty());
     assert_eq!(why, Some(Skipped::Deadline));
+    let started = std::time::Instant::now();
+    let (_, why) = enricher.read(&[sid("01139585476")]).await;
+    assert_eq!(
+        why,
+        Some(Skipped::Paused),
+        "the next alerts do not wait again"
+    );
+    assert!(started.elapsed() < Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn an_exotel_that_fails_pauses_the_reading_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let enricher = enricher(&server, 10);
+    let (_, why) = enricher.read(&[sid("01139585476")]).await;
+    assert_eq!(why, Some(Skipped::Failed("Exotel answered 503".into())));
+    let (_, why) = enricher.read(&[sid("01139585476")]).await;
+    assert_eq!(why, Some(Skipped::Paused));
+}
+
+#[test]
+fn lines_already_told_by_the_details_and_statuses_of_unknown_meaning_add_nothing() {
+    let mut told = line(
+        "01139585476",
+        Direction::Incoming,
+        LineChange::NewlyAffected,
+    );
+    told.outage = Some(Outage::MajorOutage);
+    assert!(lines_to_enrich(&warning(vec![told])).is_empty());
+
+    let alert = warning(vec![line(
+        "01139585476",
+        Direction::Incoming,
+        LineChange::NewlyAffected,
+    )]);
+    let details = read(details_body("01139585476", "degraded", "active"));
+    assert_eq!(
+        with_details(&alert, &details),
+        None,
+        "a word Exotel may add later: neither an outage nor active"
+    );
 }
 
 #[tokio::test]

@@ -157,15 +157,14 @@ pub trait Receiver: Send + Sync {
         None
     }
 
-    /// The reply as it is kept with the idempotency key for retries: without secrets the
-    /// receiver can put back ([`Receiver::reply_to_resend`]).
-    fn reply_to_keep(&self, reply: &serde_json::Value) -> serde_json::Value {
-        reply.clone()
-    }
-
-    /// A kept reply made whole again for a retry.
-    fn reply_to_resend(&self, kept: serde_json::Value) -> serde_json::Value {
-        kept
+    /// The reply as it is answered, first and to each retry. A decision's reply (kept with
+    /// the idempotency key for retries) holds no secret: this puts back the ones the
+    /// receiver holds (a status URL's secret).
+    fn reply_to_send(
+        &self,
+        kept: serde_json::Value,
+    ) -> impl std::future::Future<Output = serde_json::Value> + Send {
+        std::future::ready(kept)
     }
 
     fn unrecognised<'e>(&self, _event: &'e Self::Event) -> Option<&'e str> {
@@ -468,14 +467,15 @@ async fn record<R: Receiver, S: EventStore>(
             .reply
             .as_ref()
             .and_then(|_| receiver.reply_audience(event));
-        commit.reply = verdict.reply.as_ref().map(|r| receiver.reply_to_keep(r));
+        commit.reply = verdict.reply.clone();
         match store.commit(commit).await? {
             CommitOutcome::Committed => {
                 check_thresholds(receiver, store, event, &committed, received_at).await?;
                 tracing::info!(outcome = verdict.outcome, alerts, "event stored");
-                return Ok(Answer::Stored(verdict.reply.unwrap_or_else(
-                    || json!({ "result": verdict.outcome, "alerts": alerts }),
-                )));
+                return Ok(Answer::Stored(match verdict.reply {
+                    Some(reply) => receiver.reply_to_send(reply).await,
+                    None => json!({ "result": verdict.outcome, "alerts": alerts }),
+                }));
             }
             CommitOutcome::Duplicate => {
                 // The first delivery's rows, read afresh (it may have committed after this
@@ -495,7 +495,7 @@ async fn record<R: Receiver, S: EventStore>(
                             if stored.to.is_none()
                                 || stored.to == receiver.reply_audience(event) =>
                         {
-                            receiver.reply_to_resend(stored.body)
+                            receiver.reply_to_send(stored.body).await
                         }
                         Some(_) => {
                             tracing::info!(

@@ -42,10 +42,30 @@ pub struct ReplyMessage {
     /// Where Telerivet posts this message's status changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_url: Option<String>,
-    /// Passed back as `secret` to `status_url`. Never stored: a retry's stored reply gets it
-    /// again from the rules ([`AutoReplies::to_resend`]).
+    /// Passed back as `secret` to `status_url`. Never stored: each answer gets it from the
+    /// rules ([`AutoReplies::with_secrets`]). Readable by whoever can read the function's
+    /// configuration: for dialtone's own webhook, `status_secret_from` is the safe way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_secret: Option<String>,
+    /// `"webhook"`: the status secret is dialtone's own Telerivet webhook secret, as it is
+    /// when the answer is given (so status notifications sent to dialtone's own URL pass,
+    /// after a rotation too, and no secret is written in the rules).
+    #[serde(default, skip_serializing)]
+    pub status_secret_from: Option<SecretFrom>,
+}
+
+/// Where a status secret comes from, other than the rules' text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretFrom {
+    Webhook,
+}
+
+/// A status URL's secret, as the rules give it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum StatusSecret {
+    Text(String),
+    Webhook,
 }
 
 /// What a rule does to the contact's conversation state.
@@ -126,6 +146,11 @@ impl RuleText {
         if !is_default && keyword.is_none() && state.is_none() {
             return Err(format!("{name} needs a keyword or a state"));
         }
+        if is_default && (keyword.is_some() || state.is_some()) {
+            return Err(format!(
+                "{name} answers whatever no rule does: give it no keyword or state"
+            ));
+        }
         if let Some(word) = keyword
             .as_deref()
             .filter(|k| k.contains(char::is_whitespace))
@@ -197,13 +222,22 @@ fn check_message(message: &ReplyMessage) -> Result<(), String> {
         _ => {}
     }
     if let Some(url) = &message.status_url {
-        let parsed = Url::parse(url).map_err(|e| format!("status_url {url:?}: {e}"))?;
+        // Named by its scheme and host only: a URL can carry a token.
+        let parsed = Url::parse(url).map_err(|e| format!("status_url is not a URL ({e})"))?;
         if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(format!("status_url {url:?} is not an http(s) URL"));
+            return Err(format!(
+                "status_url on {} is not an http(s) URL",
+                parsed.host_str().unwrap_or("no host")
+            ));
         }
     }
-    if message.status_secret.is_some() && message.status_url.is_none() {
+    if (message.status_secret.is_some() || message.status_secret_from.is_some())
+        && message.status_url.is_none()
+    {
         return Err("status_secret without a status_url".into());
+    }
+    if message.status_secret.is_some() && message.status_secret_from.is_some() {
+        return Err("both status_secret and status_secret_from".into());
     }
     Ok(())
 }
@@ -213,14 +247,25 @@ fn check_message(message: &ReplyMessage) -> Result<(), String> {
 pub struct AutoReplies {
     pub rules: Vec<AutoReplyRule>,
     pub default: Option<AutoReplyRule>,
-    /// Each status URL's secret, to put back into a stored reply.
-    secrets: BTreeMap<String, String>,
+    /// Each status URL's secret, put into every answer (never into what is stored).
+    secrets: BTreeMap<String, StatusSecret>,
 }
 
 impl AutoReplies {
-    /// Reads and checks the rules; the error names the rule and what is wrong with it.
+    /// Reads and checks the rules; the error names the rule and what is wrong with it, never
+    /// a value (serde's own message may quote one: a secret).
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let written: RulesText = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let written: RulesText = serde_json::from_str(text).map_err(|e| {
+            let what = e.to_string();
+            let what = what.split(" at line ").next().unwrap_or_default();
+            let kind = if what.starts_with("unknown field") || what.starts_with("unknown variant") {
+                // Names a field or type of the format, not a value.
+                what.to_owned()
+            } else {
+                format!("{:?} error", e.classify())
+            };
+            format!("{kind} at line {}, column {}", e.line(), e.column())
+        })?;
         let rules = written
             .rules
             .into_iter()
@@ -233,13 +278,19 @@ impl AutoReplies {
             .transpose()?;
         let mut secrets = BTreeMap::new();
         for message in rules.iter().chain(&default).flat_map(|r| &r.messages) {
-            if let (Some(url), Some(secret)) = (&message.status_url, &message.status_secret) {
-                if secrets
-                    .insert(url.clone(), secret.clone())
-                    .is_some_and(|s| s != *secret)
-                {
-                    return Err(format!("two status_secrets for the status_url {url:?}"));
-                }
+            let secret = match (&message.status_secret, message.status_secret_from) {
+                (Some(text), _) => StatusSecret::Text(text.clone()),
+                (None, Some(SecretFrom::Webhook)) => StatusSecret::Webhook,
+                (None, None) => continue,
+            };
+            let Some(url) = &message.status_url else {
+                continue;
+            };
+            if secrets
+                .insert(url.clone(), secret.clone())
+                .is_some_and(|s| s != secret)
+            {
+                return Err("two status secrets for one status_url".into());
             }
         }
         Ok(Self {
@@ -299,10 +350,15 @@ impl AutoReplies {
         let rule = self.rule_for(message)?;
         let mut body = Map::new();
         if !rule.messages.is_empty() {
-            body.insert(
-                "messages".into(),
-                serde_json::to_value(&rule.messages).ok()?,
-            );
+            let unsecret: Vec<ReplyMessage> = rule
+                .messages
+                .iter()
+                .map(|m| ReplyMessage {
+                    status_secret: None,
+                    ..m.clone()
+                })
+                .collect();
+            body.insert("messages".into(), serde_json::to_value(unsecret).ok()?);
         }
         let mut variables = rule.variables.clone();
         match &rule.next_state {
@@ -320,27 +376,27 @@ impl AutoReplies {
         (!body.is_empty()).then_some(Value::Object(body))
     }
 
-    /// A reply as it is stored for retries: without its status secrets.
-    pub fn to_keep(reply: &Value) -> Value {
-        let mut kept = reply.clone();
-        for message in messages_of(&mut kept) {
-            message.remove("status_secret");
-        }
-        kept
+    /// Whether some status URL's secret is the webhook's own.
+    pub fn needs_webhook_secret(&self) -> bool {
+        self.secrets.values().any(|s| *s == StatusSecret::Webhook)
     }
 
-    /// A stored reply made whole for a retry: each status URL's secret as the rules give it.
-    pub fn to_resend(&self, mut kept: Value) -> Value {
-        for message in messages_of(&mut kept) {
-            let secret = message
-                .get("status_url")
-                .and_then(Value::as_str)
-                .and_then(|url| self.secrets.get(url));
+    /// A reply as it is answered: each status URL's secret put in, from the rules, or the
+    /// webhook's own (`webhook`, when it could be read). The reply as decided and stored
+    /// holds none.
+    pub fn with_secrets(&self, mut reply: Value, webhook: Option<&str>) -> Value {
+        for message in messages_of(&mut reply) {
+            let url = message.get("status_url").and_then(Value::as_str);
+            let secret = match url.and_then(|url| self.secrets.get(url)) {
+                Some(StatusSecret::Text(text)) => Some(text.as_str()),
+                Some(StatusSecret::Webhook) => webhook,
+                None => None,
+            };
             if let Some(secret) = secret {
-                message.insert("status_secret".into(), Value::String(secret.clone()));
+                message.insert("status_secret".into(), Value::String(secret.to_owned()));
             }
         }
-        kept
+        reply
     }
 }
 

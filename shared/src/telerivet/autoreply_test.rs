@@ -113,14 +113,16 @@ fn a_reply_and_messages_together_send_the_reply_first() {
                "status_url":"https://example.test/telerivet/status","status_secret":"s3cret-status"}]}]}"#,
     )
     .unwrap();
-    let reply = r.reply_for(&message("alert now", Some("sms"))).unwrap();
-    assert_eq!(reply["messages"][0], json!({"content":"We got it."}));
-    assert_eq!(reply["messages"][1]["status_secret"], "s3cret-status");
-
-    // Kept without the secret; a retry gets it back from the rules.
-    let kept = AutoReplies::to_keep(&reply);
-    assert!(!kept.to_string().contains("s3cret-status"), "{kept}");
-    assert_eq!(r.to_resend(kept), reply);
+    let kept = r.reply_for(&message("alert now", Some("sms"))).unwrap();
+    assert_eq!(kept["messages"][0], json!({"content":"We got it."}));
+    assert!(
+        !kept.to_string().contains("s3cret-status"),
+        "decided and stored without: {kept}"
+    );
+    // Each answer gets it from the rules.
+    let sent = r.with_secrets(kept, None);
+    assert_eq!(sent["messages"][1]["status_secret"], "s3cret-status");
+    assert!(!r.needs_webhook_secret());
 }
 
 #[test]
@@ -216,7 +218,23 @@ fn every_mistake_in_the_rules_is_named() {
     );
     refused(
         r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_url":"not a url"}]}]}"#,
-        "status_url",
+        "status_url is not a URL",
+    );
+    refused(
+        r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_url":"ftp://h.test/?t=tok","status_secret_from":"webhook"}]}]}"#,
+        "status_url on h.test is not an http(s) URL",
+    );
+    refused(
+        r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_url":"https://h.test/","status_secret":"s","status_secret_from":"webhook"}]}]}"#,
+        "both status_secret and status_secret_from",
+    );
+    refused(
+        r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_url":"https://h.test/","status_secret_from":"vault"}]}]}"#,
+        "unknown variant",
+    );
+    refused(
+        r#"{"default":{"keyword":"a","reply":"x"}}"#,
+        "the default answers whatever no rule does",
     );
     refused(
         r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_secret":"s"}]}]}"#,
@@ -242,7 +260,7 @@ fn every_mistake_in_the_rules_is_named() {
     refused(
         r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_url":"https://a.test/s","status_secret":"one"}]},
                      {"keyword":"b","messages":[{"content":"y","status_url":"https://a.test/s","status_secret":"two"}]}]}"#,
-        "two status_secrets",
+        "two status secrets for one status_url",
     );
     refused(
         r#"{"rules":[{"keyword":"a","reply":"x","colour":"red"}]}"#,
@@ -262,4 +280,38 @@ fn the_documented_example_is_accepted() {
         .replace("\"…\"", "\"s\"");
     let r = AutoReplies::from_json(&json).expect("the example in docs/providers.md");
     assert_eq!(r.rules.len(), 5);
+}
+
+#[test]
+fn a_status_secret_from_the_webhook_is_its_secret_when_answered() {
+    let r = AutoReplies::from_json(
+        r#"{"rules":[{"keyword":"alert","messages":[{"content":"x","status_url":"https://d.test/telerivet/webhook","status_secret_from":"webhook"}]}]}"#,
+    )
+    .unwrap();
+    assert!(r.needs_webhook_secret());
+    let kept = r.reply_for(&message("alert", None)).unwrap();
+    assert_eq!(
+        kept,
+        json!({"messages":[{"content":"x","status_url":"https://d.test/telerivet/webhook"}]})
+    );
+    let sent = r.with_secrets(kept.clone(), Some("current-webhook-secret"));
+    assert_eq!(
+        sent["messages"][0]["status_secret"],
+        "current-webhook-secret"
+    );
+    assert_eq!(
+        r.with_secrets(kept.clone(), None),
+        kept,
+        "unreadable: sent without"
+    );
+}
+
+#[test]
+fn a_configuration_error_never_quotes_a_value() {
+    let err = AutoReplies::from_json(
+        r#"{"rules":[{"keyword":"a","messages":[{"content":"x","status_url":"https://h.test/","status_secret":12345678}]}]}"#,
+    )
+    .unwrap_err();
+    assert!(!err.contains("12345678"), "{err}");
+    assert!(err.contains("line 1"), "{err}");
 }

@@ -323,13 +323,22 @@ impl Receiver for TelerivetReceiver {
     /// a Custom Actions "notify webhook URL"): `service_id` is the one posting it. The
     /// message is counted once; its reply goes to the service that got it first, and its
     /// retries, never to a second service.
-    /// A reply's status secrets are not stored: a retry gets them from the rules.
-    fn reply_to_keep(&self, reply: &serde_json::Value) -> serde_json::Value {
-        AutoReplies::to_keep(reply)
-    }
-
-    fn reply_to_resend(&self, kept: serde_json::Value) -> serde_json::Value {
-        self.auto_replies.to_resend(kept)
+    /// A reply's status secrets are never stored: each answer, first or retried, gets them
+    /// from the rules, and dialtone's own webhook secret as it is now (after a rotation
+    /// too).
+    async fn reply_to_send(&self, kept: serde_json::Value) -> serde_json::Value {
+        if !self.auto_replies.needs_webhook_secret() {
+            return self.auto_replies.with_secrets(kept, None);
+        }
+        match self.secrets.get().await {
+            Ok(rotating) => self
+                .auto_replies
+                .with_secrets(kept, Some(rotating.current.expose())),
+            Err(err) => {
+                tracing::warn!(error = %err, "webhook secret unreadable: the reply goes without its status secret");
+                self.auto_replies.with_secrets(kept, None)
+            }
+        }
     }
 
     fn reply_audience(&self, event: &TelerivetEvent) -> Option<String> {
