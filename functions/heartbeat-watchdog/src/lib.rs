@@ -184,6 +184,7 @@ pub async fn sweep_details<S: EventStore>(
     let mut report = SweepReport::default();
     let mut found = Vec::new();
     let mut next = Some(sweep.client.exophones_url()?);
+    let mut cut_short = false;
     while let Some(url) = next.take() {
         match sweep.client.exophones_page(&url).await {
             Ok(page) => {
@@ -194,12 +195,13 @@ pub async fn sweep_details<S: EventStore>(
             }
             Err(err) if report.pages > 0 => {
                 tracing::warn!(error = %err, pages = report.pages, "details sweep cut short; applying what was read");
+                cut_short = true;
                 break;
             }
             Err(err) => return Err(err.into()),
         }
     }
-    report.complete = next.is_none() && report.pages > 0;
+    report.complete = !cut_short && report.pages > 0;
     report.lines = found.len();
     let Some((state, alerts)) = apply_details(monitor, &found, now) else {
         return Ok(None);

@@ -105,7 +105,10 @@ impl CallState {
     /// missed until `outbound_call` says otherwise. `None` while it rings, and while a
     /// queue call's only miss is an agent's leg.
     pub fn outcome(&self) -> Option<Outcome> {
-        if self.answered_at.is_some() {
+        // Talk time reported at the end is an answer too: Exotel gives up a notification
+        // after its third retry, and a `call_completed` with `talk_time` is a call that was
+        // talked on, whether or not its `call_answered` arrived.
+        if self.answered_at.is_some() || self.reported_talk_seconds.is_some_and(|t| t > 0) {
             return Some(Outcome::Answered);
         }
         let missed = self.missed().is_some();

@@ -466,3 +466,27 @@ mod properties {
         }
     }
 }
+
+/// Exotel drops a notification after its third retry: a `call_completed` with `talk_time`
+/// ("Call ended normally") is an answered call even when its `call_answered` never came.
+#[test]
+fn a_completed_call_with_talk_time_is_answered_though_its_answer_was_lost() {
+    let mut events = exotel_answered("agent_001");
+    events.remove(2);
+    for order in [events.clone(), reversed(&events)] {
+        let out = run(&order);
+        assert!(
+            out.callback.is_none_or(|c| !c.is_open()),
+            "no callback owed"
+        );
+        let all = &out.counters["calls:exotel-webrtc:all:2024-06-15"];
+        assert_eq!(
+            (
+                all.get("answered"),
+                all.get("missed"),
+                all.get("talk_seconds")
+            ),
+            (Some(&1), None, Some(&295))
+        );
+    }
+}
