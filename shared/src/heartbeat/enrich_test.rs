@@ -23,6 +23,11 @@ fn line(s: &str, direction: Direction, change: LineChange) -> LineImpact {
     }
 }
 
+/// A line the alert newly names: the only kind read from the details API.
+fn newly(s: &str, direction: Direction) -> LineImpact {
+    line(s, direction, LineChange::NewlyAffected)
+}
+
 fn warning(lines: Vec<LineImpact>) -> Alert {
     Alert {
         dedup_key: DedupKey::fleet(Source::ExotelHeartbeat),
@@ -75,16 +80,8 @@ fn read(body: serde_json::Value) -> Vec<ExoPhoneDetails> {
 #[test]
 fn only_the_heartbeats_newly_affected_lines_are_looked_up_each_once_and_a_few() {
     let mut lines = vec![
-        line(
-            "01139585476",
-            Direction::Incoming,
-            LineChange::NewlyAffected,
-        ),
-        line(
-            "01139585476",
-            Direction::Outgoing,
-            LineChange::NewlyAffected,
-        ),
+        newly("01139585476", Direction::Incoming),
+        newly("01139585476", Direction::Outgoing),
         line(
             "02222222222",
             Direction::Incoming,
@@ -112,16 +109,8 @@ fn only_the_heartbeats_newly_affected_lines_are_looked_up_each_once_and_a_few() 
 #[test]
 fn each_direction_gets_its_outage_kind_last_check_and_alternates() {
     let alert = warning(vec![
-        line(
-            "01139585476",
-            Direction::Incoming,
-            LineChange::NewlyAffected,
-        ),
-        line(
-            "01139585476",
-            Direction::Outgoing,
-            LineChange::NewlyAffected,
-        ),
+        newly("01139585476", Direction::Incoming),
+        newly("01139585476", Direction::Outgoing),
     ]);
     let details = read(details_body(
         "01139585476",
@@ -164,11 +153,7 @@ fn each_direction_gets_its_outage_kind_last_check_and_alternates() {
 
 #[test]
 fn the_heartbeats_alternates_come_first_and_are_not_repeated() {
-    let mut first = line(
-        "01139585476",
-        Direction::Incoming,
-        LineChange::NewlyAffected,
-    );
+    let mut first = newly("01139585476", Direction::Incoming);
     first.alternate_exophones = vec!["+911139585401".into()];
     let alert = warning(vec![first]);
     let details = read(details_body("01139585476", "major_outage", "active"));
@@ -193,11 +178,7 @@ fn details_of_other_lines_or_saying_nothing_new_change_nothing() {
         "still affected: not read"
     );
     let other = read(details_body("09999999999", "major_outage", "active"));
-    let newly = warning(vec![line(
-        "01139585476",
-        Direction::Incoming,
-        LineChange::NewlyAffected,
-    )]);
+    let newly = warning(vec![newly("01139585476", Direction::Incoming)]);
     assert_eq!(with_details(&newly, &other), None);
 }
 
@@ -239,11 +220,7 @@ async fn an_alert_is_enriched_through_the_details_api() {
         .expect(1)
         .mount(&server)
         .await;
-    let alert = warning(vec![line(
-        "01139585476",
-        Direction::Incoming,
-        LineChange::NewlyAffected,
-    )]);
+    let alert = warning(vec![newly("01139585476", Direction::Incoming)]);
     let enriched = enricher(&server, 10).enrich(&alert).await.unwrap();
     assert_eq!(enriched.lines[0].outage, Some(Outage::MajorOutage));
 }
@@ -258,11 +235,7 @@ async fn a_429_stops_the_reading_for_a_while_and_the_alert_goes_out_as_it_is() {
         .mount(&server)
         .await;
     let enricher = enricher(&server, 10);
-    let alert = warning(vec![line(
-        "01139585476",
-        Direction::Incoming,
-        LineChange::NewlyAffected,
-    )]);
+    let alert = warning(vec![newly("01139585476", Direction::Incoming)]);
     assert_eq!(enricher.enrich(&alert).await, None);
     let (found, why) = enricher.read(&[sid("01139585476")]).await;
     assert!(found.is_empty());
@@ -317,19 +290,11 @@ async fn an_exotel_that_fails_pauses_the_reading_too() {
 
 #[test]
 fn lines_already_told_by_the_details_and_statuses_of_unknown_meaning_add_nothing() {
-    let mut told = line(
-        "01139585476",
-        Direction::Incoming,
-        LineChange::NewlyAffected,
-    );
+    let mut told = newly("01139585476", Direction::Incoming);
     told.outage = Some(Outage::MajorOutage);
     assert!(lines_to_enrich(&warning(vec![told])).is_empty());
 
-    let alert = warning(vec![line(
-        "01139585476",
-        Direction::Incoming,
-        LineChange::NewlyAffected,
-    )]);
+    let alert = warning(vec![newly("01139585476", Direction::Incoming)]);
     let details = read(details_body("01139585476", "degraded", "active"));
     assert_eq!(
         with_details(&alert, &details),
