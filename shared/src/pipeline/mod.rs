@@ -147,9 +147,7 @@ pub trait Receiver: Send + Sync {
     ) -> Vec<Threshold> {
         Vec::new()
     }
-    /// The name of the event's kind when it is one this receiver does not know yet (a
-    /// provider's new event or status): it is stored whole, changes no state, and its
-    /// first arrival raises one "unrecognised event" warning naming it.
+
     /// Who a reply to `event` is for, when the provider may send one event from several
     /// senders (Telerivet's services): a repeat from the same one gets the stored reply
     /// (it never got the first), a repeat from another gets none, so nothing is sent twice.
@@ -167,6 +165,9 @@ pub trait Receiver: Send + Sync {
         std::future::ready(kept)
     }
 
+    /// The name of the event's kind when it is one this receiver does not know yet (a
+    /// provider's new event or status): it is stored whole, changes no state, and its
+    /// first arrival raises one "unrecognised event" warning naming it.
     fn unrecognised<'e>(&self, _event: &'e Self::Event) -> Option<&'e str> {
         None
     }

@@ -42,8 +42,8 @@ pub struct ReplyMessage {
     /// Where Telerivet posts this message's status changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_url: Option<String>,
-    /// Passed back as `secret` to `status_url`. Never stored: each answer gets it from the
-    /// rules ([`AutoReplies::with_secrets`]). Readable by whoever can read the function's
+    /// Passed back as `secret` to `status_url`. Never stored: read into the rules' secrets
+    /// at cold start and put into each answer ([`AutoReplies::with_secrets`]). Readable by whoever can read the function's
     /// configuration: for dialtone's own webhook, `status_secret_from` is the safe way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_secret: Option<String>,
@@ -266,20 +266,28 @@ impl AutoReplies {
             };
             format!("{kind} at line {}, column {}", e.line(), e.column())
         })?;
-        let rules = written
+        let mut rules = written
             .rules
             .into_iter()
             .enumerate()
             .map(|(i, rule)| rule.check(&format!("rule {}", i + 1), false))
             .collect::<Result<Vec<_>, _>>()?;
-        let default = written
+        let mut default = written
             .default
             .map(|rule| rule.check("the default", true))
             .transpose()?;
+        // The secrets move out of the messages: what is decided and stored never holds one.
         let mut secrets = BTreeMap::new();
-        for message in rules.iter().chain(&default).flat_map(|r| &r.messages) {
-            let secret = match (&message.status_secret, message.status_secret_from) {
-                (Some(text), _) => StatusSecret::Text(text.clone()),
+        for message in rules
+            .iter_mut()
+            .chain(&mut default)
+            .flat_map(|r| &mut r.messages)
+        {
+            let secret = match (
+                message.status_secret.take(),
+                message.status_secret_from.take(),
+            ) {
+                (Some(text), _) => StatusSecret::Text(text),
                 (None, Some(SecretFrom::Webhook)) => StatusSecret::Webhook,
                 (None, None) => continue,
             };
@@ -301,7 +309,7 @@ impl AutoReplies {
     }
 
     /// The rule that answers `message`, if any.
-    pub fn rule_for(&self, message: &IncomingMessage) -> Option<&AutoReplyRule> {
+    fn rule_for(&self, message: &IncomingMessage) -> Option<&AutoReplyRule> {
         let kind = message
             .message_type
             .as_deref()
@@ -350,15 +358,10 @@ impl AutoReplies {
         let rule = self.rule_for(message)?;
         let mut body = Map::new();
         if !rule.messages.is_empty() {
-            let unsecret: Vec<ReplyMessage> = rule
-                .messages
-                .iter()
-                .map(|m| ReplyMessage {
-                    status_secret: None,
-                    ..m.clone()
-                })
-                .collect();
-            body.insert("messages".into(), serde_json::to_value(unsecret).ok()?);
+            body.insert(
+                "messages".into(),
+                serde_json::to_value(&rule.messages).ok()?,
+            );
         }
         let mut variables = rule.variables.clone();
         match &rule.next_state {

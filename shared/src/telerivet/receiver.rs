@@ -319,10 +319,6 @@ impl Receiver for TelerivetReceiver {
         event.dedup_key()
     }
 
-    /// Telerivet may post one incoming message from several services (webhook services,
-    /// a Custom Actions "notify webhook URL"): `service_id` is the one posting it. The
-    /// message is counted once; its reply goes to the service that got it first, and its
-    /// retries, never to a second service.
     /// A reply's status secrets are never stored: each answer, first or retried, gets them
     /// from the rules, and dialtone's own webhook secret as it is now (after a rotation
     /// too).
@@ -341,6 +337,10 @@ impl Receiver for TelerivetReceiver {
         }
     }
 
+    /// Telerivet may post one incoming message from several services (webhook services,
+    /// a Custom Actions "notify webhook URL"): `service_id` is the one posting it. The
+    /// message is counted once; its reply goes to the service that got it first, and its
+    /// retries, never to a second service.
     fn reply_audience(&self, event: &TelerivetEvent) -> Option<String> {
         match &event.kind {
             EventKind::IncomingMessage(message) => message.service_id.clone(),
