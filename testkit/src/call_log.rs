@@ -1,6 +1,6 @@
 //! The tutorial's figures folded in memory, one page at a time, as its Python loop does:
 //! what the 1 M-record benchmark compares with it. (The aggregator itself folds each call
-//! into counter rows: `call_log::metrics::Metrics::fields`.)
+//! into counter rows: `call_log::tally`.)
 
 use chrono::{NaiveDate, Timelike};
 use dialtone_shared::call_log::metrics::Metrics;

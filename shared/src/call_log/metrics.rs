@@ -1,9 +1,8 @@
 //! Call metrics folded page by page: memory grows with days, directions and ExoPhones,
 //! never with the number of calls.
 
-use super::records::CallRecord;
 use crate::store::{CallLogBucket, CounterKey};
-use chrono::{NaiveDate, Timelike};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -82,14 +81,6 @@ impl Metrics {
 }
 
 impl Metrics {
-    /// The counter fields one call adds to a bucket (the counter's own `total` is added by
-    /// every bump).
-    pub fn fields(call: &CallRecord<'_>) -> Vec<(String, i64)> {
-        let mut fields = vec![hour_field(call.created.hour())];
-        fields.extend(status_fields(&call.status, call.duration_seconds));
-        fields
-    }
-
     /// The bucket as stored in a counter row's fields.
     pub fn from_fields(fields: &BTreeMap<String, i64>) -> Self {
         let get = |name: &str| fields.get(name).copied().unwrap_or(0).max(0) as u64;
@@ -156,17 +147,8 @@ fn to_fixed_1(x: f64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
-/// The counter rows a call is counted in on its day: all calls, its direction, its ExoPhone.
-pub fn counter_keys(call: &CallRecord<'_>) -> Vec<CounterKey> {
-    counter_keys_on(
-        call.created.date(),
-        &call.direction,
-        call.exophone.as_deref(),
-    )
-}
-
-/// The same, for a call counted on `day` with its direction and ExoPhone.
-pub fn counter_keys_on(day: NaiveDate, direction: &str, exophone: Option<&str>) -> Vec<CounterKey> {
+/// The counter rows a call is counted in on `day`: all calls, its direction, its ExoPhone.
+pub fn counter_keys(day: NaiveDate, direction: &str, exophone: Option<&str>) -> Vec<CounterKey> {
     let mut buckets = vec![
         CallLogBucket::All,
         CallLogBucket::Direction(direction.to_owned()),

@@ -20,7 +20,7 @@
 //! still going after, is counted once more (its `<Sid>#open` is new): a one-off of the
 //! release, for calls listed while going in the 4 h around it.
 
-use super::metrics::{counter_keys_on, hour_field, status_fields};
+use super::metrics::{counter_keys, hour_field, status_fields};
 use super::records::{CallRecord, Undated};
 use crate::store::CounterKey;
 use chrono::{NaiveDate, Timelike};
@@ -97,7 +97,7 @@ impl Tally {
     }
 
     pub fn counter_keys(&self) -> Vec<CounterKey> {
-        counter_keys_on(self.day, &self.direction, self.exophone.as_deref())
+        counter_keys(self.day, &self.direction, self.exophone.as_deref())
     }
 
     /// The fields a count adds, and whether it adds one to the total.
