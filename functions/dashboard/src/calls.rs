@@ -121,7 +121,7 @@ impl From<&CallState> for CallView {
             customer: call.customer.as_ref().map(|c| c.as_str().to_owned()),
             outcome: call.outcome().map(Outcome::as_str),
             started_at: call.started_at,
-            answered_at: call.answered_at,
+            answered_at: call.answered(),
             ended_at: call.ended_at,
             ring_seconds: call.ring_seconds,
             talk_seconds: call.talk_seconds,

@@ -156,7 +156,7 @@ pub(super) fn next_callback(
                 Some(first) => open.first_missed_at = first,
                 None => {
                     open.closed_at = Some(
-                        call.answered_at
+                        call.answered()
                             .or(call.ended_at)
                             .unwrap_or(open.first_missed_at),
                     );
@@ -169,8 +169,8 @@ pub(super) fn next_callback(
     }
     // Answering the customer, or calling them, pays the callback.
     let reached_at = match call.direction {
-        Some(CallDirection::Inbound) => call.answered_at,
-        Some(CallDirection::Outbound) => call.started_at.or(call.answered_at).or(call.ended_at),
+        Some(CallDirection::Inbound) => call.answered(),
+        Some(CallDirection::Outbound) => call.started_at.or(call.answered()).or(call.ended_at),
         None => None,
     };
     match (next, reached_at) {

@@ -105,10 +105,7 @@ impl CallState {
     /// missed until `outbound_call` says otherwise. `None` while it rings, and while a
     /// queue call's only miss is an agent's leg.
     pub fn outcome(&self) -> Option<Outcome> {
-        // Talk time reported at the end is an answer too: Exotel gives up a notification
-        // after its third retry, and a `call_completed` with `talk_time` is a call that was
-        // talked on, whether or not its `call_answered` arrived.
-        if self.answered_at.is_some() || self.reported_talk_seconds.is_some_and(|t| t > 0) {
+        if self.answered().is_some() {
             return Some(Outcome::Answered);
         }
         let missed = self.missed().is_some();
@@ -119,6 +116,17 @@ impl CallState {
             None if missed => Some(Outcome::Missed),
             _ => None,
         }
+    }
+
+    /// When the call was answered: its answer, or else, when its end reported talk time,
+    /// the end less that time. Exotel gives up a notification after its third retry, and a
+    /// `call_completed` with `talk_time` is a call that was talked on whether or not its
+    /// `call_answered` arrived: it is answered for its figures and for a callback it pays.
+    pub fn answered(&self) -> Option<DateTime<Utc>> {
+        self.answered_at.or_else(|| {
+            let talk = self.reported_talk_seconds.filter(|t| *t > 0)?;
+            Some(self.ended_at? - chrono::Duration::seconds(talk))
+        })
     }
 
     /// When the call was missed: its own miss, or a user's when it did not come through a
@@ -192,10 +200,8 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
         .take()
         .or_else(|| event.answered_by.clone());
     call.device = call.device.take().or_else(|| event.device.clone());
-    call.recording_available = match (call.recording_available, event.recording_available) {
-        (Some(a), Some(b)) => Some(a || b),
-        (a, b) => a.or(b),
-    };
+    // None < Some(false) < Some(true): once available, a recording stays so.
+    call.recording_available = call.recording_available.max(event.recording_available);
     call.queue |= event.context == Some(CallContext::Queue);
     call.started_at = earliest(call.started_at, event.started_at);
     call.answered_at = earliest(call.answered_at, event.answered_at);
@@ -253,10 +259,7 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
             // A state the document does not name shows only while no named one is known
             // (the greatest of them, so the order of delivery does not decide).
             let unnamed = (!known).then(|| state.clone());
-            call.wrap_up = wrap_up.state().or(match (call.wrap_up.take(), unnamed) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            });
+            call.wrap_up = wrap_up.state().or(call.wrap_up.take().max(unnamed));
         }
         Step::Sms | Step::Unrecognised => {}
     }
@@ -269,7 +272,7 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
         .or(span(call.answered_at, call.ended_at));
     call.ring_seconds = call.reported_ring_seconds.or(span(
         earliest(call.started_at, call.ringing_at),
-        call.answered_at.or(call.missed()),
+        call.answered().or(call.missed()),
     ));
     call
 }

@@ -490,3 +490,46 @@ fn a_completed_call_with_talk_time_is_answered_though_its_answer_was_lost() {
         );
     }
 }
+
+/// The same lost answer on a later call of a customer owed a callback: the call was talked
+/// on, so the callback is paid at the answer its talk time implies, whatever the order.
+#[test]
+fn a_call_talked_on_though_its_answer_was_lost_pays_the_callers_callback() {
+    let missed = run(&[
+        exotel_answered("agent_001").remove(0),
+        exotel(serde_json::json!({
+            "event": "call_missed", "call_sid": "call_in_abc123", "status": "no-answer",
+            "ring_time": 30, "timestamp": "2024-06-15T10:30:31.000Z",
+        })),
+    ]);
+    let owed = missed.callback.unwrap();
+    assert!(owed.is_open());
+    let later = [
+        exotel(serde_json::json!({
+            "event": "incoming_call", "call_sid": "call_in_def456", "direction": "inbound",
+            "from": "+919876543210", "to": "sip:agent_001@app.exotel.com",
+            "app_id": "app_abc123", "user_id": "agent_001", "exophone": "+911234567890",
+            "timestamp": "2024-06-15T11:00:00.000Z",
+        })),
+        exotel(serde_json::json!({
+            "event": "call_completed", "call_sid": "call_in_def456", "status": "completed",
+            "duration": 300, "talk_time": 120, "timestamp": "2024-06-15T11:05:00.000Z",
+        })),
+    ];
+    for order in [later.to_vec(), reversed(&later)] {
+        let (mut call, mut callback) = (None, Some(owed.clone()));
+        for event in &order {
+            let d = decide(call.as_ref(), callback.as_ref(), event, TZ);
+            call = d.call.or(call);
+            callback = d.callback.or(callback);
+        }
+        let paid = callback.unwrap();
+        assert!(!paid.is_open(), "paid by the call talked on");
+        assert_eq!(paid.closed_by.as_deref(), Some("call_in_def456"));
+        assert_eq!(
+            paid.closed_at.map(|t| t.to_rfc3339()),
+            Some("2024-06-15T11:03:00+00:00".to_owned()),
+            "at its end less its talk time"
+        );
+    }
+}
