@@ -16,6 +16,7 @@ mod view;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use dialtone_shared::call_log::cursor::Cursor;
 use dialtone_shared::call_log::missing_webhooks::DayComparison;
 use dialtone_shared::calls::{open_callbacks, CallsState};
 use dialtone_shared::config::{self, ConfigError};
@@ -364,11 +365,15 @@ async fn route<S: DashboardStore, T: TokenSource>(
             Ok(json_response(StatusCode::OK, &to_json(&view)))
         }
         Guarded::Health => {
-            let alerts = deps
-                .store
-                .alerts_since(now - Duration::days(OPEN_ALERT_HORIZON_DAYS))
-                .await?;
-            let health = health(deps, now).await?.with_line_details(&alerts);
+            let mut health = health(deps, now).await?;
+            // Only affected lines carry details: the alerts are read only when there are.
+            if !health.details.is_empty() {
+                let alerts = deps
+                    .store
+                    .alerts_since(now - Duration::days(OPEN_ALERT_HORIZON_DAYS))
+                    .await?;
+                health = health.with_line_details(&alerts);
+            }
             Ok(json_response(StatusCode::OK, &to_json(&health)))
         }
         Guarded::Call => {
@@ -521,15 +526,9 @@ async fn range<S: DashboardStore, T>(
 async fn data_as_of<S: DashboardStore, T>(
     deps: &Deps<S, T>,
 ) -> Result<Option<DateTime<Utc>>, DashboardError> {
-    /// The one field of the aggregator's cursor read here.
-    #[derive(serde::Deserialize)]
-    struct ReadThrough {
-        #[serde(default)]
-        read_through: Option<chrono::NaiveDateTime>,
-    }
     let cursor = deps
         .store
-        .load_state::<ReadThrough>(&StateKey::CallLogCursor)
+        .load_state::<Cursor>(&StateKey::CallLogCursor)
         .await?;
     Ok(cursor
         .and_then(|c| c.value.read_through)

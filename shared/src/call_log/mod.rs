@@ -4,6 +4,7 @@
 //! received (`missing_webhooks`). The client that reads the pages is `exotel::client`.
 
 pub mod alerts;
+pub mod cursor;
 pub mod metrics;
 pub mod missing_webhooks;
 pub mod records;
