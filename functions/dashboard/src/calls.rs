@@ -133,7 +133,7 @@ impl From<&CallState> for CallView {
             on_hold: call.on_hold(),
             dtmf: call.dtmf.clone(),
             wrap_up: call.wrap_up.clone(),
-            wrap_up_seconds: call.wrap_up_seconds,
+            wrap_up_seconds: call.wrap_up_seconds(),
         }
     }
 }

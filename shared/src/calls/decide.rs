@@ -68,16 +68,9 @@ pub struct CallState {
     /// The wrap-up panel's latest meaningful state: `END` or `TIMEOUT` once closed, else
     /// `START` (or a state the document does not name, as sent).
     pub wrap_up: Option<String>,
-    #[serde(default)]
-    pub wrap_up_started_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub wrap_up_ended_at: Option<DateTime<Utc>>,
-    /// How the panel closed (`END`, `TIMEOUT`), kept with its time.
-    #[serde(default)]
-    pub wrap_up_end: Option<String>,
-    /// How long the panel was open, once its opening and closing are both known.
-    #[serde(default)]
-    pub wrap_up_seconds: Option<i64>,
+    /// The panel's opening and closing, kept apart (see `details::WrapUp`).
+    #[serde(default, skip_serializing_if = "WrapUp::is_empty")]
+    pub wrap_up_panel: WrapUp,
     /// Exotel WebRTC: the user the call rang for or was made by, who answered it and on
     /// which device.
     #[serde(default)]
@@ -127,6 +120,11 @@ impl CallState {
             let talk = self.reported_talk_seconds.filter(|t| *t > 0)?;
             Some(self.ended_at? - chrono::Duration::seconds(talk))
         })
+    }
+
+    /// How long the wrap-up panel was open, once its opening and closing are both known.
+    pub fn wrap_up_seconds(&self) -> Option<i64> {
+        self.wrap_up_panel.seconds()
     }
 
     /// When the call was missed: its own miss, or a user's when it did not come through a
@@ -246,20 +244,16 @@ fn fold(prev: Option<&CallState>, event: &CallEvent, call_id: &str) -> CallState
                 .wrap_up
                 .clone()
                 .filter(|s| s == "END" || s == "TIMEOUT");
-            let mut wrap_up = WrapUp {
-                started_at: call.wrap_up_started_at,
-                ended_at: call.wrap_up_ended_at,
-                end: call.wrap_up_end.take().or(legacy_end),
-            };
-            let known = wrap_up.fold(state, event.at);
-            (call.wrap_up_started_at, call.wrap_up_ended_at) =
-                (wrap_up.started_at, wrap_up.ended_at);
-            call.wrap_up_seconds = wrap_up.seconds();
-            call.wrap_up_end = wrap_up.end.clone();
+            let panel = &mut call.wrap_up_panel;
+            panel.end = panel.end.take().or(legacy_end);
+            let known = panel.fold(state, event.at);
             // A state the document does not name shows only while no named one is known
             // (the greatest of them, so the order of delivery does not decide).
             let unnamed = (!known).then(|| state.clone());
-            call.wrap_up = wrap_up.state().or(call.wrap_up.take().max(unnamed));
+            call.wrap_up = call
+                .wrap_up_panel
+                .state()
+                .or(call.wrap_up.take().max(unnamed));
         }
         Step::Sms | Step::Unrecognised => {}
     }

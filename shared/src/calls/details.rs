@@ -61,11 +61,14 @@ pub fn add_press(presses: &mut Vec<DtmfPress>, legacy: &[String], press: DtmfPre
 /// The wrap-up panel of a queue call: opened (`START`), then closed by the agent (`END`)
 /// or by itself (`TIMEOUT`). The times are kept apart so that a `START` arriving after its
 /// `END` does not reopen the panel.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrapUp {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<DateTime<Utc>>,
     /// `END` or `TIMEOUT`: how the panel closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
 }
 
@@ -100,6 +103,10 @@ impl WrapUp {
         self.end
             .clone()
             .or_else(|| self.started_at.map(|_| "START".to_owned()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
     }
 
     /// How long the panel was open, once both its opening and its closing are known.

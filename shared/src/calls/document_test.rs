@@ -155,7 +155,7 @@ fn the_wrap_up_lasts_from_its_start_to_its_end_and_a_late_start_never_reopens_it
     for order in [events.to_vec(), reversed(&events)] {
         let call = run(&order).call.unwrap();
         assert_eq!(call.wrap_up.as_deref(), Some("END"));
-        assert_eq!(call.wrap_up_seconds, Some(50));
+        assert_eq!(call.wrap_up_seconds(), Some(50));
     }
     let timed_out = run(&[
         wrap("w3", "2021-04-28 08:48:13", "timeout"),
@@ -163,7 +163,7 @@ fn the_wrap_up_lasts_from_its_start_to_its_end_and_a_late_start_never_reopens_it
     ]);
     let call = timed_out.call.unwrap();
     assert_eq!(
-        (call.wrap_up.as_deref(), call.wrap_up_seconds),
+        (call.wrap_up.as_deref(), call.wrap_up_seconds()),
         (Some("TIMEOUT"), Some(120))
     );
 }
