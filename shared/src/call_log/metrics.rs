@@ -47,9 +47,11 @@ impl Metrics {
         (self.total > 0).then(|| self.answered as f64 * 100.0 / self.total as f64)
     }
 
+    /// Average talk time of answered calls, rounded as the tutorial's `Math.round` (halves
+    /// up); `None` without answered calls.
     pub fn average_answered_seconds(&self) -> Option<u64> {
         (self.answered > 0)
-            .then(|| (self.answered_seconds as f64 / self.answered as f64).round() as u64)
+            .then(|| (2 * self.answered_seconds + self.answered) / (2 * self.answered))
     }
 
     /// The answer rate as the Exotel dashboard tutorial writes it:
@@ -64,13 +66,9 @@ impl Metrics {
         to_fixed_1((self.answered as f64 / self.total as f64) * 100.0)
     }
 
-    /// Average talk time of answered calls as the tutorial rounds it (`Math.round`,
-    /// halves up); 0 without answered calls.
+    /// The same, 0 without answered calls (the tutorial's `avgDurationSeconds`).
     pub fn average_seconds_rounded(&self) -> u64 {
-        if self.answered == 0 {
-            return 0;
-        }
-        (2 * self.answered_seconds + self.answered) / (2 * self.answered)
+        self.average_answered_seconds().unwrap_or(0)
     }
 
     /// The busiest hour (the earliest of equals); `None` with no calls.
