@@ -218,8 +218,8 @@ pub fn dashboard(view: &Dashboard, controls: Controls) -> Markup {
                                 @for (kind, counts) in &view.sms.by_type {
                                     tr {
                                         td { (kind) }
-                                        td { (figure(&format!("/sms/byType/{kind}/incoming"), Some(counts.incoming.to_string()))) }
-                                        td { (figure(&format!("/sms/byType/{kind}/outgoing"), Some(counts.outgoing.to_string()))) }
+                                        td { (figure(&format!("/sms/byType/{}/incoming", pointer_escape(kind)), Some(counts.incoming.to_string()))) }
+                                        td { (figure(&format!("/sms/byType/{}/outgoing", pointer_escape(kind)), Some(counts.outgoing.to_string()))) }
                                     }
                                 }
                             } }

@@ -12,7 +12,7 @@ pub mod receiver;
 mod voipstudio;
 pub mod wording;
 
-pub use booking::{sms_moves, CounterScope};
+pub use booking::CounterScope;
 pub use booking::{Booking, CallCounterKey, CounterMove};
 pub use callback::{
     callback_index, callback_overdue, due_callbacks, open_callbacks, overdue, CallbackState,
