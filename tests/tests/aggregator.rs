@@ -56,42 +56,14 @@ fn records() -> Vec<Value> {
     calls
 }
 
-/// The tutorial's loop, written out independently of the code under test: every record
-/// served for the day counts, those whose `DateCreated` is not `YYYY-MM-DD …` too.
+/// The tutorial's figures for 2026-11-01 (every served record is of that day, those whose
+/// `DateCreated` cannot be read too), of one direction or all.
 fn expected(calls: &[Value], direction: Option<&str>) -> Value {
-    let (mut total, mut answered, mut missed, mut busy, mut failed, mut seconds) =
-        (0, 0, 0, 0, 0, 0);
-    for c in calls.iter().filter(|c| {
-        c["DateCreated"]
-            .as_str()
-            .is_none_or(|d| d.starts_with("2026-11-01 ") || !d.starts_with("2026-"))
-    }) {
-        if direction.is_some_and(|d| c["Direction"] != d) {
-            continue;
-        }
-        total += 1;
-        match c["Status"].as_str().unwrap() {
-            "completed" => {
-                answered += 1;
-                seconds += match &c["Duration"] {
-                    Value::String(s) => s.parse::<i64>().unwrap(),
-                    Value::Number(n) => n.as_i64().unwrap(),
-                    _ => 0,
-                };
-            }
-            "no-answer" => missed += 1,
-            "busy" => busy += 1,
-            _ => failed += 1,
-        }
-    }
-    json!({"total": total, "answered": answered, "missed": missed, "busy": busy, "failed": failed, "answered_seconds": seconds})
-}
-
-fn figures(items: &[Item], key: &str) -> Value {
-    let all = counter_json(items, key);
-    let pick = |k: &str| all.get(k).cloned().unwrap_or(json!(0));
-    json!({"total": pick("total"), "answered": pick("answered"), "missed": pick("missed"), "busy": pick("busy"),
-           "failed": pick("failed"), "answered_seconds": pick("answered_seconds")})
+    tutorial_figures(
+        on_days(calls, &["2026-11-01"])
+            .into_iter()
+            .filter(|c| direction.is_none_or(|d| c["Direction"] == d)),
+    )
 }
 
 /// Serves the records in pages of 100, linked by relative NextPageUri.
@@ -159,12 +131,12 @@ async fn metrics_match_an_independent_count_and_overlapping_runs_count_each_call
 
     let items = scan(&stack).await;
     assert_eq!(
-        figures(&items, "metrics:2026-11-01:all"),
+        counted_figures(&items, "metrics:2026-11-01:all"),
         expected(&calls, None)
     );
     for d in DIRECTIONS {
         assert_eq!(
-            figures(&items, &format!("metrics:2026-11-01:direction:{d}")),
+            counted_figures(&items, &format!("metrics:2026-11-01:direction:{d}")),
             expected(&calls, Some(d)),
             "{d}"
         );
@@ -194,7 +166,7 @@ async fn metrics_match_an_independent_count_and_overlapping_runs_count_each_call
     .unwrap();
     assert_eq!((again.counted, again.already_counted), (0, 252));
     assert_eq!(
-        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        counted_figures(&scan(&stack).await, "metrics:2026-11-01:all"),
         expected(&calls, None)
     );
 }
@@ -216,7 +188,7 @@ async fn a_call_that_appears_late_is_counted_once() {
     .unwrap();
     assert_eq!((report.counted, report.already_counted), (1, 252));
     assert_eq!(
-        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        counted_figures(&scan(&stack).await, "metrics:2026-11-01:all"),
         expected(&calls, None)
     );
 }
@@ -259,7 +231,7 @@ async fn a_call_read_while_going_is_counted_in_its_final_status_once_it_settles(
     );
     let items = scan(&stack).await;
     assert_eq!(
-        figures(&items, "metrics:2026-11-01:all"),
+        counted_figures(&items, "metrics:2026-11-01:all"),
         expected(&calls, None)
     );
     let all = counter_json(&items, "metrics:2026-11-01:all");
@@ -280,7 +252,7 @@ async fn a_call_read_while_going_is_counted_in_its_final_status_once_it_settles(
         (0, 0, 254)
     );
     assert_eq!(
-        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        counted_figures(&scan(&stack).await, "metrics:2026-11-01:all"),
         expected(&calls, None)
     );
 }
@@ -308,7 +280,7 @@ async fn a_run_cut_short_resumes_where_it_stopped() {
     .unwrap();
     assert_eq!(resumed.pages, 2, "pages 2 and 3 only");
     assert_eq!(
-        figures(&scan(&stack).await, "metrics:2026-11-01:all"),
+        counted_figures(&scan(&stack).await, "metrics:2026-11-01:all"),
         expected(&calls, None)
     );
     let requests = server.received_requests().await.unwrap();
