@@ -66,11 +66,20 @@ fn anything_else_gets_the_default_and_calls_get_nothing() {
     );
 }
 
+/// `text` is refused with an error that says `says`.
+fn refused(text: &str, says: &str) {
+    let err = AutoReplies::from_json(text).unwrap_err();
+    assert!(err.contains(says), "{err:?} should say {says:?}");
+}
+
 #[test]
 fn configuration_mistakes_are_reported() {
-    assert!(AutoReplies::from_json(r#"{"rules":[{"reply":"no keyword"}]}"#).is_err());
-    assert!(AutoReplies::from_json(r#"{"rulez":[]}"#).is_err());
-    assert!(AutoReplies::from_json("not json").is_err());
+    refused(
+        r#"{"rules":[{"reply":"no keyword"}]}"#,
+        "rule 1 needs a keyword or a state",
+    );
+    refused(r#"{"rulez":[]}"#, "unknown field `rulez`");
+    refused("not json", "Syntax error at line 1, column 2");
 }
 
 fn in_state(content: &str, state: &str) -> IncomingMessage {
@@ -146,11 +155,11 @@ fn a_ussd_session_is_answered_only_by_a_rule_for_ussd() {
 
 #[test]
 fn a_missed_call_can_be_answered_by_sms_when_a_rule_says_so() {
-    let r = AutoReplies::from_json(
+    refused(
         r#"{"rules":[{"incoming_type":"call","state":"any","reply":"unused"},
                      {"incoming_type":"call","keyword":"","state":"","reply":"x"}]}"#,
+        "rule 2 needs a keyword or a state",
     );
-    assert!(r.is_err(), "a rule needs a keyword or a state: {r:?}");
     let r = AutoReplies::from_json(
         r#"{"default":{"incoming_type":"call","reply":"Sorry we missed you, we will call back."}}"#,
     )
@@ -200,10 +209,6 @@ fn a_conversation_moves_through_its_states() {
 
 #[test]
 fn every_mistake_in_the_rules_is_named() {
-    let refused = |text: &str, says: &str| {
-        let err = AutoReplies::from_json(text).unwrap_err();
-        assert!(err.contains(says), "{err:?} should say {says:?}");
-    };
     refused(
         r#"{"rules":[{"keyword":"a","messages":[{"to_number":"+1"}]}]}"#,
         "rule 1, message 1: an SMS needs its content",
