@@ -259,10 +259,7 @@ async fn send_exotel_body(
     >,
     body: &str,
 ) -> u16 {
-    let response = dialtone_shared::pipeline::handler(deps, with_body(EXOTEL[0].1, body))
-        .await
-        .expect("handler answers");
-    answer(response).0
+    send_call_body(deps, EXOTEL[0].1, body).await
 }
 
 #[tokio::test]
@@ -541,11 +538,11 @@ async fn a_queue_calls_missed_agent_leg_and_its_queue_miss_are_one_missed_call()
         let stack = stack(&format!("vs-queue-{name}")).await;
         let deps = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
         for event in order {
-            let request = with_body(queue_miss, &event.to_string());
-            let response = dialtone_shared::pipeline::handler(&deps, request)
-                .await
-                .unwrap();
-            assert_eq!(answer(response).0, 200, "{name}");
+            assert_eq!(
+                send_call_body(&deps, queue_miss, &event.to_string()).await,
+                200,
+                "{name}"
+            );
         }
         let items = scan(&stack).await;
         assert_eq!(

@@ -5,19 +5,11 @@
 mod common;
 
 use common::*;
-use dialtone_shared::calls::receiver::{CallReceiver, CallSource, ExotelCalls, Voipstudio};
-use dialtone_shared::pipeline::Deps;
-use dialtone_shared::store::DynamoStore;
+use dialtone_shared::calls::receiver::{ExotelCalls, Voipstudio};
 use serde_json::json;
 
-/// Sends this body in the provider's sample envelope; the status code.
-async fn send_body<P: CallSource>(deps: &Deps<CallReceiver<P>, DynamoStore>, body: &str) -> u16 {
-    let envelope = include_str!("../../events/exotel-call-incoming-call.json");
-    let response = dialtone_shared::pipeline::handler(deps, with_body(envelope, body))
-        .await
-        .expect("handler answers");
-    answer(response).0
-}
+/// Exotel's sample call notification: the envelope each body is sent in.
+const EXOTEL_ENVELOPE: &str = include_str!("../../events/exotel-call-incoming-call.json");
 
 /// The dashboard's API, page, and one call's API (`/api/calls/<call>`) at `now`, read
 /// from the stack.
@@ -26,11 +18,7 @@ async fn dashboard_at(
     now: &str,
     call: &str,
 ) -> (serde_json::Value, String, serde_json::Value) {
-    let deps = dashboard::Deps::with_store(
-        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
-        dialtone_shared::secret::Secret::new("local-dashboard-token-0123456789".into()).unwrap(),
-        chrono_tz::Asia::Kolkata,
-    );
+    let deps = dashboard_deps(stack, chrono_tz::Asia::Kolkata);
     let api = include_str!("../../events/dashboard-api.json");
     let now = now.parse().unwrap();
     let get = |path: &str| request(&api.replace("/api/dashboard", path));
@@ -59,7 +47,10 @@ async fn agents_figures_and_sms_reach_the_dashboard_whatever_the_order_and_retri
         r#"{"event":"call_completed","call_sid":"a1","status":"completed","duration":300,"talk_time":295,"recording_available":true,"timestamp":"2026-11-01T11:05:05.000Z"}"#,
     ];
     for i in [2, 1, 0, 0, 1, 2] {
-        assert_eq!(send_body(&exotel, answered[i]).await, 200);
+        assert_eq!(
+            send_call_body(&exotel, EXOTEL_ENVELOPE, answered[i]).await,
+            200
+        );
     }
     let others = [
         r#"{"event":"call_missed","call_sid":"m1","status":"no-answer","ring_time":30,"timestamp":"2026-11-01T11:10:31.000Z"}"#,
@@ -68,7 +59,7 @@ async fn agents_figures_and_sms_reach_the_dashboard_whatever_the_order_and_retri
         r#"{"event":"outbound_call","call_sid":"o1","direction":"outbound","from":"sip:agent_001@app.exotel.com","to":"+919876500044","user_id":"agent_001","exophone":"+918030752522","timestamp":"2026-11-01T11:20:00.000Z"}"#,
     ];
     for body in others {
-        assert_eq!(send_body(&exotel, body).await, 200);
+        assert_eq!(send_call_body(&exotel, EXOTEL_ENVELOPE, body).await, 200);
     }
     let voipstudio = call_deps::<Voipstudio>(&stack, VOIPSTUDIO_TOKEN);
     // Delivered twice: the second is a redelivery of the same event id.
@@ -85,6 +76,15 @@ async fn agents_figures_and_sms_reach_the_dashboard_whatever_the_order_and_retri
             call["recording_available"].clone()
         ),
         (json!("agent_002"), json!(true))
+    );
+    let owed = state_json(&items, "STATE#callback:+919876500033");
+    assert_eq!(
+        (
+            owed["missed"][0]["call_id"].clone(),
+            owed["closed_at"].clone()
+        ),
+        (json!("m1"), serde_json::Value::Null),
+        "the inbound caller missed is owed a call"
     );
     let outbound = state_json(&items, "STATE#call:exotel-webrtc:o1");
     assert_eq!(outbound["counted"], "unanswered");

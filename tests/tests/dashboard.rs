@@ -12,11 +12,9 @@ use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::call_log::missing_webhooks::MissingWebhookPolicy;
 use dialtone_shared::calls::receiver::Voipstudio;
-use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
 use serde_json::{json, Value};
 
-const DASHBOARD_TOKEN: &str = "local-dashboard-token-0123456789";
 const API: &str = include_str!("../../events/dashboard-api.json");
 const RANGE: &str = include_str!("../../events/dashboard-range.json");
 const HEALTH: &str = include_str!("../../events/dashboard-health.json");
@@ -164,11 +162,7 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
     let today = now_local.date().to_string();
     let yesterday = (now_local.date() - Duration::days(1)).to_string();
 
-    let deps = DashboardDeps::with_store(
-        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
-        Secret::new(DASHBOARD_TOKEN.into()).unwrap(),
-        tz,
-    );
+    let deps = dashboard_deps(&stack, tz);
     let (status, view) = get_json(&deps, API).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -308,11 +302,7 @@ async fn the_dashboard_shows_what_the_other_functions_stored() {
 #[tokio::test]
 async fn bad_ranges_are_400s_that_say_what_is_wrong() {
     let stack = stack("dashrange").await;
-    let deps = DashboardDeps::with_store(
-        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
-        Secret::new(DASHBOARD_TOKEN.into()).unwrap(),
-        chrono_tz::Asia::Kolkata,
-    );
+    let deps = dashboard_deps(&stack, chrono_tz::Asia::Kolkata);
     let today = Utc::now()
         .with_timezone(&chrono_tz::Asia::Kolkata)
         .date_naive();

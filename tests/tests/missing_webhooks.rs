@@ -10,19 +10,17 @@ mod common;
 use call_log_aggregator::{run, Deps as AggregatorDeps};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::*;
-use dashboard::{handler, Deps as DashboardDeps};
+use dashboard::handler;
 use dialtone_local::exotel::{LocalExotel, Recordings, ACCOUNT_SID, API_KEY, API_TOKEN};
 use dialtone_local::stack::Stack;
 use dialtone_shared::call_log::alerts::AnswerRatePolicy;
 use dialtone_shared::call_log::missing_webhooks::{left_out_lines, MissingWebhookPolicy};
 use dialtone_shared::calls::receiver::ExotelCalls;
-use dialtone_shared::secret::Secret;
 use dialtone_shared::store::DynamoStore;
 use serde_json::{json, Value};
 
 const ENVELOPE: &str = include_str!("../../events/exotel-call-incoming-call.json");
 const DASHBOARD_API: &str = include_str!("../../events/dashboard-api.json");
-const DASHBOARD_TOKEN: &str = "local-dashboard-token-0123456789";
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Kolkata;
 
 /// The ExoPhone whose notifications arrive, nine in ten (as Bulk Call Details writes it).
@@ -210,11 +208,7 @@ async fn a_day_with_a_tenth_of_its_notifications_missing_is_reported_once() {
     let cursor = state_json(&scan(&stack).await, "STATE#call-log-aggregator");
     assert_eq!(cursor["webhooks_compared_through"], "2026-11-20");
 
-    let dashboard = DashboardDeps::with_store(
-        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
-        Secret::new(DASHBOARD_TOKEN.into()).unwrap(),
-        TZ,
-    );
+    let dashboard = dashboard_deps(&stack, TZ);
     let response = handler(&dashboard, request(DASHBOARD_API)).await.unwrap();
     let (status, view) = answer(response);
     assert_eq!(status, 200);

@@ -263,6 +263,20 @@ pub async fn send_call<P: dialtone_shared::calls::receiver::CallSource>(
     )
 }
 
+/// `envelope` (a provider's sample request) with this body instead; its status code.
+pub async fn send_call_body<P: dialtone_shared::calls::receiver::CallSource>(
+    deps: &Deps<dialtone_shared::calls::receiver::CallReceiver<P>, DynamoStore>,
+    envelope: &str,
+    body: &str,
+) -> u16 {
+    answer(
+        dialtone_shared::pipeline::handler(deps, with_body(envelope, body))
+            .await
+            .expect("handler answers"),
+    )
+    .0
+}
+
 /// A state row's `state` attribute, as JSON.
 pub fn state_json(items: &[Item], pk: &str) -> serde_json::Value {
     let row = items
@@ -483,4 +497,16 @@ pub fn counted_figures(items: &[Item], key: &str) -> serde_json::Value {
     let pick = |k: &str| row.get(k).cloned().unwrap_or(0.into());
     serde_json::json!({"total": pick("total"), "answered": pick("answered"), "missed": pick("missed"), "busy": pick("busy"),
            "failed": pick("failed"), "answered_seconds": pick("answered_seconds")})
+}
+
+/// The token the dashboard's sample requests (`events/dashboard-*.json`) carry.
+pub const DASHBOARD_TOKEN: &str = "local-dashboard-token-0123456789";
+
+/// The dashboard against this stack's table, in the account's zone `tz`, with that token.
+pub fn dashboard_deps(stack: &Stack, tz: chrono_tz::Tz) -> dashboard::Deps<DynamoStore, Secret> {
+    dashboard::Deps::with_store(
+        DynamoStore::new(stack.dynamodb.clone(), &stack.table),
+        Secret::new(DASHBOARD_TOKEN.into()).expect("a token"),
+        tz,
+    )
 }
