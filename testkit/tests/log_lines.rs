@@ -5,28 +5,10 @@
 mod common;
 
 use common::*;
+use dialtone_testkit::logs::Captured;
 use dialtone_testkit::offline::OfflineStore;
 use lambda_http::{Body, RequestExt};
-use std::io;
-use std::sync::{Arc, Mutex};
 use tracing_subscriber::EnvFilter;
-
-/// Collects what the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn every_log_line_of_a_request_carries_its_id_and_provider_and_no_phone_number() {
@@ -48,7 +30,7 @@ fn every_log_line_of_a_request_carries_its_id_and_provider_and_no_phone_number()
         handled(&OfflineStore::new(Vec::new()), refused);
     });
 
-    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("UTF-8");
+    let text = captured.text();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))

@@ -4,98 +4,10 @@ use super::*;
 use aws_lambda_events::event::dynamodb::Event;
 use chrono::{DateTime, Utc};
 use dialtone_shared::alert::Alert;
-use std::collections::{HashMap, HashSet};
+use dialtone_testkit::alerts::{MemoryLedger, RecordingPublisher};
 use std::sync::Mutex;
 
 const STREAM: &str = include_str!("../../../events/dynamodb-stream-alerts.json");
-
-/// The ledger's rules in memory: published ids, and claims with their end.
-#[derive(Default)]
-pub(crate) struct Ledger(
-    pub(crate) Mutex<HashSet<String>>,
-    pub(crate) Mutex<HashMap<String, DateTime<Utc>>>,
-    pub(crate) Mutex<Vec<AlertRow>>,
-    /// The alerts stored back as sent, by id.
-    pub(crate) Mutex<HashMap<String, Alert>>,
-);
-
-impl AlertLedger for Ledger {
-    async fn claim(
-        &self,
-        alert_id: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Claim, StoreError> {
-        if self.0.lock().unwrap().contains(alert_id) {
-            return Ok(Claim::Published);
-        }
-        let mut claims = self.1.lock().unwrap();
-        if claims.get(alert_id).is_some_and(|held| *held >= now) {
-            return Ok(Claim::InFlight);
-        }
-        claims.insert(alert_id.to_owned(), until);
-        Ok(Claim::Claimed)
-    }
-    async fn release_claim(&self, alert_id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut claims = self.1.lock().unwrap();
-        if claims.get(alert_id) == Some(&until) {
-            claims.remove(alert_id);
-        }
-        Ok(())
-    }
-    async fn mark_published(
-        &self,
-        alert_id: &str,
-        _at: DateTime<Utc>,
-        as_sent: Option<&Alert>,
-    ) -> Result<(), StoreError> {
-        if let Some(alert) = as_sent {
-            self.3
-                .lock()
-                .unwrap()
-                .insert(alert_id.to_owned(), alert.clone());
-        }
-        self.1.lock().unwrap().remove(alert_id);
-        self.0.lock().unwrap().insert(alert_id.to_owned());
-        Ok(())
-    }
-    async fn unpublished(
-        &self,
-        since: DateTime<Utc>,
-        stored_by: DateTime<Utc>,
-    ) -> Result<Vec<AlertRow>, StoreError> {
-        let published = self.0.lock().unwrap().clone();
-        Ok(self
-            .2
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| {
-                !published.contains(&r.alert_id)
-                    && r.alert.occurred_at >= since
-                    && r.stored_at.unwrap_or(r.alert.occurred_at) <= stored_by
-            })
-            .cloned()
-            .collect())
-    }
-}
-
-/// Records what it publishes; refuses alerts of the `failing_severity`.
-#[derive(Default)]
-pub(crate) struct Publisher {
-    pub(crate) sent: Mutex<Vec<Alert>>,
-    pub(crate) failing_severity: Option<&'static str>,
-}
-
-impl AlertPublisher for Publisher {
-    async fn publish(&self, alert: &Alert) -> Result<String, PublishError> {
-        if self.failing_severity == Some(alert.severity.as_str()) {
-            return Err(PublishError::Sns("throttled".into()));
-        }
-        self.sent.lock().unwrap().push(alert.clone());
-        Ok(format!("msg-{}", self.sent.lock().unwrap().len()))
-    }
-}
 
 /// Adds a note to the alerts it knows something about (critical ones).
 struct Noting;
@@ -113,14 +25,14 @@ impl AlertEnricher for Noting {
 #[tokio::test]
 async fn what_the_enricher_adds_is_published_and_stored_back_and_the_rest_goes_as_stored() {
     let deps = Deps {
-        ledger: Ledger::default(),
-        publisher: Publisher::default(),
+        ledger: MemoryLedger::default(),
+        publisher: RecordingPublisher::default(),
         enricher: Noting,
     };
     let response = handler(&deps, event()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     let sent = deps.publisher.sent.lock().unwrap().clone();
-    let stored_back = deps.ledger.3.lock().unwrap().clone();
+    let stored_back = deps.ledger.as_sent.lock().unwrap().clone();
     assert!(sent
         .iter()
         .any(|a| a.severity.as_str() != "critical" && a.notes.is_empty()));
@@ -150,7 +62,7 @@ fn event() -> LambdaEvent<Event> {
     )
 }
 
-fn sent_statuses(p: &Publisher) -> Vec<String> {
+fn sent_statuses(p: &RecordingPublisher) -> Vec<String> {
     p.sent
         .lock()
         .unwrap()
@@ -162,8 +74,8 @@ fn sent_statuses(p: &Publisher) -> Vec<String> {
 #[tokio::test]
 async fn publishes_each_inserted_alert_once_and_ignores_other_records() {
     let deps = Deps {
-        ledger: Ledger::default(),
-        publisher: Publisher::default(),
+        ledger: MemoryLedger::default(),
+        publisher: RecordingPublisher::default(),
         enricher: (),
     };
     let response = handler(&deps, event()).await.unwrap();
@@ -179,10 +91,10 @@ async fn publishes_each_inserted_alert_once_and_ignores_other_records() {
 #[tokio::test]
 async fn a_failed_publish_stops_the_batch_and_names_that_record() {
     let deps = Deps {
-        ledger: Ledger::default(),
-        publisher: Publisher {
+        ledger: MemoryLedger::default(),
+        publisher: RecordingPublisher {
             failing_severity: Some("critical"),
-            ..Publisher::default()
+            ..RecordingPublisher::default()
         },
         enricher: (),
     };
@@ -196,7 +108,7 @@ async fn a_failed_publish_stops_the_batch_and_names_that_record() {
     assert_eq!(sent_statuses(&deps.publisher), ["WARNING"]);
     assert!(deps
         .ledger
-        .0
+        .published
         .lock()
         .unwrap()
         .contains("exotel-heartbeat:fleet@2026-11-01T10:01:00+00:00"));
@@ -210,8 +122,8 @@ async fn a_record_without_sequence_number_fails_the_invocation() {
         .unwrap()
         .remove("SequenceNumber");
     let deps = Deps {
-        ledger: Ledger::default(),
-        publisher: Publisher::default(),
+        ledger: MemoryLedger::default(),
+        publisher: RecordingPublisher::default(),
         enricher: (),
     };
     let event = LambdaEvent::new(
@@ -303,10 +215,10 @@ impl AlertLedger for RefusesAsSent {
 async fn an_alert_as_sent_that_cannot_be_stored_is_still_marked_published() {
     let deps = Deps {
         ledger: RefusesAsSent::default(),
-        publisher: Publisher::default(),
+        publisher: RecordingPublisher::default(),
         enricher: Noting,
     };
-    let mut row = crate::sweep::tests::row("+919812345601", Utc::now());
+    let mut row = dialtone_testkit::alerts::callback_row("+919812345601", Utc::now());
     row.alert.severity = dialtone_shared::alert::Severity::Critical;
     assert_eq!(
         publish_once(&deps, &row, Utc::now()).await.unwrap(),

@@ -1,45 +1,19 @@
 //! The sweep against the in-memory ledger of the dispatcher's tests.
 
 use super::*;
-use crate::tests::{Ledger, Publisher};
 use crate::{entry, Trigger, CLAIM_LEASE};
 use chrono::TimeZone;
-use dialtone_shared::alert::{Alert, AlertKind, DedupKey, Severity, Source};
+use dialtone_shared::alert::Severity;
 use dialtone_shared::store::{AlertLedger, AlertRow, Claim};
+use dialtone_testkit::alerts::{callback_row, MemoryLedger, RecordingPublisher};
 use lambda_runtime::LambdaEvent;
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap()
 }
 
-/// A callback alert about a caller, stored at `stored`.
-pub(crate) fn row(caller: &str, stored: DateTime<Utc>) -> AlertRow {
-    let alert = Alert {
-        dedup_key: DedupKey::scoped(Source::Calls, &format!("callback:{caller}")),
-        source: Source::Calls,
-        kind: AlertKind::CallbackOverdue,
-        severity: Severity::Warning,
-        status: "OVERDUE".into(),
-        occurred_at: stored,
-        lines: Vec::new(),
-        lines_omitted: 0,
-        lines_affected: 0,
-        outage_seconds: None,
-        notes: Vec::new(),
-    };
-    AlertRow {
-        pk: format!("ALERT#{}", alert.id()),
-        sk: "ALERT".into(),
-        entity: "alert".into(),
-        alert_id: alert.id(),
-        alert,
-        published_at: None,
-        stored_at: Some(stored),
-    }
-}
-
 /// The dedup keys of the alerts published so far, in order.
-fn sent_keys(deps: &Deps<Ledger, Publisher>) -> Vec<String> {
+fn sent_keys(deps: &Deps<MemoryLedger, RecordingPublisher>) -> Vec<String> {
     deps.publisher
         .sent
         .lock()
@@ -49,12 +23,12 @@ fn sent_keys(deps: &Deps<Ledger, Publisher>) -> Vec<String> {
         .collect()
 }
 
-fn deps(rows: Vec<AlertRow>) -> Deps<Ledger, Publisher> {
-    let ledger = Ledger::default();
-    *ledger.2.lock().unwrap() = rows;
+fn deps(rows: Vec<AlertRow>) -> Deps<MemoryLedger, RecordingPublisher> {
+    let ledger = MemoryLedger::default();
+    *ledger.rows.lock().unwrap() = rows;
     Deps {
         ledger,
-        publisher: Publisher::default(),
+        publisher: RecordingPublisher::default(),
         enricher: (),
     }
 }
@@ -62,9 +36,9 @@ fn deps(rows: Vec<AlertRow>) -> Deps<Ledger, Publisher> {
 #[tokio::test]
 async fn rows_left_unpublished_past_the_minimum_age_are_published_once_in_order() {
     let deps = deps(vec![
-        row("+919812345601", at(0)),
-        row("+919812345602", at(3)),
-        row("+919812345603", at(9)),
+        callback_row("+919812345601", at(0)),
+        callback_row("+919812345602", at(3)),
+        callback_row("+919812345603", at(9)),
     ]);
     let report = sweep(&deps, at(9)).await.unwrap();
     assert_eq!(
@@ -92,8 +66,8 @@ async fn rows_left_unpublished_past_the_minimum_age_are_published_once_in_order(
 
 #[tokio::test]
 async fn a_row_another_publisher_holds_is_left_to_it_until_its_claim_lapses() {
-    let deps = deps(vec![row("+919812345601", at(0))]);
-    let id = deps.ledger.2.lock().unwrap()[0].alert_id.clone();
+    let deps = deps(vec![callback_row("+919812345601", at(0))]);
+    let id = deps.ledger.rows.lock().unwrap()[0].alert_id.clone();
     assert_eq!(
         deps.ledger
             .claim(&id, at(9), at(9) + CLAIM_LEASE)
@@ -111,20 +85,23 @@ async fn a_row_another_publisher_holds_is_left_to_it_until_its_claim_lapses() {
 
 #[tokio::test]
 async fn a_failed_publish_fails_the_sweep_releases_its_claim_and_the_next_sweep_sends_it() {
-    let mut deps = deps(vec![row("+919812345601", at(0))]);
+    let mut deps = deps(vec![callback_row("+919812345601", at(0))]);
     deps.publisher.failing_severity = Some("warning");
     assert!(matches!(
         sweep(&deps, at(9)).await,
         Err(DispatchError::Publish(_))
     ));
-    assert!(deps.ledger.1.lock().unwrap().is_empty(), "claim released");
+    assert!(
+        deps.ledger.claims.lock().unwrap().is_empty(),
+        "claim released"
+    );
     deps.publisher.failing_severity = None;
     assert_eq!(sweep(&deps, at(9)).await.unwrap().published, 1);
 }
 
 #[tokio::test]
 async fn the_schedule_runs_the_sweep_and_a_stream_batch_the_stream() {
-    let deps = deps(vec![row(
+    let deps = deps(vec![callback_row(
         "+919812345601",
         Utc::now() - Duration::minutes(10),
     )]);
@@ -157,7 +134,10 @@ async fn the_schedule_runs_the_sweep_and_a_stream_batch_the_stream() {
 
 #[tokio::test]
 async fn an_alert_sns_refuses_does_not_hold_up_the_others() {
-    let mut rows = vec![row("+919812345601", at(0)), row("+919812345602", at(1))];
+    let mut rows = vec![
+        callback_row("+919812345601", at(0)),
+        callback_row("+919812345602", at(1)),
+    ];
     rows[0].alert.severity = Severity::Critical;
     let mut deps = deps(rows);
     deps.publisher.failing_severity = Some("critical");
