@@ -14,9 +14,7 @@ const TZ: Tz = chrono_tz::Asia::Kolkata;
 /// Counter fields and what they add up to.
 type Totals = std::collections::BTreeMap<String, i64>;
 
-fn totals(fields: &[(&str, i64)]) -> Totals {
-    fields.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect()
-}
+use crate::calls::document_tests::fields as totals;
 
 /// Applies the events in order, as stored state would; returns the last call, callback,
 /// and the sum of all counter moves (those of the all-lines counters, on any day).

@@ -44,6 +44,14 @@ fn voipstudio_missed(id: &str, at: &str, context: &str) -> CallEvent {
     }))
 }
 
+/// The example call entering a queue (`call.initial` in the queue's context).
+fn voipstudio_queued() -> CallEvent {
+    voipstudio(serde_json::json!({
+        "id": "i", "event_time": "2021-04-28 08:45:55", "event_name": "call.initial",
+        "state": "INITIAL", "context": "QUEUE", "connected_at": null,
+    }))
+}
+
 fn exotel(body: serde_json::Value) -> CallEvent {
     CallEvent::parse_exotel(body.to_string().as_bytes()).unwrap()
 }
@@ -83,7 +91,7 @@ fn run(events: &[CallEvent]) -> Outcome_ {
     out
 }
 
-fn fields(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+pub(super) fn fields(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
     pairs.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect()
 }
 
@@ -214,10 +222,7 @@ fn a_queue_call_whose_agent_leg_was_missed_is_one_missed_call_and_one_callback()
 #[test]
 fn an_agent_leg_missed_before_the_queue_is_known_is_withdrawn_when_another_agent_answers() {
     let agent_leg = voipstudio_missed("a", "2021-04-28 08:46:00", "LOCAL_USER");
-    let queued = voipstudio(serde_json::json!({
-        "id": "i", "event_time": "2021-04-28 08:45:55", "event_name": "call.initial",
-        "state": "INITIAL", "context": "QUEUE", "connected_at": null,
-    }));
+    let queued = voipstudio_queued();
     // The agent's miss alone looks like a missed direct call: owed a callback.
     let first = run(std::slice::from_ref(&agent_leg));
     assert!(first.callback.as_ref().unwrap().is_open());
@@ -246,10 +251,7 @@ fn an_agent_leg_missed_before_the_queue_is_known_is_withdrawn_when_another_agent
 fn a_callback_withdrawn_for_an_agent_leg_is_owed_again_when_the_queue_misses_the_caller() {
     // The caller hangs up at 08:46:40; the ringing agent's leg is torn down a second later.
     let agent_leg = voipstudio_missed("a", "2021-04-28 08:46:41", "LOCAL_USER");
-    let queued = voipstudio(serde_json::json!({
-        "id": "i", "event_time": "2021-04-28 08:45:55", "event_name": "call.initial",
-        "state": "INITIAL", "context": "QUEUE", "connected_at": null,
-    }));
+    let queued = voipstudio_queued();
     let queue_miss = voipstudio_missed("q", "2021-04-28 08:46:40", "QUEUE");
     let withdrawn = run(&[agent_leg.clone(), queued.clone()]).callback.unwrap();
     assert!(withdrawn.withdrawn && withdrawn.closed_at.unwrap() > queue_miss.at);
@@ -423,10 +425,7 @@ mod properties {
     /// or a third agent answering (the document's hangup).
     fn queue_call(answered: bool) -> Vec<CallEvent> {
         let mut events = vec![
-            voipstudio(serde_json::json!({
-                "id": "i", "event_time": "2021-04-28 08:45:55", "event_name": "call.initial",
-                "state": "INITIAL", "context": "QUEUE", "connected_at": null,
-            })),
+            voipstudio_queued(),
             voipstudio_missed("a1", "2021-04-28 08:45:58", "LOCAL_USER"),
             voipstudio_missed("a2", "2021-04-28 08:46:41", "LOCAL_USER"),
         ];
