@@ -429,4 +429,4 @@ fn following_page(url: &Url) -> Url {
 
 #[cfg(test)]
 #[path = "client_test.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -4,6 +4,11 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client(server: &MockServer, budget: u32) -> ExotelClient {
+    client_with(server, budget, 3)
+}
+
+/// A client of the account `acme1` at `server`, with this budget and attempts per request.
+pub(crate) fn client_with(server: &MockServer, budget: u32, max_attempts: usize) -> ExotelClient {
     ExotelClient::new(ExotelApi {
         base: server.uri(),
         account_sid: "acme1".into(),
@@ -14,7 +19,7 @@ fn client(server: &MockServer, budget: u32) -> ExotelClient {
         spacing: Duration::from_millis(5),
         budget,
         retry_base: Duration::from_millis(5),
-        max_attempts: 3,
+        max_attempts,
     })
     .unwrap()
 }

@@ -1,8 +1,6 @@
 use super::*;
 use crate::alert::{AlertKind, DedupKey, LineImpact, Severity};
 use crate::exophone::{Direction, Outage};
-use crate::exotel::client::{ApiCredentials, ExotelApi};
-use crate::secret::Secret;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,7 +26,7 @@ fn newly(s: &str, direction: Direction) -> LineImpact {
     line(s, direction, LineChange::NewlyAffected)
 }
 
-fn warning(lines: Vec<LineImpact>) -> Alert {
+fn fleet_alert(lines: Vec<LineImpact>) -> Alert {
     Alert {
         dedup_key: DedupKey::fleet(Source::ExotelHeartbeat),
         source: Source::ExotelHeartbeat,
@@ -96,19 +94,19 @@ fn only_the_heartbeats_newly_affected_lines_are_looked_up_each_once_and_a_few() 
             LineChange::NewlyAffected,
         ));
     }
-    let sids = lines_to_enrich(&warning(lines.clone()));
+    let sids = lines_to_enrich(&fleet_alert(lines.clone()));
     assert_eq!(sids.len(), MAX_LINES_ENRICHED);
     assert_eq!(sids[0], sid("01139585476"));
     assert_eq!(sids[1], sid("04444444440"));
 
-    let mut sms = warning(lines);
+    let mut sms = fleet_alert(lines);
     sms.source = Source::Telerivet;
     assert!(lines_to_enrich(&sms).is_empty());
 }
 
 #[test]
 fn each_direction_gets_its_outage_kind_last_check_and_alternates() {
-    let alert = warning(vec![
+    let alert = fleet_alert(vec![
         newly("01139585476", Direction::Incoming),
         newly("01139585476", Direction::Outgoing),
     ]);
@@ -155,7 +153,7 @@ fn each_direction_gets_its_outage_kind_last_check_and_alternates() {
 fn the_heartbeats_alternates_come_first_and_are_not_repeated() {
     let mut first = newly("01139585476", Direction::Incoming);
     first.alternate_exophones = vec!["+911139585401".into()];
-    let alert = warning(vec![first]);
+    let alert = fleet_alert(vec![first]);
     let details = read(details_body("01139585476", "major_outage", "active"));
     let enriched = with_details(&alert, &details).unwrap();
     assert_eq!(
@@ -166,7 +164,7 @@ fn the_heartbeats_alternates_come_first_and_are_not_repeated() {
 
 #[test]
 fn details_of_other_lines_or_saying_nothing_new_change_nothing() {
-    let alert = warning(vec![line(
+    let alert = fleet_alert(vec![line(
         "01139585476",
         Direction::Incoming,
         LineChange::StillAffected,
@@ -178,26 +176,13 @@ fn details_of_other_lines_or_saying_nothing_new_change_nothing() {
         "still affected: not read"
     );
     let other = read(details_body("09999999999", "major_outage", "active"));
-    let newly = warning(vec![newly("01139585476", Direction::Incoming)]);
+    let newly = fleet_alert(vec![newly("01139585476", Direction::Incoming)]);
     assert_eq!(with_details(&newly, &other), None);
 }
 
 fn enricher(server: &MockServer, budget: u32) -> DetailsEnricher {
-    let client = ExotelClient::new(ExotelApi {
-        base: server.uri(),
-        account_sid: "acme1".into(),
-        credentials: crate::secrets::Cached::fixed(ApiCredentials {
-            api_key: "key".into(),
-            api_token: Secret::new("token-0123456789abcdef".into()).unwrap(),
-        }),
-        spacing: Duration::from_millis(1),
-        budget,
-        retry_base: Duration::from_millis(1),
-        max_attempts: 1,
-    })
-    .unwrap();
     DetailsEnricher::new(
-        client,
+        crate::exotel::client::tests::client_with(server, budget, 1),
         EnrichPolicy {
             deadline: Duration::from_millis(800),
             paused_for: Duration::from_secs(60),
@@ -207,35 +192,39 @@ fn enricher(server: &MockServer, budget: u32) -> DetailsEnricher {
 
 const DETAILS: &str = "/v2/accounts/acme1/incoming-phone-numbers/01139585476";
 
-#[tokio::test]
-async fn an_alert_is_enriched_through_the_details_api() {
+/// An Exotel whose details API of the line answers `response`, `times` times.
+async fn details_server(
+    response: ResponseTemplate,
+    times: impl Into<wiremock::Times>,
+) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(DETAILS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(details_body(
-            "01139585476",
-            "major_outage",
-            "active",
-        )))
-        .expect(1)
+        .respond_with(response)
+        .expect(times)
         .mount(&server)
         .await;
-    let alert = warning(vec![newly("01139585476", Direction::Incoming)]);
+    server
+}
+
+/// The line's details: incoming in a major outage, outgoing active.
+fn major_outage() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(details_body("01139585476", "major_outage", "active"))
+}
+
+#[tokio::test]
+async fn an_alert_is_enriched_through_the_details_api() {
+    let server = details_server(major_outage(), 1).await;
+    let alert = fleet_alert(vec![newly("01139585476", Direction::Incoming)]);
     let enriched = enricher(&server, 10).enrich(&alert).await.unwrap();
     assert_eq!(enriched.lines[0].outage, Some(Outage::MajorOutage));
 }
 
 #[tokio::test]
 async fn a_429_stops_the_reading_for_a_while_and_the_alert_goes_out_as_it_is() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS))
-        .respond_with(ResponseTemplate::new(429))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = details_server(ResponseTemplate::new(429), 1).await;
     let enricher = enricher(&server, 10);
-    let alert = warning(vec![newly("01139585476", Direction::Incoming)]);
+    let alert = fleet_alert(vec![newly("01139585476", Direction::Incoming)]);
     assert_eq!(enricher.enrich(&alert).await, None);
     let (found, why) = enricher.read(&[sid("01139585476")]).await;
     assert!(found.is_empty());
@@ -248,16 +237,13 @@ async fn a_429_stops_the_reading_for_a_while_and_the_alert_goes_out_as_it_is() {
 
 #[tokio::test]
 async fn a_slow_exotel_costs_the_alert_no_more_than_the_deadline() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(details_body("01139585476", "major_outage", "active"))
-                .set_delay(Duration::from_secs(5)),
-        )
-        .mount(&server)
-        .await;
+    let server = details_server(
+        ResponseTemplate::new(200)
+            .set_body_json(details_body("01139585476", "major_outage", "active"))
+            .set_delay(Duration::from_secs(5)),
+        ..,
+    )
+    .await;
     let enricher = enricher(&server, 10);
     let (found, why) = enricher.read(&[sid("01139585476")]).await;
     assert!(found.is_empty());
@@ -274,13 +260,7 @@ async fn a_slow_exotel_costs_the_alert_no_more_than_the_deadline() {
 
 #[tokio::test]
 async fn an_exotel_that_fails_pauses_the_reading_too() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = details_server(ResponseTemplate::new(503), 1).await;
     let enricher = enricher(&server, 10);
     let (_, why) = enricher.read(&[sid("01139585476")]).await;
     assert_eq!(why, Some(Skipped::Failed("Exotel answered 503".into())));
@@ -292,9 +272,9 @@ async fn an_exotel_that_fails_pauses_the_reading_too() {
 fn lines_already_told_by_the_details_and_statuses_of_unknown_meaning_add_nothing() {
     let mut told = newly("01139585476", Direction::Incoming);
     told.outage = Some(Outage::MajorOutage);
-    assert!(lines_to_enrich(&warning(vec![told])).is_empty());
+    assert!(lines_to_enrich(&fleet_alert(vec![told])).is_empty());
 
-    let alert = warning(vec![newly("01139585476", Direction::Incoming)]);
+    let alert = fleet_alert(vec![newly("01139585476", Direction::Incoming)]);
     let details = read(details_body("01139585476", "degraded", "active"));
     assert_eq!(
         with_details(&alert, &details),
@@ -305,16 +285,7 @@ fn lines_already_told_by_the_details_and_statuses_of_unknown_meaning_add_nothing
 
 #[tokio::test]
 async fn the_budget_caps_the_requests_a_minute() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(details_body(
-            "01139585476",
-            "major_outage",
-            "active",
-        )))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let server = details_server(major_outage(), 2).await;
     let enricher = enricher(&server, 2);
     let sids = [sid("01139585476"), sid("01139585476"), sid("01139585476")];
     let (found, why) = enricher.read(&sids).await;
