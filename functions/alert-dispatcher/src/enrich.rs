@@ -12,13 +12,7 @@ pub trait AlertEnricher: Send + Sync {
     fn enrich(&self, alert: &Alert) -> impl Future<Output = Option<Alert>> + Send;
 }
 
-/// No provider's API configured: alerts go out as stored.
-impl AlertEnricher for () {
-    async fn enrich(&self, _alert: &Alert) -> Option<Alert> {
-        None
-    }
-}
-
+/// `None`: no provider's API configured, alerts go out as stored.
 impl<E: AlertEnricher> AlertEnricher for Option<E> {
     async fn enrich(&self, alert: &Alert) -> Option<Alert> {
         match self {

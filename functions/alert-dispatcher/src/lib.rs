@@ -87,14 +87,14 @@ pub fn details_enricher(api: Option<ExotelApi>) -> Option<DetailsEnricher> {
     }
 }
 
-pub struct Deps<L, P, E = ()> {
+pub struct Deps<L, P, E = Option<DetailsEnricher>> {
     pub ledger: L,
     pub publisher: P,
-    /// What may add to an alert on its way out.
+    /// What may add to an alert on its way out (`None`: nothing, the alert goes as stored).
     pub enricher: E,
 }
 
-impl Deps<DynamoStore, SnsPublisher, Option<DetailsEnricher>> {
+impl Deps<DynamoStore, SnsPublisher> {
     pub fn new(
         config: Config,
         dynamodb: aws_sdk_dynamodb::Client,

@@ -76,7 +76,7 @@ async fn publishes_each_inserted_alert_once_and_ignores_other_records() {
     let deps = Deps {
         ledger: MemoryLedger::default(),
         publisher: RecordingPublisher::default(),
-        enricher: (),
+        enricher: None::<DetailsEnricher>,
     };
     let response = handler(&deps, event()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -96,7 +96,7 @@ async fn a_failed_publish_stops_the_batch_and_names_that_record() {
             failing_severity: Some("critical"),
             ..RecordingPublisher::default()
         },
-        enricher: (),
+        enricher: None::<DetailsEnricher>,
     };
     let response = handler(&deps, event()).await.unwrap();
     let failed: Vec<_> = response
@@ -124,7 +124,7 @@ async fn a_record_without_sequence_number_fails_the_invocation() {
     let deps = Deps {
         ledger: MemoryLedger::default(),
         publisher: RecordingPublisher::default(),
-        enricher: (),
+        enricher: None::<DetailsEnricher>,
     };
     let event = LambdaEvent::new(
         serde_json::from_value(payload).unwrap(),

@@ -29,7 +29,7 @@ fn deps(rows: Vec<AlertRow>) -> Deps<MemoryLedger, RecordingPublisher> {
     Deps {
         ledger,
         publisher: RecordingPublisher::default(),
-        enricher: (),
+        enricher: None,
     }
 }
 

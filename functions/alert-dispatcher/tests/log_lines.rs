@@ -4,6 +4,7 @@
 
 use alert_dispatcher::{publish_once, Deps, Dispatched, CLAIM_LEASE};
 use chrono::Utc;
+use dialtone_shared::heartbeat::enrich::DetailsEnricher;
 use dialtone_shared::store::AlertLedger;
 use dialtone_testkit::alerts::{callback_row, MemoryLedger, RecordingPublisher};
 use dialtone_testkit::logs::Captured;
@@ -20,7 +21,7 @@ async fn a_callers_number_in_an_alert_id_is_never_logged_in_full() {
     let deps = Deps {
         ledger: MemoryLedger::default(),
         publisher: RecordingPublisher::default(),
-        enricher: (),
+        enricher: None::<DetailsEnricher>,
     };
     assert_eq!(
         publish_once(&deps, &row, Utc::now()).await.unwrap(),
@@ -33,7 +34,7 @@ async fn a_callers_number_in_an_alert_id_is_never_logged_in_full() {
             failing_severity: Some("warning"),
             ..RecordingPublisher::default()
         },
-        enricher: (),
+        enricher: None::<DetailsEnricher>,
     };
     let err = publish_once(&failing, &row, Utc::now()).await.unwrap_err();
     tracing::error!(error = %err, "as the stream logs it");

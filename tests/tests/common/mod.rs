@@ -70,12 +70,14 @@ pub fn dispatcher_deps(
     DispatcherDeps {
         ledger: DynamoStore::new(stack.dynamodb.clone(), &stack.table),
         publisher: SnsPublisher::new(stack.sns.clone(), topic_arn),
-        enricher: (),
+        enricher: None,
     }
 }
 
 /// The dispatcher's handler, called in-process with the batch the pump built.
-pub struct InProcess<'a, E = ()>(pub &'a DispatcherDeps<DynamoStore, SnsPublisher, E>);
+pub struct InProcess<'a, E = Option<dialtone_shared::heartbeat::enrich::DetailsEnricher>>(
+    pub &'a DispatcherDeps<DynamoStore, SnsPublisher, E>,
+);
 
 impl<E: alert_dispatcher::AlertEnricher> Dispatch for InProcess<'_, E> {
     async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, LocalError> {
@@ -142,7 +144,11 @@ pub fn of_entity<'a>(items: &'a [Item], entity: &str) -> Vec<&'a Item> {
 /// Plays the stream into the dispatcher (publishing to the stack's topic), then reads what
 /// arrived on the inbox queue.
 pub async fn publish_pending(stack: &Stack) -> Vec<dialtone_local::inbox::Received> {
-    publish_pending_through(stack, ()).await
+    publish_pending_through(
+        stack,
+        None::<dialtone_shared::heartbeat::enrich::DetailsEnricher>,
+    )
+    .await
 }
 
 /// The same, with `enricher` adding to the alerts on their way out.
